@@ -1,0 +1,18 @@
+#pragma once
+#include "weft/tensor/tensor.h"
+
+namespace weft::ops {
+
+void fill(Tensor& x, double value);
+void scale(Tensor& x, double alpha);                           // x *= alpha
+void axpy(double alpha, const Tensor& x, Tensor& y);           // y += alpha · x
+void add(const Tensor& a, const Tensor& b, Tensor& out);       // out = a + b; out may alias
+// Bias over the last dimension: y (N...,C), bias (C).
+void add_bias(const Tensor& bias, Tensor& y);                  // y[n] += bias
+void bias_backward(const Tensor& dy, Tensor& dbias);           // dbias += Σ_n dy[n]
+// Σ x², accumulated in double (global gradient norm).
+double sum_squares(const Tensor& x);
+// Copy with conversion between floating dtypes (f32 <-> f64 <-> bf16).
+void convert(const Tensor& src, Tensor& dst);
+
+}  // namespace weft::ops

@@ -1,0 +1,44 @@
+#pragma once
+// One transformer layer: self-attention (causal in a decoder), optional
+// cross-attention over the encoder output, then the feed-forward network,
+// each wrapped in a Residual. Used by both model families:
+//   encoder layer:               Self       + FFN
+//   decoder-only (GPT) layer:    CausalSelf + FFN
+//   encoder-decoder decoder:     CausalSelf + Cross + FFN
+
+#include <optional>
+
+#include "weft/model/attention.h"
+#include "weft/model/config.h"
+#include "weft/model/feed_forward.h"
+#include "weft/model/residual.h"
+
+namespace weft {
+
+class TransformerBlock : public Module {
+ public:
+  // `n_layers` of the stack scales the residual projections' initialisation.
+  TransformerBlock(std::string name, const ModelConfig& config, bool causal, bool cross,
+                   int64_t n_layers, const LayerContext& ctx);
+
+  // x (B,T,d); self_valid (B,T) and memory_valid (B,S) i32 key masks or
+  // undefined; memory (B,S,d) for cross-attention. Returns y (B,T,d), owned
+  // by this block until its next forward.
+  const Tensor& forward(const Tensor& x, const Tensor& self_valid, const Tensor& memory,
+                        const Tensor& memory_valid, const StepContext& ctx);
+  const Tensor& output() const { return ffn_res_.output(); }
+  // dx written; dmemory += the cross-attention's gradient (partial under TP).
+  void backward(const Tensor& dy, const Tensor& x, const Tensor& memory, Tensor& dx,
+                Tensor& dmemory, const StepContext& ctx);
+
+ private:
+  MultiHeadAttention self_attn_;
+  std::optional<MultiHeadAttention> cross_attn_;
+  FeedForward ffn_;
+  Residual self_res_;
+  std::optional<Residual> cross_res_;
+  Residual ffn_res_;
+  Tensor dmid1_, dmid2_;              // gradients between sublayers
+};
+
+}  // namespace weft

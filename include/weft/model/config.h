@@ -1,0 +1,61 @@
+#pragma once
+// The shape of a model: which family, how wide and deep, and the choices the
+// two papers differ on (norm placement, activation, positions, tying).
+
+#include <cstdint>
+#include <string>
+
+#include "weft/backend/activation.h"
+
+namespace weft {
+
+enum class Architecture { DecoderOnly, EncoderDecoder };
+enum class NormPlacement { Pre, Post };
+enum class PositionEncoding { Learned, Sinusoidal };
+
+// Targets equal to this contribute no loss (padding, prompts).
+inline constexpr int32_t kIgnoreIndex = -1;
+
+struct ModelConfig {
+  Architecture architecture = Architecture::DecoderOnly;
+  int64_t vocab_size = 0;          // decoder (target) vocabulary
+  int64_t source_vocab_size = 0;   // encoder vocabulary; 0: shared with the target's
+  int64_t d_model = 768;
+  int64_t n_heads = 12;
+  int64_t d_ff = 3072;
+  int64_t n_layers = 12;           // decoder blocks
+  int64_t n_encoder_layers = 0;    // encoder blocks (encoder-decoder only)
+  int64_t max_seq_len = 1024;
+  NormPlacement norm = NormPlacement::Pre;
+  ops::Activation activation = ops::Activation::GELU;
+  PositionEncoding positions = PositionEncoding::Learned;
+  bool tie_embeddings = true;      // output projection reuses the target embedding
+  bool scale_embeddings = false;   // multiply embeddings by sqrt(d_model), as the 2017 paper
+  double dropout = 0.0;            // embeddings and every sublayer output
+  double label_smoothing = 0.0;    // applied to the training loss only
+  double norm_eps = 1e-5;
+  double init_std = 0.02;
+  int32_t pad_id = -1;             // padding token id, masked as an attention key; -1: none
+
+  bool shared_vocabulary() const { return source_vocab_size == 0; }
+  int64_t encoder_vocab_size() const { return shared_vocabulary() ? vocab_size : source_vocab_size; }
+  int64_t head_dim() const { return d_model / n_heads; }
+  // Throws weft::Error naming the first field that is out of range or
+  // inconsistent (e.g. d_model not divisible by n_heads).
+  void validate() const;
+  // Number of parameters of the full (unsharded) model.
+  int64_t parameter_count() const;
+  // Model FLOPs of one training step (forward + backward) per token at
+  // sequence length `seq`, as in the PaLM/nanoGPT estimate: 6·N plus
+  // attention's 12·layers·d_model·seq.
+  double training_flops_per_token(int64_t seq) const;
+};
+
+// Ready shapes: "gpt2-124m", "transformer-base", "gpt-shakespeare-char",
+// "tiny-gpt", "tiny-encoder-decoder". Throws weft::Error listing the names
+// for an unknown one. Vocabulary sizes must be set by the caller (data).
+ModelConfig model_preset(const std::string& name);
+
+const char* architecture_name(Architecture a);
+
+}  // namespace weft

@@ -1,0 +1,32 @@
+#pragma once
+// Dropout keyed by where it sits in the model (a hash of its name) and by the
+// step, so a mask is the same under any parallel layout.
+
+#include <string>
+
+#include "weft/backend/dropout.h"
+#include "weft/model/parameter.h"
+
+namespace weft {
+
+class Dropout {
+ public:
+  Dropout(const std::string& name, double p);
+
+  bool active(const StepContext& ctx) const { return ctx.training && p_ > 0.0; }
+  // x (B,T,C...) in place. `seq` is T, to place this micro-batch's rows in the
+  // global batch; `global_cols`/`col_offset` locate a tensor-parallel shard.
+  void forward(Tensor& x, const StepContext& ctx, int64_t seq, int64_t global_cols = 0,
+               int64_t col_offset = 0) const;
+  // dx in place, with the mask of the matching forward.
+  void backward(Tensor& dx, const StepContext& ctx, int64_t seq, int64_t global_cols = 0,
+                int64_t col_offset = 0) const;
+
+ private:
+  ops::DropoutSite site(const StepContext& ctx, int64_t seq, int64_t global_cols,
+                        int64_t col_offset) const;
+  uint64_t site_id_;
+  double p_;
+};
+
+}  // namespace weft

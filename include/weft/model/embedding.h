@@ -1,0 +1,49 @@
+#pragma once
+// Token embeddings and position encodings.
+//
+// Shards: the token table is vocabulary-parallel: this rank holds rows
+// [r·V/tp, (r+1)·V/tp), looks up only ids in its range, and the partial
+// embeddings are summed across the group. Position tables are replicated.
+
+#include "weft/model/config.h"
+#include "weft/model/parameter.h"
+
+namespace weft {
+
+class TokenEmbedding : public Module {
+ public:
+  TokenEmbedding(std::string name, int64_t vocab, int64_t d_model, double init_std,
+                 const LayerContext& ctx);
+
+  // ids (B,T) i32 -> out (B,T,d) = scale · table[ids]
+  void forward(const Tensor& ids, double scale, Tensor& out);
+  // table.grad[ids] += scale · dout
+  void backward(const Tensor& dout, const Tensor& ids, double scale);
+
+  Parameter& table() { return *table_; }
+  int64_t vocab() const { return table_->full_shape[0]; }
+
+ private:
+  std::shared_ptr<Communicator> tp_;
+  Parameter* table_;
+};
+
+// Learned (a trained table) or sinusoidal (a fixed table, no parameter).
+class PositionTable : public Module {
+ public:
+  PositionTable(std::string name, PositionEncoding kind, int64_t max_len,
+                int64_t d_model, double init_std, const LayerContext& ctx);
+
+  // x (B,T,d) += table[start .. start+T)
+  void forward(Tensor& x, int64_t start);
+  void backward(const Tensor& dx, int64_t start);
+  int64_t max_len() const { return table().dim(0); }
+  int64_t dim() const { return table().dim(1); }
+
+ private:
+  const Tensor& table() const { return learned_ ? learned_->value : fixed_; }
+  Parameter* learned_ = nullptr;
+  Tensor fixed_;
+};
+
+}  // namespace weft

@@ -1,0 +1,32 @@
+#pragma once
+// Position-wise feed-forward network: Linear -> activation -> dropout -> Linear.
+//
+// Shards: fc1 is column-parallel (this rank's slice of the d_ff hidden
+// units), fc2 row-parallel (sums the slices' partial outputs). Caches the
+// pre-activation and the dropped-out activation (fc2's input).
+
+#include "weft/backend/activation.h"
+#include "weft/model/dropout_site.h"
+#include "weft/model/linear.h"
+
+namespace weft {
+
+class FeedForward : public Module {
+ public:
+  FeedForward(std::string name, int64_t d_model, int64_t d_ff, ops::Activation activation,
+              double dropout, const LayerContext& ctx, double init_std, double out_init_std);
+
+  void forward(const Tensor& x, Tensor& y, const StepContext& ctx);     // x, y (B,T,d)
+  void backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx);
+
+ private:
+  ops::Activation activation_;
+  int64_t d_ff_;
+  std::shared_ptr<Communicator> tp_;
+  Linear fc1_, fc2_;
+  Dropout dropout_;
+  Tensor pre_act_, hidden_;  // (B,T,d_ff_local)
+  Tensor dhidden_;
+};
+
+}  // namespace weft

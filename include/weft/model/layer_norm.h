@@ -1,0 +1,23 @@
+#pragma once
+// Layer norm over d_model with a learned gain and bias (replicated on every
+// tensor-parallel rank). Caches each row's mean and 1/std for backward.
+
+#include "weft/model/parameter.h"
+
+namespace weft {
+
+class LayerNorm : public Module {
+ public:
+  LayerNorm(std::string name, int64_t dim, double eps, const LayerContext& ctx);
+
+  void forward(const Tensor& x, Tensor& y);                 // x, y (N..., dim)
+  void backward(const Tensor& dy, const Tensor& x, Tensor& dx);  // dx written
+
+ private:
+  double eps_;
+  Parameter* gain_;
+  Parameter* bias_;
+  Tensor mean_, rstd_;  // (N) of the last forward
+};
+
+}  // namespace weft

@@ -1,0 +1,79 @@
+#pragma once
+// Parameters and the modules that own them. Every parameter has a stable
+// name (the checkpoint key) and knows which slice of the full tensor this
+// rank holds, so checkpoints can be merged and re-split across layouts.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weft/comm/communicator.h"
+#include "weft/tensor/tensor.h"
+
+namespace weft {
+
+enum class Init { Zeros, Ones, Normal };
+
+struct Parameter {
+  std::string name;   // full name, e.g. "decoder.layers.0.attn.q.weight"
+  Tensor value;       // this rank's shard
+  Tensor grad;        // same shape; accumulated (+=) by backward passes
+  Shape full_shape;   // the unsharded shape
+  int shard_dim = -1;         // dimension split across tensor-parallel ranks; -1: replicated
+  int64_t shard_offset = 0;   // first index of this shard along shard_dim
+  bool weight_decay = true;   // false for biases and norm gains
+  Init init = Init::Zeros;
+  double init_std = 0.0;      // for Init::Normal
+};
+
+// How layers are built: element type, device, and the tensor-parallel group
+// whose ranks share each layer's heads and hidden units.
+struct LayerContext {
+  DType dtype = DType::F32;
+  Device device = Device::CPU;
+  std::shared_ptr<Communicator> tp = make_single_rank_communicator();
+};
+
+// What a forward pass needs to know about the step it belongs to.
+struct StepContext {
+  bool training = false;      // dropout on
+  uint64_t seed = 0;          // dropout stream
+  uint64_t step = 0;
+  int64_t batch_offset = 0;   // global index of this micro-batch's first sequence
+};
+
+class Module {
+ public:
+  explicit Module(std::string name) : name_(std::move(name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const std::string& name() const { return name_; }
+  // This module's parameters, then its children's, in construction order.
+  std::vector<Parameter*> parameters();
+  void zero_grad();
+
+ protected:
+  // `full_shape` is the unsharded shape; along `shard_dim` this rank holds
+  // [offset, offset + local) where local = full / tp size.
+  Parameter& add_parameter(const std::string& local_name, const Shape& full_shape,
+                           const LayerContext& ctx, Init init, double init_std = 0.0,
+                           bool weight_decay = true, int shard_dim = -1);
+  void add_child(Module& child) { children_.push_back(&child); }
+  std::string child_name(const std::string& local) const {
+    return name_.empty() ? local : name_ + "." + local;
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<Parameter>> params_;
+  std::vector<Module*> children_;
+};
+
+// Fills every parameter from its Init, drawing element i of the *full* tensor
+// from a stream keyed by (seed, parameter name): the weights are the same
+// whatever the tensor-parallel layout.
+void initialize_parameters(const std::vector<Parameter*>& params, uint64_t seed);
+
+}  // namespace weft

@@ -1,0 +1,27 @@
+#pragma once
+// Device memory behind Tensor storage. The CPU allocator is built in; a device
+// backend registers its own at start-up, so the tensor layer never includes
+// device headers.
+
+#include <cstddef>
+
+#include "weft/tensor/dtype.h"
+
+namespace weft {
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr) = 0;
+  virtual void zero(void* ptr, size_t bytes) = 0;
+  // Copies `bytes` from `src` on `src_device` to `dst` on this allocator's device.
+  virtual void copy_in(void* dst, const void* src, Device src_device, size_t bytes) = 0;
+  // Copies `bytes` from `src` on this allocator's device to host memory `dst`.
+  virtual void copy_out(void* dst, const void* src, size_t bytes) = 0;
+};
+
+Allocator& allocator_for(Device device);
+void register_allocator(Device device, Allocator* allocator);
+
+}  // namespace weft

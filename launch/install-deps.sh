@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages weft builds against. Idempotent: a
+# package already present is skipped, so a machine that has everything makes
+# no network access at all.
+set -euo pipefail
+
+packages=(
+  build-essential
+  cmake
+  pkg-config
+  libopenblas-openmp-dev         # CPU GEMM, sharing OpenMP's thread pool with our kernels
+  libboost-program-options-dev
+  libgtest-dev
+  libsentencepiece-dev
+  nlohmann-json3-dev
+  libopenmpi-dev
+  openmpi-bin
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

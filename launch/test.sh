@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Release and runs every test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./launch/install-deps.sh
+./launch/build.sh
+# Open MPI refuses root and more ranks than cores unless told; CI is both.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+cd "${WEFT_BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 900 -j "${WEFT_TEST_JOBS:-2}"

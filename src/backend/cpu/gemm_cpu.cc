@@ -1,0 +1,34 @@
+// GEMM on the CPU: OpenBLAS sgemm/dgemm on row-major matrices. OpenBLAS is
+// the OpenMP build, so it shares the thread pool with the other CPU kernels
+// and runs single-threaded when called from inside a parallel region.
+
+#include <cblas.h>
+
+#include "backend/kernels.h"
+#include "weft/tensor/error.h"
+
+namespace weft::cpu {
+
+void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
+          double beta) {
+  const int64_t a_cols = a.dim(-1), b_cols = b.dim(-1);
+  const int64_t m = c.numel() / c.dim(-1), n = c.dim(-1);
+  const int64_t k = trans_a ? a.numel() / a_cols : a_cols;
+  if (m == 0 || n == 0) return;
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+  switch (a.dtype()) {
+    case DType::F32:
+      cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, static_cast<float>(alpha), a.data<float>(),
+                  a_cols, b.data<float>(), b_cols, static_cast<float>(beta), c.data<float>(), n);
+      break;
+    case DType::F64:
+      cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a.data<double>(), a_cols,
+                  b.data<double>(), b_cols, beta, c.data<double>(), n);
+      break;
+    default:
+      throw Error(detail::concat("cpu gemm: unsupported dtype ", dtype_name(a.dtype())));
+  }
+}
+
+}  // namespace weft::cpu

@@ -1,0 +1,16 @@
+#pragma once
+// Refusals of malformed batches, shared by both model families: each names
+// the batch field and what was expected.
+
+#include "weft/model/model.h"
+
+namespace weft::detail {
+
+// ids (B,T) i32 with every id in [0, vocab) and T <= max_len.
+void check_token_ids(const char* field, const Tensor& ids, int64_t vocab, int64_t max_len);
+// target (B,T) i32 matching input, ids in [0, vocab) or kIgnoreIndex.
+void check_targets(const Tensor& target, const Tensor& input, int64_t vocab);
+// (B,T) i32: 1 where ids != pad_id; undefined when pad_id < 0.
+Tensor key_mask(const Tensor& ids, int32_t pad_id);
+
+}  // namespace weft::detail

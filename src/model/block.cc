@@ -1,0 +1,82 @@
+#include "weft/model/block.h"
+
+#include <cmath>
+
+namespace weft {
+
+namespace {
+double residual_init_std(const ModelConfig& c, int64_t n_layers) {
+  return c.init_std / std::sqrt(2.0 * static_cast<double>(n_layers));
+}
+}  // namespace
+
+TransformerBlock::TransformerBlock(std::string name, const ModelConfig& c, bool causal, bool cross,
+                                   int64_t n_layers, const LayerContext& ctx)
+    : Module(std::move(name)),
+      self_attn_(child_name("self_attn"), c.d_model, c.n_heads,
+                 causal ? AttentionKind::CausalSelf : AttentionKind::Self, ctx, c.init_std,
+                 residual_init_std(c, n_layers)),
+      ffn_(child_name("ffn"), c.d_model, c.d_ff, c.activation, c.dropout, ctx, c.init_std,
+           residual_init_std(c, n_layers)),
+      self_res_(child_name("self_attn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx),
+      ffn_res_(child_name("ffn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx) {
+  add_child(self_res_);
+  add_child(self_attn_);
+  if (cross) {
+    cross_attn_.emplace(child_name("cross_attn"), c.d_model, c.n_heads, AttentionKind::Cross, ctx,
+                        c.init_std, residual_init_std(c, n_layers));
+    cross_res_.emplace(child_name("cross_attn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx);
+    add_child(*cross_res_);
+    add_child(*cross_attn_);
+  }
+  add_child(ffn_res_);
+  add_child(ffn_);
+}
+
+const Tensor& TransformerBlock::forward(const Tensor& x, const Tensor& self_valid,
+                                        const Tensor& memory, const Tensor& memory_valid,
+                                        const StepContext& ctx) {
+  const Tensor none;
+  const Tensor* h = &self_res_.forward(
+      x, [&](const Tensor& in, Tensor& out) { self_attn_.forward(in, none, self_valid, out); },
+      ctx);
+  if (cross_attn_) {
+    h = &cross_res_->forward(
+        *h,
+        [&](const Tensor& in, Tensor& out) { cross_attn_->forward(in, memory, memory_valid, out); },
+        ctx);
+  }
+  return ffn_res_.forward(
+      *h, [&](const Tensor& in, Tensor& out) { ffn_.forward(in, out, ctx); }, ctx);
+}
+
+void TransformerBlock::backward(const Tensor& dy, const Tensor& x, const Tensor& memory,
+                                Tensor& dx, Tensor& dmemory, const StepContext& ctx) {
+  Tensor::ensure(dmid1_, x.shape(), x.dtype(), x.device());
+  const Tensor& ffn_in = cross_attn_ ? cross_res_->output() : self_res_.output();
+  ffn_res_.backward(
+      dy, ffn_in,
+      [&](const Tensor& dout, const Tensor& in, Tensor& din) { ffn_.backward(dout, in, din, ctx); },
+      dmid1_, ctx);
+
+  Tensor* d = &dmid1_;
+  if (cross_attn_) {
+    Tensor::ensure(dmid2_, x.shape(), x.dtype(), x.device());
+    cross_res_->backward(
+        dmid1_, self_res_.output(),
+        [&](const Tensor& dout, const Tensor& in, Tensor& din) {
+          cross_attn_->backward(dout, in, memory, din, dmemory);
+        },
+        dmid2_, ctx);
+    d = &dmid2_;
+  }
+  Tensor no_memory;
+  self_res_.backward(
+      *d, x,
+      [&](const Tensor& dout, const Tensor& in, Tensor& din) {
+        self_attn_.backward(dout, in, no_memory, din, no_memory);
+      },
+      dx, ctx);
+}
+
+}  // namespace weft

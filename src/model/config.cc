@@ -1,0 +1,111 @@
+#include "weft/model/config.h"
+
+#include "weft/tensor/error.h"
+
+namespace weft {
+
+const char* architecture_name(Architecture a) {
+  return a == Architecture::DecoderOnly ? "decoder-only" : "encoder-decoder";
+}
+
+void ModelConfig::validate() const {
+  WEFT_CHECK(vocab_size > 0, "model.vocab_size must be positive, got ", vocab_size);
+  WEFT_CHECK(source_vocab_size >= 0, "model.source_vocab_size must be >= 0, got ",
+             source_vocab_size);
+  WEFT_CHECK(d_model > 0 && n_heads > 0 && d_ff > 0, "model.d_model, model.n_heads and ",
+             "model.d_ff must be positive, got ", d_model, ", ", n_heads, ", ", d_ff);
+  WEFT_CHECK(d_model % n_heads == 0, "model.d_model (", d_model,
+             ") must be divisible by model.n_heads (", n_heads, ")");
+  WEFT_CHECK(n_layers > 0, "model.n_layers must be positive, got ", n_layers);
+  if (architecture == Architecture::EncoderDecoder) {
+    WEFT_CHECK(n_encoder_layers > 0, "model.n_encoder_layers must be positive for an ",
+               "encoder-decoder, got ", n_encoder_layers);
+  } else {
+    WEFT_CHECK(n_encoder_layers == 0, "model.n_encoder_layers must be 0 for a decoder-only ",
+               "model, got ", n_encoder_layers);
+    WEFT_CHECK(shared_vocabulary(), "model.source_vocab_size is for encoder-decoder models");
+  }
+  WEFT_CHECK(max_seq_len > 0, "model.max_seq_len must be positive, got ", max_seq_len);
+  WEFT_CHECK(dropout >= 0.0 && dropout < 1.0, "model.dropout must be in [0, 1), got ", dropout);
+  WEFT_CHECK(label_smoothing >= 0.0 && label_smoothing < 1.0,
+             "model.label_smoothing must be in [0, 1), got ", label_smoothing);
+  WEFT_CHECK(norm_eps > 0.0, "model.norm_eps must be positive, got ", norm_eps);
+  WEFT_CHECK(init_std > 0.0, "model.init_std must be positive, got ", init_std);
+  WEFT_CHECK(pad_id >= -1 && pad_id < vocab_size, "model.pad_id must be -1 (none) or a token ",
+             "id below vocab_size ", vocab_size, ", got ", pad_id);
+}
+
+namespace {
+
+int64_t attention_params(int64_t d) { return 4 * (d * d + d) + 2 * d; }
+int64_t ffn_params(int64_t d, int64_t f) { return d * f + f + f * d + d + 2 * d; }
+int64_t attention_matmul_params(int64_t d) { return 4 * d * d; }
+int64_t ffn_matmul_params(int64_t d, int64_t f) { return 2 * d * f; }
+
+}  // namespace
+
+int64_t ModelConfig::parameter_count() const {
+  const bool enc_dec = architecture == Architecture::EncoderDecoder;
+  int64_t n = vocab_size * d_model;                           // target embedding
+  if (enc_dec && !shared_vocabulary()) n += source_vocab_size * d_model;
+  if (positions == PositionEncoding::Learned) n += max_seq_len * d_model * (enc_dec ? 2 : 1);
+  int64_t decoder_layer = attention_params(d_model) + ffn_params(d_model, d_ff);
+  if (enc_dec) decoder_layer += attention_params(d_model);   // cross-attention
+  n += n_layers * decoder_layer;
+  n += n_encoder_layers * (attention_params(d_model) + ffn_params(d_model, d_ff));
+  if (norm == NormPlacement::Pre) n += 2 * d_model * (enc_dec ? 2 : 1);  // final norms
+  if (!tie_embeddings) n += vocab_size * d_model;
+  return n;
+}
+
+double ModelConfig::training_flops_per_token(int64_t seq) const {
+  const bool enc_dec = architecture == Architecture::EncoderDecoder;
+  // Parameters that take part in a matrix product per token, output projection included.
+  double matmul = static_cast<double>(vocab_size * d_model);
+  int64_t decoder_layer = attention_matmul_params(d_model) + ffn_matmul_params(d_model, d_ff);
+  if (enc_dec) decoder_layer += attention_matmul_params(d_model);
+  matmul += static_cast<double>(n_layers * decoder_layer);
+  matmul += static_cast<double>(n_encoder_layers *
+                                (attention_matmul_params(d_model) + ffn_matmul_params(d_model, d_ff)));
+  // Attention scores and weighted sums: 2 products of 2·seq·d FLOPs, ×3 for backward.
+  const int64_t attention_blocks = n_layers * (enc_dec ? 2 : 1) + n_encoder_layers;
+  const double attention = 12.0 * static_cast<double>(attention_blocks * d_model * seq);
+  return 6.0 * matmul + attention;
+}
+
+ModelConfig model_preset(const std::string& name) {
+  ModelConfig c;
+  if (name == "gpt2-124m") {
+    c.vocab_size = 50257;
+    c.d_model = 768, c.n_heads = 12, c.d_ff = 3072, c.n_layers = 12, c.max_seq_len = 1024;
+  } else if (name == "gpt-shakespeare-char") {
+    c.vocab_size = 65;
+    c.d_model = 384, c.n_heads = 6, c.d_ff = 1536, c.n_layers = 6, c.max_seq_len = 256;
+    c.dropout = 0.2;
+  } else if (name == "tiny-gpt") {
+    c.vocab_size = 32;
+    c.d_model = 16, c.n_heads = 2, c.d_ff = 48, c.n_layers = 2, c.max_seq_len = 16;
+  } else if (name == "transformer-base" || name == "tiny-encoder-decoder") {
+    c.architecture = Architecture::EncoderDecoder;
+    c.norm = NormPlacement::Post;
+    c.activation = ops::Activation::ReLU;
+    c.positions = PositionEncoding::Sinusoidal;
+    c.scale_embeddings = true;
+    if (name == "transformer-base") {
+      c.vocab_size = 37000;
+      c.d_model = 512, c.n_heads = 8, c.d_ff = 2048, c.n_layers = 6, c.n_encoder_layers = 6;
+      c.max_seq_len = 1024, c.dropout = 0.1, c.label_smoothing = 0.1;
+    } else {
+      c.vocab_size = 32;
+      c.d_model = 16, c.n_heads = 2, c.d_ff = 32, c.n_layers = 2, c.n_encoder_layers = 2;
+      c.max_seq_len = 32, c.label_smoothing = 0.1;
+    }
+  } else {
+    throw Error("unknown model preset '" + name +
+                "' (known: gpt2-124m, gpt-shakespeare-char, tiny-gpt, transformer-base, "
+                "tiny-encoder-decoder)");
+  }
+  return c;
+}
+
+}  // namespace weft

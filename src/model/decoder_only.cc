@@ -1,0 +1,45 @@
+#include "weft/model/decoder_only.h"
+
+#include "model/batch_checks.h"
+
+namespace weft {
+
+DecoderOnly::DecoderOnly(const ModelConfig& config, const LayerContext& ctx)
+    : Model(""),
+      config_((config.validate(), config)),
+      tokens_("decoder.embed_tokens", config.vocab_size, config.d_model, config.init_std, ctx),
+      decoder_("decoder", config, tokens_, config.n_layers, /*causal=*/true, /*cross=*/false, ctx),
+      head_("lm_head", config, config.tie_embeddings ? &tokens_ : nullptr, ctx) {
+  add_child(tokens_);
+  add_child(decoder_);
+  add_child(head_);
+}
+
+LossSum DecoderOnly::forward(const Batch& batch, const StepContext& ctx) {
+  return run(batch, ctx, 0.0, false);
+}
+
+LossSum DecoderOnly::forward_backward(const Batch& batch, const StepContext& ctx,
+                                      double grad_scale) {
+  return run(batch, ctx, grad_scale, true);
+}
+
+LossSum DecoderOnly::run(const Batch& batch, const StepContext& ctx, double grad_scale,
+                         bool backward) {
+  detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
+  detail::check_targets(batch.target, batch.input, config_.vocab_size);
+  const Tensor valid = detail::key_mask(batch.input, config_.pad_id);
+  const Tensor none;
+
+  const Tensor& hidden = decoder_.forward(batch.input, valid, none, none, ctx);
+  const double smoothing = ctx.training ? config_.label_smoothing : 0.0;
+  if (!backward) return head_.forward(hidden, batch.target, smoothing, 0.0, nullptr);
+
+  Tensor::ensure(dhidden_, hidden.shape(), hidden.dtype(), hidden.device());
+  LossSum loss = head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_);
+  Tensor no_memory;
+  decoder_.backward(dhidden_, batch.input, none, no_memory, ctx);
+  return loss;
+}
+
+}  // namespace weft

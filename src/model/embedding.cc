@@ -1,0 +1,39 @@
+#include "weft/model/embedding.h"
+
+#include "weft/backend/embedding.h"
+
+namespace weft {
+
+TokenEmbedding::TokenEmbedding(std::string name, int64_t vocab, int64_t d_model, double init_std,
+                               const LayerContext& ctx)
+    : Module(std::move(name)), tp_(ctx.tp) {
+  table_ = &add_parameter("weight", {vocab, d_model}, ctx, Init::Normal, init_std, true, 0);
+}
+
+void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {
+  ops::embedding_forward(table_->value, ids, scale, table_->shard_offset, out);
+  tp_->all_reduce_sum(out);  // each rank filled only the ids of its rows
+}
+
+void TokenEmbedding::backward(const Tensor& dout, const Tensor& ids, double scale) {
+  ops::embedding_backward(dout, ids, scale, table_->shard_offset, table_->grad);
+}
+
+PositionTable::PositionTable(std::string name, PositionEncoding kind, int64_t max_len,
+                             int64_t d_model, double init_std, const LayerContext& ctx)
+    : Module(std::move(name)) {
+  if (kind == PositionEncoding::Learned) {
+    learned_ = &add_parameter("weight", {max_len, d_model}, ctx, Init::Normal, init_std, true);
+  } else {
+    fixed_ = Tensor::empty({max_len, d_model}, ctx.dtype, ctx.device);
+    ops::sinusoidal_positions(fixed_);
+  }
+}
+
+void PositionTable::forward(Tensor& x, int64_t start) { ops::add_positions(table(), start, x); }
+
+void PositionTable::backward(const Tensor& dx, int64_t start) {
+  if (learned_) ops::add_positions_backward(dx, start, learned_->grad);
+}
+
+}  // namespace weft

@@ -1,0 +1,74 @@
+#include "weft/model/encoder_decoder.h"
+
+#include "model/batch_checks.h"
+#include "weft/tensor/error.h"
+
+namespace weft {
+namespace {
+
+std::unique_ptr<TokenEmbedding> separate_source_tokens(const ModelConfig& c,
+                                                       const LayerContext& ctx) {
+  if (c.shared_vocabulary()) return nullptr;
+  return std::make_unique<TokenEmbedding>("encoder.embed_tokens", c.source_vocab_size, c.d_model,
+                                          c.init_std, ctx);
+}
+
+}  // namespace
+
+EncoderDecoder::EncoderDecoder(const ModelConfig& config, const LayerContext& ctx)
+    : Model(""),
+      config_((config.validate(), config)),
+      tp_(ctx.tp),
+      target_tokens_("decoder.embed_tokens", config.vocab_size, config.d_model, config.init_std,
+                     ctx),
+      source_tokens_(separate_source_tokens(config, ctx)),
+      encoder_("encoder", config, source_tokens(), config.n_encoder_layers, /*causal=*/false,
+               /*cross=*/false, ctx),
+      decoder_("decoder", config, target_tokens_, config.n_layers, /*causal=*/true,
+               /*cross=*/true, ctx),
+      head_("lm_head", config, config.tie_embeddings ? &target_tokens_ : nullptr, ctx) {
+  if (source_tokens_) add_child(*source_tokens_);
+  add_child(target_tokens_);
+  add_child(encoder_);
+  add_child(decoder_);
+  add_child(head_);
+}
+
+LossSum EncoderDecoder::forward(const Batch& batch, const StepContext& ctx) {
+  return run(batch, ctx, 0.0, false);
+}
+
+LossSum EncoderDecoder::forward_backward(const Batch& batch, const StepContext& ctx,
+                                         double grad_scale) {
+  return run(batch, ctx, grad_scale, true);
+}
+
+LossSum EncoderDecoder::run(const Batch& batch, const StepContext& ctx, double grad_scale,
+                            bool backward) {
+  detail::check_token_ids("source", batch.source, config_.encoder_vocab_size(),
+                          config_.max_seq_len);
+  detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
+  detail::check_targets(batch.target, batch.input, config_.vocab_size);
+  WEFT_CHECK(batch.source.dim(0) == batch.input.dim(0), "batch.source has ",
+             batch.source.dim(0), " sequences but batch.input has ", batch.input.dim(0));
+  const Tensor source_valid = detail::key_mask(batch.source, config_.pad_id);
+  const Tensor target_valid = detail::key_mask(batch.input, config_.pad_id);
+  const Tensor none;
+
+  const Tensor& memory = encoder_.forward(batch.source, source_valid, none, none, ctx);
+  const Tensor& hidden = decoder_.forward(batch.input, target_valid, memory, source_valid, ctx);
+  const double smoothing = ctx.training ? config_.label_smoothing : 0.0;
+  if (!backward) return head_.forward(hidden, batch.target, smoothing, 0.0, nullptr);
+
+  Tensor::ensure(dhidden_, hidden.shape(), hidden.dtype(), hidden.device());
+  LossSum loss = head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_);
+  Tensor::ensure(dmemory_, memory.shape(), memory.dtype(), memory.device());
+  dmemory_.zero();
+  decoder_.backward(dhidden_, batch.input, memory, dmemory_, ctx);
+  tp_->all_reduce_sum(dmemory_);  // cross-attention's k, v are column-parallel
+  Tensor no_memory;
+  encoder_.backward(dmemory_, batch.source, none, no_memory, ctx);
+  return loss;
+}
+
+}  // namespace weft

@@ -1,0 +1,24 @@
+#include "weft/model/layer_norm.h"
+
+#include "weft/backend/layer_norm.h"
+
+namespace weft {
+
+LayerNorm::LayerNorm(std::string name, int64_t dim, double eps, const LayerContext& ctx)
+    : Module(std::move(name)), eps_(eps) {
+  gain_ = &add_parameter("weight", {dim}, ctx, Init::Ones, 0.0, false);
+  bias_ = &add_parameter("bias", {dim}, ctx, Init::Zeros, 0.0, false);
+}
+
+void LayerNorm::forward(const Tensor& x, Tensor& y) {
+  const Shape rows = {x.numel() / x.dim(-1)};
+  Tensor::ensure(mean_, rows, x.dtype(), x.device());
+  Tensor::ensure(rstd_, rows, x.dtype(), x.device());
+  ops::layer_norm_forward(x, gain_->value, bias_->value, eps_, y, mean_, rstd_);
+}
+
+void LayerNorm::backward(const Tensor& dy, const Tensor& x, Tensor& dx) {
+  ops::layer_norm_backward(dy, x, gain_->value, mean_, rstd_, dx, gain_->grad, bias_->grad);
+}
+
+}  // namespace weft

@@ -1,0 +1,56 @@
+#include "weft/model/residual.h"
+
+#include "weft/backend/elementwise.h"
+
+namespace weft {
+
+Residual::Residual(std::string name, int64_t d_model, NormPlacement placement, double norm_eps,
+                   double dropout, const LayerContext& ctx)
+    : Module(std::move(name)),
+      placement_(placement),
+      norm_(child_name("norm"), d_model, norm_eps, ctx),
+      dropout_(child_name("dropout"), dropout) {
+  add_child(norm_);
+}
+
+const Tensor& Residual::forward(const Tensor& x, const Forward& f, const StepContext& ctx) {
+  const int64_t T = x.dim(1);
+  Tensor::ensure(out_, x.shape(), x.dtype(), x.device());
+  if (placement_ == NormPlacement::Pre) {
+    Tensor::ensure(normed_, x.shape(), x.dtype(), x.device());
+    norm_.forward(x, normed_);
+    f(normed_, out_);
+    dropout_.forward(out_, ctx, T);
+    ops::add(x, out_, out_);
+  } else {
+    Tensor::ensure(sum_, x.shape(), x.dtype(), x.device());
+    f(x, sum_);
+    dropout_.forward(sum_, ctx, T);
+    ops::add(x, sum_, sum_);
+    norm_.forward(sum_, out_);
+  }
+  return out_;
+}
+
+void Residual::backward(const Tensor& dy, const Tensor& x, const Backward& f, Tensor& dx,
+                        const StepContext& ctx) {
+  const int64_t T = x.dim(1);
+  Tensor::ensure(dsub_, x.shape(), x.dtype(), x.device());
+  if (placement_ == NormPlacement::Pre) {
+    Tensor::ensure(dnormed_, x.shape(), x.dtype(), x.device());
+    dsub_.copy_from(dy);
+    dropout_.backward(dsub_, ctx, T);
+    f(dsub_, normed_, dnormed_);
+    norm_.backward(dnormed_, x, dx);
+    ops::axpy(1.0, dy, dx);  // the residual path
+  } else {
+    Tensor::ensure(dsum_, x.shape(), x.dtype(), x.device());
+    norm_.backward(dy, sum_, dsum_);
+    dsub_.copy_from(dsum_);
+    dropout_.backward(dsub_, ctx, T);
+    f(dsub_, x, dx);
+    ops::axpy(1.0, dsum_, dx);  // the residual path
+  }
+}
+
+}  // namespace weft

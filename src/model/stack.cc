@@ -1,0 +1,70 @@
+#include "weft/model/stack.h"
+
+#include <cmath>
+
+namespace weft {
+
+TransformerStack::TransformerStack(std::string name, const ModelConfig& c, TokenEmbedding& tokens,
+                                   int64_t n_layers, bool causal, bool cross,
+                                   const LayerContext& ctx)
+    : Module(std::move(name)),
+      tokens_(tokens),
+      embed_scale_(c.scale_embeddings ? std::sqrt(static_cast<double>(c.d_model)) : 1.0),
+      positions_(child_name("embed_positions"), c.positions, c.max_seq_len, c.d_model, c.init_std,
+                 ctx),
+      embed_dropout_(child_name("embed_dropout"), c.dropout) {
+  add_child(positions_);
+  for (int64_t i = 0; i < n_layers; ++i) {
+    blocks_.push_back(std::make_unique<TransformerBlock>(
+        child_name("layers." + std::to_string(i)), c, causal, cross, n_layers, ctx));
+    add_child(*blocks_.back());
+  }
+  if (c.norm == NormPlacement::Pre) {
+    final_norm_ = std::make_unique<LayerNorm>(child_name("final_norm"), c.d_model, c.norm_eps, ctx);
+    add_child(*final_norm_);
+  }
+}
+
+const Tensor& TransformerStack::block_input(size_t i) const {
+  return i == 0 ? embedded_ : blocks_[i - 1]->output();
+}
+
+const Tensor& TransformerStack::forward(const Tensor& ids, const Tensor& valid,
+                                        const Tensor& memory, const Tensor& memory_valid,
+                                        const StepContext& ctx) {
+  const int64_t B = ids.dim(0), T = ids.dim(1), d = positions_.dim();
+  Tensor::ensure(embedded_, {B, T, d}, tokens_.table().value.dtype(), ids.device());
+  tokens_.forward(ids, embed_scale_, embedded_);
+  positions_.forward(embedded_, 0);
+  embed_dropout_.forward(embedded_, ctx, T);
+
+  const Tensor* h = &embedded_;
+  for (auto& block : blocks_) h = &block->forward(*h, valid, memory, memory_valid, ctx);
+  if (!final_norm_) return *h;
+  Tensor::ensure(normed_, h->shape(), h->dtype(), h->device());
+  final_norm_->forward(*h, normed_);
+  return normed_;
+}
+
+void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const Tensor& memory,
+                                Tensor& dmemory, const StepContext& ctx) {
+  const Tensor* d = &dhidden;
+  const Tensor& last = block_input(blocks_.size());
+  if (final_norm_) {
+    Tensor::ensure(dfinal_, last.shape(), last.dtype(), last.device());
+    final_norm_->backward(dhidden, last, dfinal_);
+    d = &dfinal_;
+  }
+  for (size_t i = blocks_.size(); i-- > 0;) {
+    Tensor& dx = dbuf_[i % 2];
+    Tensor::ensure(dx, last.shape(), last.dtype(), last.device());
+    blocks_[i]->backward(*d, block_input(i), memory, dx, dmemory, ctx);
+    d = &dx;
+  }
+  Tensor& dembedded = dbuf_[0];  // written by block 0 (a stack has at least one)
+  embed_dropout_.backward(dembedded, ctx, ids.dim(1));
+  positions_.backward(dembedded, 0);
+  tokens_.backward(dembedded, ids, embed_scale_);
+}
+
+}  // namespace weft

@@ -1,0 +1,48 @@
+#include "weft/tensor/allocator.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "weft/tensor/error.h"
+
+namespace weft {
+namespace {
+
+// 64-byte alignment: one cache line, and the widest AVX-512 load.
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(size_t bytes) override {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void* ptr = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (ptr == nullptr) throw std::bad_alloc();
+    return ptr;
+  }
+  void deallocate(void* ptr) override { std::free(ptr); }
+  void zero(void* ptr, size_t bytes) override { std::memset(ptr, 0, bytes); }
+  void copy_in(void* dst, const void* src, Device src_device, size_t bytes) override {
+    WEFT_CHECK(src_device == Device::CPU, "CPU allocator cannot read from ", device_name(src_device));
+    std::memcpy(dst, src, bytes);
+  }
+  void copy_out(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+};
+
+Allocator*& slot(Device device) {
+  static Allocator* allocators[2] = {nullptr, nullptr};
+  return allocators[static_cast<int>(device)];
+}
+
+}  // namespace
+
+Allocator& allocator_for(Device device) {
+  static CpuAllocator cpu;
+  if (device == Device::CPU) return cpu;
+  Allocator* a = slot(device);
+  WEFT_CHECK(a != nullptr, "no allocator for device '", device_name(device),
+             "': this build has no backend for it");
+  return *a;
+}
+
+void register_allocator(Device device, Allocator* allocator) { slot(device) = allocator; }
+
+}  // namespace weft
