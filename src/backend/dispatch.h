@@ -3,6 +3,7 @@
 // calls weft::cpu::kernel or weft::cuda::kernel.
 
 #include "backend/kernels.h"
+#include "weft/backend/profiler.h"
 #include "weft/tensor/error.h"
 
 #ifdef WEFT_WITH_CUDA
@@ -14,6 +15,7 @@
 
 #define WEFT_DISPATCH(device, kernel, ...)                                \
   do {                                                                    \
+    ::weft::profiler::Scope weft_profile_scope(#kernel);                  \
     switch (device) {                                                     \
       case ::weft::Device::CPU: ::weft::cpu::kernel(__VA_ARGS__); break;  \
       case ::weft::Device::CUDA: WEFT_CUDA_KERNEL(kernel, __VA_ARGS__); break; \
