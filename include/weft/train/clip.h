@@ -1,0 +1,19 @@
+#pragma once
+// Gradient-norm clipping as torch.nn.utils.clip_grad_norm_: the optimizer
+// scales every gradient by one coefficient, passed as AdamW's grad_scale, so
+// no gradient is rewritten.
+
+#include <vector>
+
+#include "weft/model/parameter.h"
+
+namespace weft {
+
+// sqrt(Σ over parameters of Σ grad²), accumulated in double.
+// Under tensor parallelism, replicated parameters count once; sharded ones need an all-reduce.
+double global_grad_norm(const std::vector<Parameter*>& params);
+
+// min(1, max_norm / (norm + 1e-6)); max_norm <= 0 disables clipping (returns 1).
+double clip_coefficient(double norm, double max_norm);
+
+}  // namespace weft

@@ -1,0 +1,128 @@
+#include "weft/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "weft/tensor/error.h"
+#include "weft/train/clip.h"
+
+namespace weft {
+
+namespace {
+
+// Counted (non-ignored) targets of one batch, read on the host: the step's
+// loss is a mean over all of them, so the count is needed before any backward.
+int64_t counted_targets(const Tensor& target, int64_t step, int64_t micro) {
+  WEFT_CHECK(target.defined() && target.dtype() == DType::I32 && target.rank() >= 1, "step ", step,
+             ": micro-batch ", micro, " needs an i32 target tensor (B,T), got ",
+             target.defined() ? target.describe() : std::string("none"));
+  const Tensor host = target.device() == Device::CPU ? target : target.to(Device::CPU);
+  const int32_t* t = host.data<int32_t>();
+  int64_t count = 0;
+  for (int64_t i = 0; i < host.numel(); ++i) count += t[i] != kIgnoreIndex ? 1 : 0;
+  return count;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+void TrainerOptions::validate() const {
+  WEFT_CHECK(grad_accum >= 1, "trainer: grad_accum must be >= 1, got ", grad_accum);
+  WEFT_CHECK(!std::isnan(grad_clip), "trainer: grad_clip must be a number (<= 0: no clipping)");
+}
+
+Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, TrainerOptions options)
+    : model_(model),
+      optimizer_(optimizer),
+      schedule_(schedule),
+      options_(options),
+      step_(optimizer.step_count()) {
+  options_.validate();
+}
+
+void Trainer::set_step(int64_t step) {
+  WEFT_CHECK(step >= 0, "trainer: step must be >= 0, got ", step);
+  step_ = step;
+  optimizer_.set_step_count(step);
+}
+
+StepStats Trainer::train_step(BatchSource& data) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t step = step_ + 1;
+
+  std::vector<Batch> micro(static_cast<size_t>(options_.grad_accum));
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < options_.grad_accum; ++i) {
+    micro[i] = data.next();
+    tokens += counted_targets(micro[i].target, step, i);
+  }
+  WEFT_CHECK(tokens > 0, "step ", step, ": the global batch (", options_.grad_accum,
+             " micro-batches) has no counted target tokens; every target is ignored");
+
+  // grad_scale = 1/tokens makes the accumulated gradient that of the mean loss
+  // over the whole global batch, however the tokens fall into micro-batches.
+  model_.zero_grad();
+  LossSum total;
+  int64_t batch_offset = 0;
+  for (int64_t i = 0; i < options_.grad_accum; ++i) {
+    StepContext ctx;
+    ctx.training = true;
+    ctx.seed = options_.seed;
+    ctx.step = static_cast<uint64_t>(step);
+    ctx.batch_offset = batch_offset;
+    const LossSum part = model_.forward_backward(micro[i], ctx, 1.0 / static_cast<double>(tokens));
+    total.sum += part.sum;
+    total.tokens += part.tokens;
+    batch_offset += micro[i].target.dim(0);
+  }
+  WEFT_CHECK(total.tokens == tokens, "step ", step, ": the model counted ", total.tokens,
+             " target tokens, the trainer ", tokens);
+
+  const double loss = total.mean();
+  WEFT_CHECK(std::isfinite(loss), "step ", step, ": loss is ", loss,
+             "; the optimizer was not stepped");
+  const double grad_norm = global_grad_norm(optimizer_.parameters());
+  WEFT_CHECK(std::isfinite(grad_norm), "step ", step, ": gradient norm is ", grad_norm, " (loss ",
+             loss, "); the optimizer was not stepped");
+
+  const double lr = schedule_.lr(step);
+  optimizer_.step(lr, clip_coefficient(grad_norm, options_.grad_clip));
+  step_ = step;
+
+  StepStats stats;
+  stats.step = step;
+  stats.loss = loss;
+  stats.lr = lr;
+  stats.grad_norm = grad_norm;
+  stats.tokens = tokens;
+  stats.seconds = seconds_since(start);
+  stats.tokens_per_second = stats.seconds > 0.0 ? static_cast<double>(tokens) / stats.seconds : 0.0;
+  return stats;
+}
+
+double Trainer::evaluate(BatchSource& data, int64_t batches) {
+  WEFT_CHECK(batches >= 1, "evaluate: batches must be >= 1, got ", batches);
+  LossSum total;
+  int64_t batch_offset = 0;
+  for (int64_t i = 0; i < batches; ++i) {
+    const Batch batch = data.next();
+    StepContext ctx;
+    ctx.training = false;
+    ctx.seed = options_.seed;
+    ctx.step = static_cast<uint64_t>(step_);
+    ctx.batch_offset = batch_offset;
+    const LossSum part = model_.forward(batch, ctx);
+    total.sum += part.sum;
+    total.tokens += part.tokens;
+    batch_offset += batch.target.dim(0);
+  }
+  WEFT_CHECK(total.tokens > 0, "evaluate: ", batches,
+             " batches hold no counted target tokens; every target is ignored");
+  return total.mean();
+}
+
+}  // namespace weft
