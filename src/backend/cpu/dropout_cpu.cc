@@ -1,0 +1,62 @@
+// Dropout with a counter-based mask: element (r, c) of the (rows, cols) view
+// is kept iff uniform01(stream_key(seed, step, site), g) >= p, where
+// g = (row_offset + r)·global_cols + col_offset + c is its index in the full
+// activation. The mask is recomputed, never stored, so backward regenerates
+// exactly the forward's mask and the layout cannot change it.
+
+#include <cstring>
+
+#include "backend/cpu/cpu_common.h"
+#include "backend/kernels.h"
+#include "weft/backend/counter_rng.h"
+
+namespace weft::cpu {
+
+namespace {
+
+// out = in · keep / (1 − p); out may alias in.
+template <typename T>
+void dropout_impl(const T* in, T* out, int64_t rows, int64_t cols, double p,
+                  const ops::DropoutSite& site) {
+  const uint64_t key = rng::stream_key(site.seed, site.step, site.site);
+  const int64_t global_cols = site.global_cols == 0 ? cols : site.global_cols;
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+#pragma omp parallel for if (rows * cols >= kParallelMin / 4) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint64_t base =
+        static_cast<uint64_t>((site.row_offset + r) * global_cols + site.col_offset);
+    const T* x = in + r * cols;
+    T* y = out + r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) {
+      const bool keep = static_cast<double>(rng::uniform01(key, base + c)) >= p;
+      y[c] = keep ? x[c] * keep_scale : T(0);
+    }
+  }
+}
+
+void dropout_apply(const char* kernel, const Tensor& in, double p, const ops::DropoutSite& site,
+                   Tensor& out) {
+  if (p == 0.0) {
+    if (out.raw() != in.raw()) std::memcpy(out.raw(), in.raw(), in.nbytes());
+    return;
+  }
+  const int64_t cols = in.dim(-1);
+  const int64_t rows = cols == 0 ? 0 : in.numel() / cols;
+  dispatch_floating(kernel, in.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    dropout_impl(in.data<T>(), out.data<T>(), rows, cols, p, site);
+  });
+}
+
+}  // namespace
+
+void dropout_forward(const Tensor& x, double p, const ops::DropoutSite& site, Tensor& y) {
+  dropout_apply("dropout_forward", x, p, site, y);
+}
+
+void dropout_backward(const Tensor& dy, double p, const ops::DropoutSite& site, Tensor& dx) {
+  dropout_apply("dropout_backward", dy, p, site, dx);
+}
+
+}  // namespace weft::cpu

@@ -1,0 +1,116 @@
+// Layer norm over the last dimension, one row per task. Row statistics are
+// accumulated in double. Backward writes dx row by row and accumulates the
+// parameter gradients into a fixed number of row chunks (per-chunk partial
+// sums, added in chunk order), so dgamma and dbeta are race-free and do not
+// depend on the thread count.
+
+#include "backend/cpu/cpu_common.h"
+#include "backend/kernels.h"
+
+namespace weft::cpu {
+
+namespace {
+
+// x, y (rows, d); mean, rstd (rows); gamma, beta (d).
+template <typename T>
+void forward_impl(const T* x, const T* gamma, const T* beta, double eps, T* y, T* mean, T* rstd,
+                  int64_t rows, int64_t d) {
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * d;
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < d; ++i) sum += xr[i];
+    const double mu = sum / static_cast<double>(d);
+    double sq = 0.0;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < d; ++i) {
+      const double c = xr[i] - mu;
+      sq += c * c;
+    }
+    const double rs = 1.0 / std::sqrt(sq / static_cast<double>(d) + eps);
+    const T m = static_cast<T>(mu), s = static_cast<T>(rs);
+    T* yr = y + r * d;
+#pragma omp simd
+    for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * s * gamma[i] + beta[i];
+    mean[r] = m;
+    rstd[r] = s;
+  }
+}
+
+// With xhat = (x − mean)·rstd and g = dy·gamma, per row:
+//   dx = rstd · (g − mean(g) − xhat · mean(g·xhat))
+//   dgamma += dy·xhat,   dbeta += dy
+template <typename T>
+void backward_impl(const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd, T* dx,
+                   T* dgamma, T* dbeta, int64_t rows, int64_t d) {
+  constexpr int64_t kMaxChunks = 64;
+  const int64_t chunks = std::min(rows, kMaxChunks);
+  // partial[c] holds chunk c's (dgamma (d), dbeta (d)).
+  thread_local std::vector<double> partial_buffer;
+  double* partial = scratch(partial_buffer, static_cast<size_t>(chunks * 2 * d));
+  const double inv_d = 1.0 / static_cast<double>(d);
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double* pg = partial + c * 2 * d;
+    double* pb = pg + d;
+    std::fill(pg, pg + 2 * d, 0.0);
+    for (int64_t r = rows * c / chunks; r < rows * (c + 1) / chunks; ++r) {
+      const T* xr = x + r * d;
+      const T* dyr = dy + r * d;
+      const T m = mean[r], s = rstd[r];
+      double sum_g = 0.0, sum_gx = 0.0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t i = 0; i < d; ++i) {
+        const T g = dyr[i] * gamma[i];
+        sum_g += g;
+        sum_gx += g * ((xr[i] - m) * s);
+      }
+      const T a = static_cast<T>(sum_g * inv_d), b = static_cast<T>(sum_gx * inv_d);
+      T* dxr = dx + r * d;
+#pragma omp simd
+      for (int64_t i = 0; i < d; ++i) {
+        const T xhat = (xr[i] - m) * s;
+        const T dyi = dyr[i];
+        dxr[i] = s * (dyi * gamma[i] - a - xhat * b);
+        pg[i] += dyi * xhat;
+        pb[i] += dyi;
+      }
+    }
+  }
+  for (int64_t c = 0; c < chunks; ++c) {
+    const double* pg = partial + c * 2 * d;
+    const double* pb = pg + d;
+    for (int64_t i = 0; i < d; ++i) {
+      dgamma[i] += static_cast<T>(pg[i]);
+      dbeta[i] += static_cast<T>(pb[i]);
+    }
+  }
+}
+
+}  // namespace
+
+void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                        Tensor& y, Tensor& mean, Tensor& rstd) {
+  const int64_t d = x.dim(-1);
+  const int64_t rows = d == 0 ? 0 : x.numel() / d;
+  dispatch_floating("layer_norm_forward", x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    forward_impl(x.data<T>(), gamma.data<T>(), beta.data<T>(), eps, y.data<T>(), mean.data<T>(),
+                 rstd.data<T>(), rows, d);
+  });
+}
+
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
+                         const Tensor& mean, const Tensor& rstd, Tensor& dx, Tensor& dgamma,
+                         Tensor& dbeta) {
+  const int64_t d = x.dim(-1);
+  const int64_t rows = d == 0 ? 0 : x.numel() / d;
+  dispatch_floating("layer_norm_backward", x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    backward_impl(dy.data<T>(), x.data<T>(), gamma.data<T>(), mean.data<T>(), rstd.data<T>(),
+                  dx.data<T>(), dgamma.data<T>(), dbeta.data<T>(), rows, d);
+  });
+}
+
+}  // namespace weft::cpu
