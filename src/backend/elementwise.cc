@@ -60,6 +60,13 @@ double sum_squares(const Tensor& x) {
   return result;
 }
 
+double sum(const Tensor& x) {
+  detail::check_floating("sum", "x", x);
+  double result = 0.0;
+  WEFT_DISPATCH(x.device(), sum, x, result);
+  return result;
+}
+
 void convert(const Tensor& src, Tensor& dst) {
   detail::check_floating("convert", "src", src);
   detail::check_floating("convert", "dst", dst);

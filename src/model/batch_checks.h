@@ -10,7 +10,10 @@ namespace weft::detail {
 void check_token_ids(const char* field, const Tensor& ids, int64_t vocab, int64_t max_len);
 // target (B,T) i32 matching input, ids in [0, vocab) or kIgnoreIndex.
 void check_targets(const Tensor& target, const Tensor& input, int64_t vocab);
-// (B,T) i32: 1 where ids != pad_id; undefined when pad_id < 0.
-Tensor key_mask(const Tensor& ids, int32_t pad_id);
+// Targets that carry loss (not kIgnoreIndex).
+int64_t counted_targets(const Tensor& target);
+// Fills `mask` (B,T) i32 with 1 where ids != pad_id, reusing its storage;
+// leaves it undefined when pad_id < 0 (no padding). Returns mask.
+const Tensor& key_mask(const Tensor& ids, int32_t pad_id, Tensor& mask);
 
 }  // namespace weft::detail

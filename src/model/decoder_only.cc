@@ -28,7 +28,7 @@ LossSum DecoderOnly::run(const Batch& batch, const StepContext& ctx, double grad
                          bool backward) {
   detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
   detail::check_targets(batch.target, batch.input, config_.vocab_size);
-  const Tensor valid = detail::key_mask(batch.input, config_.pad_id);
+  const Tensor& valid = detail::key_mask(batch.input, config_.pad_id, valid_);
   const Tensor none;
 
   const Tensor& hidden = decoder_.forward(batch.input, valid, none, none, ctx);

@@ -51,8 +51,8 @@ LossSum EncoderDecoder::run(const Batch& batch, const StepContext& ctx, double g
   detail::check_targets(batch.target, batch.input, config_.vocab_size);
   WEFT_CHECK(batch.source.dim(0) == batch.input.dim(0), "batch.source has ",
              batch.source.dim(0), " sequences but batch.input has ", batch.input.dim(0));
-  const Tensor source_valid = detail::key_mask(batch.source, config_.pad_id);
-  const Tensor target_valid = detail::key_mask(batch.input, config_.pad_id);
+  const Tensor& source_valid = detail::key_mask(batch.source, config_.pad_id, source_valid_);
+  const Tensor& target_valid = detail::key_mask(batch.input, config_.pad_id, target_valid_);
   const Tensor none;
 
   const Tensor& memory = encoder_.forward(batch.source, source_valid, none, none, ctx);

@@ -1,6 +1,8 @@
 #include "weft/model/output_head.h"
 
+#include "model/batch_checks.h"
 #include "weft/backend/cross_entropy.h"
+#include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
 #include "weft/tensor/error.h"
 
@@ -30,9 +32,7 @@ LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_
   ops::cross_entropy(logits2, target.view({B * T}), kIgnoreIndex, label_smoothing, grad_scale,
                      losses_, dlogits);
 
-  LossSum result;
-  for (double l : losses_.to_double_vector()) result.sum += l;
-  for (double t : target.to_double_vector()) result.tokens += t != kIgnoreIndex;
+  LossSum result{ops::sum(losses_), detail::counted_targets(target)};
 
   if (dh) {
     ops::gemm(logits_, true, h, false, weight_->grad, 1.0, 1.0);

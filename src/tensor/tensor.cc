@@ -1,5 +1,6 @@
 #include "weft/tensor/tensor.h"
 
+#include <atomic>
 #include <cstring>
 #include <sstream>
 
@@ -48,11 +49,19 @@ std::string shape_str(const Shape& shape) {
   return out.str();
 }
 
+namespace {
+std::atomic<int64_t> allocations{0};
+}  // namespace
+
+int64_t allocation_count() { return allocations.load(std::memory_order_relaxed); }
+
 // A block of device memory; freed by the allocator that made it.
 class Storage {
  public:
   Storage(Device device, size_t bytes)
-      : device_(device), bytes_(bytes), ptr_(allocator_for(device).allocate(bytes)) {}
+      : device_(device), bytes_(bytes), ptr_(allocator_for(device).allocate(bytes)) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+  }
   ~Storage() { allocator_for(device_).deallocate(ptr_); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

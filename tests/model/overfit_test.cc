@@ -7,6 +7,7 @@
 #include "support/tensor_testing.h"
 #include "weft/model/model.h"
 #include "weft/train/adamw.h"
+#include "weft/tensor/allocator.h"
 #include "weft/train/clip.h"
 
 namespace weft {
@@ -57,6 +58,32 @@ TEST(Overfit, TinyEncoderDecoderMemorisesABatch) {
   const double after = train_on_fixed_batch(*model, b, 300, 1e-2);
   EXPECT_GT(before, 2.5);
   EXPECT_LT(after, 0.05) << "loss went from " << before;
+}
+
+// Buffers are sized once per (batch, sequence) shape: after the first step,
+// forward, backward and the optimizer allocate no tensor storage.
+TEST(Memory, SteadyStateStepsAllocateNothing) {
+  for (const char* preset : {"tiny-gpt", "tiny-encoder-decoder"}) {
+    ModelConfig c = model_preset(preset);
+    c.dropout = 0.1, c.pad_id = 0;
+    auto model = make_model(c);
+    initialize_parameters(model->parameters(), 3);
+    AdamW optimizer(model->parameters(), AdamWOptions{});
+    Batch b;
+    b.source = testing::random_ids({3, 7}, 32, 1);
+    b.input = testing::random_ids({3, 9}, 32, 2);
+    b.target = testing::random_ids({3, 9}, 32, 3);
+    auto step = [&](uint64_t n) {
+      model->zero_grad();
+      model->forward_backward(b, StepContext{true, 1, n}, 1.0 / 27);
+      optimizer.step(1e-3, clip_coefficient(global_grad_norm(model->parameters()), 1.0));
+    };
+    step(1);
+    const int64_t before = allocation_count();
+    step(2);
+    step(3);
+    EXPECT_EQ(allocation_count(), before) << preset;
+  }
 }
 
 }  // namespace

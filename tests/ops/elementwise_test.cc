@@ -83,6 +83,16 @@ TEST_P(Elementwise, SumSquares) {
   }
 }
 
+TEST_P(Elementwise, Sum) {
+  for (const Shape& shape : {kSmall, kLarge, Shape{1 << 20}}) {
+    SCOPED_TRACE(shape_str(shape));
+    const Tensor x = random_tensor(shape, GetParam(), 11, 0.0, 1.0);
+    double expected = 0.0;
+    for (double v : x.to_double_vector()) expected += v;
+    EXPECT_NEAR(ops::sum(x), expected, 1e-12 * expected);
+  }
+}
+
 WEFT_FLOATING_SUITE(Elementwise);
 
 TEST(BiasBackward, MatchesFiniteDifferences) {
@@ -177,6 +187,7 @@ TEST(ElementwiseChecks, RefusesMismatchedArguments) {
   EXPECT_THROW(ops::add_bias(cast(bias, DType::F64), b), Error);
   EXPECT_THROW(ops::bias_backward(a, bad_bias), Error);
   EXPECT_THROW(ops::sum_squares(ids), Error);
+  EXPECT_THROW(ops::sum(ids), Error);
   EXPECT_THROW(ops::convert(a, wrong), Error);
   EXPECT_THROW(ops::convert(a, ids), Error);
   EXPECT_THROW(ops::convert(Tensor(), b), Error);

@@ -10,7 +10,9 @@ void add(const Tensor& a, const Tensor& b, Tensor& out);       // out = a + b; o
 // Bias over the last dimension: y (N...,C), bias (C).
 void add_bias(const Tensor& bias, Tensor& y);                  // y[n] += bias
 void bias_backward(const Tensor& dy, Tensor& dbias);           // dbias += Σ_n dy[n]
-// Σ x², accumulated in double (global gradient norm).
+// Σ x and Σ x², accumulated in double (losses, global gradient norm); the
+// same bits whatever the thread count.
+double sum(const Tensor& x);
 double sum_squares(const Tensor& x);
 // Copy with conversion between floating dtypes (f32 <-> f64 <-> bf16).
 void convert(const Tensor& src, Tensor& dst);

@@ -24,6 +24,7 @@ class DecoderOnly : public Model {
   TokenEmbedding tokens_;
   TransformerStack decoder_;
   OutputHead head_;
+  Tensor valid_;  // key mask of the last batch
   Tensor dhidden_;
 };
 

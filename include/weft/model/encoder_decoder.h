@@ -32,6 +32,7 @@ class EncoderDecoder : public Model {
   TransformerStack encoder_;
   TransformerStack decoder_;
   OutputHead head_;
+  Tensor source_valid_, target_valid_;  // key masks of the last batch
   Tensor dhidden_, dmemory_;
 };
 

@@ -60,9 +60,9 @@ template <typename T> void bias_backward_impl(const T* dy, T* dbias, int64_t row
   }
 }
 
-// Σ x² in double over fixed blocks whose partial sums are added in order:
-// the result does not depend on the thread count.
-template <typename T> double sum_squares_impl(const T* x, int64_t n) {
+// Σ x (or Σ x²) in double over fixed blocks whose partial sums are added in
+// order: the result does not depend on the thread count.
+template <bool kSquare, typename T> double blocked_sum(const T* x, int64_t n) {
   constexpr int64_t kBlock = 1 << 14;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   thread_local std::vector<double> partial_buffer;
@@ -72,7 +72,9 @@ template <typename T> double sum_squares_impl(const T* x, int64_t n) {
     const int64_t end = std::min(n, (b + 1) * kBlock);
     double s = 0.0;
 #pragma omp simd reduction(+ : s)
-    for (int64_t i = b * kBlock; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
+    for (int64_t i = b * kBlock; i < end; ++i) {
+      s += kSquare ? static_cast<double>(x[i]) * x[i] : static_cast<double>(x[i]);
+    }
     partial[b] = s;
   }
   double total = 0.0;
@@ -135,7 +137,14 @@ void bias_backward(const Tensor& dy, Tensor& dbias) {
 void sum_squares(const Tensor& x, double& result) {
   dispatch_floating("sum_squares", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    result = sum_squares_impl(x.data<T>(), x.numel());
+    result = blocked_sum<true>(x.data<T>(), x.numel());
+  });
+}
+
+void sum(const Tensor& x, double& result) {
+  dispatch_floating("sum", x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    result = blocked_sum<false>(x.data<T>(), x.numel());
   });
 }
 
