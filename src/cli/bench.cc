@@ -5,13 +5,11 @@
 #include <omp.h>
 
 #include <boost/program_options.hpp>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
-#include "weft/backend/elementwise.h"
-#include "weft/backend/gemm.h"
+#include "cli/peak.h"
 #include "weft/backend/profiler.h"
 #include "weft/model/model.h"
 #include "weft/train/adamw.h"
@@ -52,24 +50,6 @@ class SyntheticTokens final : public BatchSource {
   int64_t batch_, seq_;
   uint64_t state_ = 42;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// The machine's attainable FLOP/s: the best of a few n×n×n sgemm runs.
-double peak_gemm_flops(int64_t n) {
-  Tensor a = Tensor::zeros({n, n}), b = Tensor::zeros({n, n}), c = Tensor::zeros({n, n});
-  ops::fill(a, 0.5);
-  ops::fill(b, 0.25);
-  double best = 1e30;
-  for (int i = 0; i < 4; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    ops::gemm(a, false, b, false, c);
-    if (i > 0) best = std::min(best, seconds_since(t0));  // first run warms up
-  }
-  return 2.0 * static_cast<double>(n) * n * n / best;
-}
 
 }  // namespace
 
@@ -115,7 +95,7 @@ int run_bench(int argc, char** argv) {
   std::printf("weft bench: %s, %s, %.2fM parameters, batch %ld x %ld tokens, f32 on cpu, %d threads\n",
               preset.c_str(), architecture_name(c.architecture), c.parameter_count() / 1e6,
               static_cast<long>(batch), static_cast<long>(seq), omp_get_max_threads());
-  const double peak = peak_gemm_flops(peak_n);
+  const double peak = measure_peak_flops(peak_n);
   std::printf("peak: %.1f GFLOP/s (sgemm %ld^3, best of 3)\n", peak / 1e9, static_cast<long>(peak_n));
 
   auto model = make_model(c);

@@ -85,7 +85,8 @@ ModelConfig model_preset(const std::string& name) {
   } else if (name == "tiny-gpt") {
     c.vocab_size = 32;
     c.d_model = 16, c.n_heads = 2, c.d_ff = 48, c.n_layers = 2, c.max_seq_len = 16;
-  } else if (name == "transformer-base" || name == "tiny-encoder-decoder") {
+  } else if (name == "transformer-base" || name == "tiny-encoder-decoder" ||
+             name == "numbers-transformer") {
     c.architecture = Architecture::EncoderDecoder;
     c.norm = NormPlacement::Post;
     c.activation = ops::Activation::ReLU;
@@ -95,6 +96,12 @@ ModelConfig model_preset(const std::string& name) {
       c.vocab_size = 37000;
       c.d_model = 512, c.n_heads = 8, c.d_ff = 2048, c.n_layers = 6, c.n_encoder_layers = 6;
       c.max_seq_len = 1024, c.dropout = 0.1, c.label_smoothing = 0.1;
+    } else if (name == "numbers-transformer") {
+      // The built-in translation task's model: small enough to learn it in
+      // minutes on two CPU cores.
+      c.vocab_size = 40;
+      c.d_model = 128, c.n_heads = 4, c.d_ff = 512, c.n_layers = 2, c.n_encoder_layers = 2;
+      c.max_seq_len = 96, c.dropout = 0.1, c.label_smoothing = 0.1;
     } else {
       c.vocab_size = 32;
       c.d_model = 16, c.n_heads = 2, c.d_ff = 32, c.n_layers = 2, c.n_encoder_layers = 2;
@@ -103,7 +110,7 @@ ModelConfig model_preset(const std::string& name) {
   } else {
     throw Error("unknown model preset '" + name +
                 "' (known: gpt2-124m, gpt-shakespeare-char, tiny-gpt, transformer-base, "
-                "tiny-encoder-decoder)");
+                "numbers-transformer, tiny-encoder-decoder)");
   }
   return c;
 }

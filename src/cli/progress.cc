@@ -1,0 +1,46 @@
+#include "cli/progress.h"
+
+#include <unistd.h>
+
+#include "weft/tensor/error.h"
+
+namespace weft::cli {
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+Progress::Progress(const std::string& mode, const std::string& metrics_path)
+    : refresh_(mode == "auto" && isatty(fileno(stderr))),
+      quiet_(mode == "none"),
+      metrics_(metrics_path, std::ios::app) {
+  WEFT_CHECK(metrics_.good(), "cannot write metrics file '", metrics_path, "'");
+}
+
+void Progress::step(const ProgressFigures& f) {
+  if (quiet_) return;
+  std::fprintf(stderr, "%sstep %ld/%ld  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  MFU %.1f%%  ETA %s%s",
+               refresh_ ? "\r\033[K" : "", static_cast<long>(f.step), static_cast<long>(f.total),
+               f.loss, f.lr, f.grad_norm, f.tokens_per_s, 100.0 * f.mfu,
+               format_duration(f.eta_s).c_str(), refresh_ ? "" : "\n");
+  std::fflush(stderr);
+  dirty_ = refresh_;
+}
+
+void Progress::record(const nlohmann::json& event) {
+  metrics_ << event.dump() << "\n";
+  metrics_.flush();
+}
+
+void Progress::say(const std::string& text) {
+  if (dirty_) std::fprintf(stderr, "\n");
+  dirty_ = false;
+  std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,37 @@
+#pragma once
+// What a run shows and records: a progress line (refreshed in place on a
+// terminal, plain lines otherwise) and metrics as JSON lines in the run
+// directory (metrics.jsonl), one object per event.
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace weft::cli {
+
+struct ProgressFigures {
+  int64_t step = 0, total = 0;
+  double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, mfu = 0, eta_s = 0;
+};
+
+class Progress {
+ public:
+  // mode: "auto" | "plain" | "none"; metrics are appended to metrics_path.
+  Progress(const std::string& mode, const std::string& metrics_path);
+
+  void step(const ProgressFigures& f);        // the progress line
+  void record(const nlohmann::json& event);   // one metrics line
+  // A message on its own line (ends a refreshed progress line first).
+  void say(const std::string& text);
+
+ private:
+  bool refresh_;   // rewrite one line with '\r'
+  bool quiet_;
+  bool dirty_ = false;
+  std::ofstream metrics_;
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace weft::cli
