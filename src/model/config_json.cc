@@ -1,0 +1,144 @@
+#include "weft/model/config_json.h"
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weft/tensor/error.h"
+
+namespace weft {
+
+namespace {
+
+using nlohmann::json;
+
+// One field in both directions, so that writing and reading cannot drift apart.
+struct Field {
+  const char* key;
+  std::function<json(const ModelConfig&)> write;
+  std::function<void(ModelConfig&, const json&)> read;
+};
+
+[[noreturn]] void refuse(const char* key, const std::string& expected, const json& got) {
+  throw Error(std::string("model config: key '") + key + "' must be " + expected + ", got " +
+              got.dump());
+}
+
+template <typename Int>
+Field integer(const char* key, Int ModelConfig::*member) {
+  return {key, [member](const ModelConfig& c) { return json(c.*member); },
+          [key, member](ModelConfig& c, const json& v) {
+            const std::string expected =
+                std::string("an integer (") + (sizeof(Int) == 4 ? "32" : "64") + "-bit)";
+            // Unsigned values above INT64_MAX would wrap in get<int64_t>().
+            if (!v.is_number_integer() ||
+                (v.is_number_unsigned() &&
+                 v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+              refuse(key, expected, v);
+            }
+            const int64_t x = v.get<int64_t>();
+            if (x < std::numeric_limits<Int>::min() || x > std::numeric_limits<Int>::max()) {
+              refuse(key, expected, v);
+            }
+            c.*member = static_cast<Int>(x);
+          }};
+}
+
+Field real(const char* key, double ModelConfig::*member) {
+  return {key, [member](const ModelConfig& c) { return json(c.*member); },
+          [key, member](ModelConfig& c, const json& v) {
+            if (!v.is_number()) refuse(key, "a number", v);
+            c.*member = v.get<double>();
+          }};
+}
+
+Field boolean(const char* key, bool ModelConfig::*member) {
+  return {key, [member](const ModelConfig& c) { return json(c.*member); },
+          [key, member](ModelConfig& c, const json& v) {
+            if (!v.is_boolean()) refuse(key, "true or false", v);
+            c.*member = v.get<bool>();
+          }};
+}
+
+template <typename Enum>
+Field word(const char* key, Enum ModelConfig::*member,
+           std::vector<std::pair<Enum, const char*>> names) {
+  return {key,
+          [key, member, names](const ModelConfig& c) {
+            for (const auto& [value, name] : names) {
+              if (value == c.*member) return json(name);
+            }
+            throw Error(std::string("model config: key '") + key + "' holds an enum value " +
+                        "with no name");
+          },
+          [key, member, names](ModelConfig& c, const json& v) {
+            std::string expected;
+            for (const auto& [value, name] : names) {
+              if (v.is_string() && v.get<std::string>() == name) {
+                c.*member = value;
+                return;
+              }
+              expected += (expected.empty() ? "\"" : " or \"") + std::string(name) + "\"";
+            }
+            refuse(key, expected, v);
+          }};
+}
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> all = {
+      word("architecture", &ModelConfig::architecture,
+           {{Architecture::DecoderOnly, "decoder-only"},
+            {Architecture::EncoderDecoder, "encoder-decoder"}}),
+      integer("vocab_size", &ModelConfig::vocab_size),
+      integer("source_vocab_size", &ModelConfig::source_vocab_size),
+      integer("d_model", &ModelConfig::d_model),
+      integer("n_heads", &ModelConfig::n_heads),
+      integer("d_ff", &ModelConfig::d_ff),
+      integer("n_layers", &ModelConfig::n_layers),
+      integer("n_encoder_layers", &ModelConfig::n_encoder_layers),
+      integer("max_seq_len", &ModelConfig::max_seq_len),
+      word("norm", &ModelConfig::norm,
+           {{NormPlacement::Pre, "pre"}, {NormPlacement::Post, "post"}}),
+      word("activation", &ModelConfig::activation,
+           {{ops::Activation::ReLU, "relu"}, {ops::Activation::GELU, "gelu"}}),
+      word("positions", &ModelConfig::positions,
+           {{PositionEncoding::Learned, "learned"}, {PositionEncoding::Sinusoidal, "sinusoidal"}}),
+      boolean("tie_embeddings", &ModelConfig::tie_embeddings),
+      boolean("scale_embeddings", &ModelConfig::scale_embeddings),
+      real("dropout", &ModelConfig::dropout),
+      real("label_smoothing", &ModelConfig::label_smoothing),
+      real("norm_eps", &ModelConfig::norm_eps),
+      real("init_std", &ModelConfig::init_std),
+      integer("pad_id", &ModelConfig::pad_id),
+  };
+  return all;
+}
+
+}  // namespace
+
+json to_json(const ModelConfig& config) {
+  json out = json::object();
+  for (const Field& f : fields()) out[f.key] = f.write(config);
+  return out;
+}
+
+ModelConfig model_config_from_json(const json& in) {
+  if (!in.is_object()) throw Error("model config: must be a JSON object, got " + in.dump());
+  for (auto it = in.begin(); it != in.end(); ++it) {
+    bool known = false;
+    for (const Field& f : fields()) known = known || it.key() == f.key;
+    if (!known) throw Error("model config: unknown key '" + it.key() + "'");
+  }
+  ModelConfig config;
+  for (const Field& f : fields()) {
+    auto it = in.find(f.key);
+    if (it == in.end()) throw Error(std::string("model config: missing key '") + f.key + "'");
+    f.read(config, *it);
+  }
+  return config;
+}
+
+}  // namespace weft
