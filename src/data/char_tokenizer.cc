@@ -1,0 +1,106 @@
+// The character-level tokenizer: one id per distinct byte of the corpus it
+// was built on, in byte order (nanoGPT's shakespeare_char), after the three
+// specials when asked for.
+
+#include <algorithm>
+#include <array>
+
+#include "data/tokenizer_file.h"
+#include "weft/tensor/error.h"
+
+namespace weft {
+namespace {
+
+class CharTokenizer final : public Tokenizer {
+ public:
+  CharTokenizer(std::vector<uint8_t> chars, bool with_specials)
+      : chars_(std::move(chars)), first_(with_specials ? 3 : 0) {
+    id_of_.fill(-1);
+    for (size_t i = 0; i < chars_.size(); ++i) {
+      id_of_[chars_[i]] = first_ + static_cast<int32_t>(i);
+    }
+  }
+
+  std::string kind() const override { return "char"; }
+  int64_t vocab_size() const override { return first_ + static_cast<int64_t>(chars_.size()); }
+
+  std::vector<int32_t> encode(std::string_view text) const override {
+    std::vector<int32_t> ids(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      ids[i] = id_of_[static_cast<unsigned char>(text[i])];
+      if (ids[i] < 0) {
+        throw Error("char tokenizer: character " + data::describe_character(text, i) + " at byte " +
+                    std::to_string(i) + " of the text is not in its vocabulary (" +
+                    std::to_string(chars_.size()) +
+                    " characters of the corpus it was built from); rebuild the tokenizer "
+                    "from a corpus that contains it, or use the byte tokenizer");
+      }
+    }
+    return ids;
+  }
+
+  std::string decode(const std::vector<int32_t>& ids) const override {
+    std::string text;
+    text.reserve(ids.size());
+    for (const int32_t id : ids) {
+      WEFT_CHECK(id >= 0 && id < vocab_size(), "char tokenizer: cannot decode id ", id,
+                 " (vocabulary size ", vocab_size(), ")");
+      if (id >= first_) text.push_back(static_cast<char>(chars_[id - first_]));
+    }
+    return text;
+  }
+
+  int32_t pad_id() const override { return first_ > 0 ? 0 : -1; }
+  int32_t bos_id() const override { return first_ > 0 ? 1 : -1; }
+  int32_t eos_id() const override { return first_ > 0 ? 2 : -1; }
+
+  uint64_t vocabulary_hash() const override {
+    uint64_t hash = data::fnv1a(first_ > 0 ? "weft-char+specials:" : "weft-char:");
+    return data::fnv1a(
+        std::string_view(reinterpret_cast<const char*>(chars_.data()), chars_.size()), hash);
+  }
+
+  void save(const std::string& dir) const override {
+    nlohmann::json json = data::tokenizer_json_header(*this);
+    json["specials"] = first_ > 0;
+    // Byte values, not a string: a corpus's bytes need not be valid UTF-8.
+    json["characters"] = chars_;
+    data::write_tokenizer_json(dir, json);
+  }
+
+ private:
+  std::vector<uint8_t> chars_;  // sorted, distinct
+  int32_t first_;               // id of chars_[0]
+  std::array<int32_t, 256> id_of_;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> make_char_tokenizer(std::string_view corpus, bool with_specials) {
+  std::array<bool, 256> seen{};
+  for (const char c : corpus) seen[static_cast<unsigned char>(c)] = true;
+  std::vector<uint8_t> chars;
+  for (int b = 0; b < 256; ++b) {
+    if (seen[b]) chars.push_back(static_cast<uint8_t>(b));
+  }
+  WEFT_CHECK(!chars.empty(), "char tokenizer: the corpus is empty, so there is no vocabulary");
+  return std::make_unique<CharTokenizer>(std::move(chars), with_specials);
+}
+
+namespace data {
+
+std::unique_ptr<Tokenizer> load_char_tokenizer(const nlohmann::json& json,
+                                               const std::string& path) {
+  const auto chars = json.at("characters").get<std::vector<int>>();
+  WEFT_CHECK(!chars.empty(), path, ": the char tokenizer lists no characters");
+  for (size_t i = 0; i < chars.size(); ++i) {
+    WEFT_CHECK(chars[i] >= 0 && chars[i] < 256 && (i == 0 || chars[i] > chars[i - 1]), path,
+               ": \"characters\" must be distinct byte values in increasing order; entry ", i,
+               " is ", chars[i]);
+  }
+  return std::make_unique<CharTokenizer>(std::vector<uint8_t>(chars.begin(), chars.end()),
+                                         json.at("specials").get<bool>());
+}
+
+}  // namespace data
+}  // namespace weft

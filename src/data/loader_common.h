@@ -1,0 +1,23 @@
+#pragma once
+// What both loaders share: the data-parallel checks, unbiased-enough draws
+// from the counter-based generator, and the checks of a restored state.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace weft::data {
+
+// Refuses a batch that does not split evenly over the data-parallel ranks.
+void check_data_parallel(const char* loader, int64_t batch_size, int64_t dp_rank, int64_t dp_size);
+
+// A number in [0, n) from 64 random bits (Lemire's multiply-shift).
+inline uint64_t below(uint64_t random, uint64_t n) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(random) * n) >> 64);
+}
+
+// Refuses `state` unless each field of `identity` (loader kind, split, seed,
+// ...) has the same value in it; then returns its "batch".
+int64_t restored_batch(const nlohmann::json& state, const nlohmann::json& identity);
+
+}  // namespace weft::data
