@@ -108,7 +108,7 @@ int run_bench(int argc, char** argv) {
   for (int64_t i = 0; i < warmup; ++i) trainer.train_step(data);
   profiler::reset();
   profiler::enable(profile);
-  double seconds = 0.0;
+  double seconds = 0.0, flops = 0.0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < steps; ++i) {
     const StepStats s = trainer.train_step(data);
@@ -116,12 +116,13 @@ int run_bench(int argc, char** argv) {
                 s.seconds, s.tokens_per_second);
     seconds += s.seconds;
     tokens += s.tokens;
+    flops += s.model_flops;
   }
   profiler::enable(false);
 
   const double tokens_per_s = static_cast<double>(tokens) / seconds;
-  const double flops_per_token = c.training_flops_per_token(seq);
-  const double achieved = tokens_per_s * flops_per_token;
+  const double flops_per_token = flops / static_cast<double>(tokens);
+  const double achieved = flops / seconds;
   std::printf("training: %.0f tokens/s, %.1f GFLOP/s achieved (%.1f MFLOP/token), MFU %.1f%%\n",
               tokens_per_s, achieved / 1e9, flops_per_token / 1e6, 100.0 * achieved / peak);
   if (profile) {

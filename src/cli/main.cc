@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "weft/tensor/error.h"
 
 namespace {
 
@@ -16,6 +17,13 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"prepare", "turn text into a dataset of token shards", weft::cli::run_prepare},
+    {"train", "train a model from a config and/or --section.key options", weft::cli::run_train},
+    {"eval", "loss and perplexity of a checkpoint (BLEU, exact match for translation)",
+     weft::cli::run_eval},
+    {"generate", "continue a prompt with a language model", weft::cli::run_generate},
+    {"translate", "translate lines of stdin or a file", weft::cli::run_translate},
+    {"export", "write a checkpoint in Hugging Face GPT-2 form", weft::cli::run_export},
     {"bench", "measure training tokens/s, GFLOP/s and MFU of a model", weft::cli::run_bench},
 };
 
@@ -36,6 +44,9 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {
       return c.run(argc - 1, argv + 1);
+    } catch (const weft::Error& e) {
+      std::fprintf(stderr, "weft %s: %s\n", c.name, e.message().c_str());
+      return 2;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "weft %s: %s\n", c.name, e.what());
       return 2;

@@ -88,4 +88,73 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
   tp_->all_reduce_sum(dx);
 }
 
+void MultiHeadAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache,
+                                        int64_t start, const Tensor& key_valid, Tensor& y) {
+  WEFT_CHECK(kind_ != AttentionKind::Cross, name(), ": cross-attention reads its keys from ",
+             "project_memory, not from a self-attention cache");
+  const int64_t B = x.dim(0), T = x.dim(1), cap = k_cache.dim(1), end = start + T;
+  WEFT_CHECK(k_cache.dim(0) == B && end <= cap, name(), ": positions [", start, ", ", end,
+             ") of ", B, " sequences do not fit a cache of ", k_cache.describe());
+  const int64_t local = heads_local_ * head_dim_;
+  const DType dt = x.dtype();
+  const Device dev = x.device();
+  Tensor::ensure(q_out_, {B, T, heads_local_, head_dim_}, dt, dev);
+  Tensor::ensure(k_out_, {B, T, heads_local_, head_dim_}, dt, dev);
+  Tensor::ensure(v_out_, {B, T, heads_local_, head_dim_}, dt, dev);
+  Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
+  Tensor::ensure(probs_, {1, heads_local_, T, end}, dt, dev);
+  Tensor q2 = q_out_.view({B, T, local}), k2 = k_out_.view({B, T, local}),
+         v2 = v_out_.view({B, T, local});
+  q_.forward(x, q2);
+  k_.forward(x, k2);
+  v_.forward(x, v2);
+
+  // One sequence at a time: row b's cached prefix (1,end,H_local,Dh) is
+  // contiguous, while the rows' prefixes together are not (each row has
+  // `cap` slots), and attention_forward reads keys densely.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const bool causal = kind_ == AttentionKind::CausalSelf;
+  for (int64_t b = 0; b < B; ++b) {
+    Tensor k_row = k_cache.rows(b, b + 1).view({cap, heads_local_, head_dim_});
+    Tensor v_row = v_cache.rows(b, b + 1).view({cap, heads_local_, head_dim_});
+    Tensor k_new = k_row.rows(start, end), v_new = v_row.rows(start, end);
+    k_new.copy_from(k_out_.rows(b, b + 1).view({T, heads_local_, head_dim_}));
+    v_new.copy_from(v_out_.rows(b, b + 1).view({T, heads_local_, head_dim_}));
+    const Tensor keys = k_row.rows(0, end).view({1, end, heads_local_, head_dim_});
+    const Tensor values = v_row.rows(0, end).view({1, end, heads_local_, head_dim_});
+    const Tensor valid = key_valid.defined()
+                             ? key_valid.rows(b, b + 1).view({cap}).rows(0, end).view({1, end})
+                             : Tensor();
+    Tensor out = heads_.rows(b, b + 1);
+    ops::attention_forward(q_out_.rows(b, b + 1), keys, values, valid, causal, scale, probs_, out);
+  }
+  o_.forward(heads_.view({B, T, local}), y);
+}
+
+void MultiHeadAttention::project_memory(const Tensor& memory, Tensor& k, Tensor& v) {
+  WEFT_CHECK(kind_ == AttentionKind::Cross, name(), ": only cross-attention projects memory");
+  const int64_t B = memory.dim(0), S = memory.dim(1), local = heads_local_ * head_dim_;
+  Tensor::ensure(k, {B, S, heads_local_, head_dim_}, memory.dtype(), memory.device());
+  Tensor::ensure(v, {B, S, heads_local_, head_dim_}, memory.dtype(), memory.device());
+  Tensor k2 = k.view({B, S, local}), v2 = v.view({B, S, local});
+  k_.forward(memory, k2);
+  v_.forward(memory, v2);
+}
+
+void MultiHeadAttention::forward_memory(const Tensor& x, const Tensor& k, const Tensor& v,
+                                        const Tensor& memory_valid, Tensor& y) {
+  WEFT_CHECK(kind_ == AttentionKind::Cross, name(), ": only cross-attention reads memory");
+  const int64_t B = x.dim(0), T = x.dim(1), S = k.dim(1), local = heads_local_ * head_dim_;
+  const DType dt = x.dtype();
+  const Device dev = x.device();
+  Tensor::ensure(q_out_, {B, T, heads_local_, head_dim_}, dt, dev);
+  Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
+  Tensor::ensure(probs_, {B, heads_local_, T, S}, dt, dev);
+  Tensor q2 = q_out_.view({B, T, local});
+  q_.forward(x, q2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  ops::attention_forward(q_out_, k, v, memory_valid, false, scale, probs_, heads_);
+  o_.forward(heads_.view({B, T, local}), y);
+}
+
 }  // namespace weft

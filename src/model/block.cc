@@ -50,6 +50,32 @@ const Tensor& TransformerBlock::forward(const Tensor& x, const Tensor& self_vali
       *h, [&](const Tensor& in, Tensor& out) { ffn_.forward(in, out, ctx); }, ctx);
 }
 
+const Tensor& TransformerBlock::forward_cached(const Tensor& x, KVCache::Layer& layer,
+                                               int64_t start, const Tensor& self_valid,
+                                               const Tensor& memory_valid) {
+  const StepContext inference;  // training = false: dropout off
+  const Tensor* h = &self_res_.forward(
+      x,
+      [&](const Tensor& in, Tensor& out) {
+        self_attn_.forward_cached(in, layer.k, layer.v, start, self_valid, out);
+      },
+      inference);
+  if (cross_attn_) {
+    h = &cross_res_->forward(
+        *h,
+        [&](const Tensor& in, Tensor& out) {
+          cross_attn_->forward_memory(in, layer.cross_k, layer.cross_v, memory_valid, out);
+        },
+        inference);
+  }
+  return ffn_res_.forward(
+      *h, [&](const Tensor& in, Tensor& out) { ffn_.forward(in, out, inference); }, inference);
+}
+
+void TransformerBlock::project_memory(const Tensor& memory, KVCache::Layer& layer) {
+  if (cross_attn_) cross_attn_->project_memory(memory, layer.cross_k, layer.cross_v);
+}
+
 void TransformerBlock::backward(const Tensor& dy, const Tensor& x, const Tensor& memory,
                                 Tensor& dx, Tensor& dmemory, const StepContext& ctx) {
   Tensor::ensure(dmid1_, x.shape(), x.dtype(), x.device());

@@ -58,19 +58,19 @@ int64_t ModelConfig::parameter_count() const {
   return n;
 }
 
-double ModelConfig::training_flops_per_token(int64_t seq) const {
-  const bool enc_dec = architecture == Architecture::EncoderDecoder;
-  // Parameters that take part in a matrix product per token, output projection included.
-  double matmul = static_cast<double>(vocab_size * d_model);
-  int64_t decoder_layer = attention_matmul_params(d_model) + ffn_matmul_params(d_model, d_ff);
-  if (enc_dec) decoder_layer += attention_matmul_params(d_model);
-  matmul += static_cast<double>(n_layers * decoder_layer);
-  matmul += static_cast<double>(n_encoder_layers *
-                                (attention_matmul_params(d_model) + ffn_matmul_params(d_model, d_ff)));
-  // Attention scores and weighted sums: 2 products of 2·seq·d FLOPs, ×3 for backward.
-  const int64_t attention_blocks = n_layers * (enc_dec ? 2 : 1) + n_encoder_layers;
-  const double attention = 12.0 * static_cast<double>(attention_blocks * d_model * seq);
-  return 6.0 * matmul + attention;
+double ModelConfig::training_flops(int64_t batch, int64_t source_len, int64_t target_len) const {
+  const double d = static_cast<double>(d_model);
+  const double block = static_cast<double>(attention_matmul_params(d_model) +
+                                           ffn_matmul_params(d_model, d_ff));
+  // Per position: 6 FLOPs per matrix parameter; attention 12·d per key.
+  const double T = static_cast<double>(target_len), S = static_cast<double>(source_len);
+  double per_target = 6.0 * static_cast<double>(vocab_size) * d + n_layers * (6.0 * block + 12.0 * d * T);
+  double per_source = 0.0;
+  if (architecture == Architecture::EncoderDecoder) {
+    per_target += n_layers * (6.0 * attention_matmul_params(d_model) + 12.0 * d * S);
+    per_source = n_encoder_layers * (6.0 * block + 12.0 * d * S);
+  }
+  return static_cast<double>(batch) * (T * per_target + S * per_source);
 }
 
 ModelConfig model_preset(const std::string& name) {

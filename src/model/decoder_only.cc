@@ -1,6 +1,8 @@
 #include "weft/model/decoder_only.h"
 
 #include "model/batch_checks.h"
+#include "model/incremental.h"
+#include "weft/tensor/error.h"
 
 namespace weft {
 
@@ -9,7 +11,8 @@ DecoderOnly::DecoderOnly(const ModelConfig& config, const LayerContext& ctx)
       config_((config.validate(), config)),
       tokens_("decoder.embed_tokens", config.vocab_size, config.d_model, config.init_std, ctx),
       decoder_("decoder", config, tokens_, config.n_layers, /*causal=*/true, /*cross=*/false, ctx),
-      head_("lm_head", config, config.tie_embeddings ? &tokens_ : nullptr, ctx) {
+      head_("lm_head", config, config.tie_embeddings ? &tokens_ : nullptr, ctx),
+      tp_(ctx.tp) {
   add_child(tokens_);
   add_child(decoder_);
   add_child(head_);
@@ -40,6 +43,21 @@ LossSum DecoderOnly::run(const Batch& batch, const StepContext& ctx, double grad
   Tensor no_memory;
   decoder_.backward(dhidden_, batch.input, none, no_memory, ctx);
   return loss;
+}
+
+const Tensor& DecoderOnly::prefill(const Tensor& ids, KVCache& cache) {
+  WEFT_CHECK(ids.defined() && ids.rank() == 2, "prefill: ids must be (batch, positions), got ",
+             ids.defined() ? ids.describe() : "nothing");
+  cache.reset(detail::cache_layout(config_, decoder_.layers(), ids.dim(0), tp_->size(),
+                                   tokens_.table().value));
+  return decode_step(ids, cache);
+}
+
+const Tensor& DecoderOnly::decode_step(const Tensor& ids, KVCache& cache) {
+  WEFT_CHECK(!cache.has_memory(), "decode_step: this cache holds an encoder's output; a ",
+             "decoder-only model starts its own with prefill");
+  return detail::decode_positions(decoder_, head_, config_, ids, cache, last_hidden_,
+                                  step_logits_);
 }
 
 }  // namespace weft

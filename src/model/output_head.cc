@@ -41,4 +41,9 @@ LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_
   return result;
 }
 
+void OutputHead::project(const Tensor& h, Tensor& logits) const {
+  Tensor::ensure(logits, {h.dim(0), weight_->value.dim(0)}, h.dtype(), h.device());
+  ops::gemm(h, false, weight_->value, true, logits);
+}
+
 }  // namespace weft

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "weft/tensor/error.h"
+
 namespace weft {
 
 TransformerStack::TransformerStack(std::string name, const ModelConfig& c, TokenEmbedding& tokens,
@@ -32,18 +34,41 @@ const Tensor& TransformerStack::block_input(size_t i) const {
 const Tensor& TransformerStack::forward(const Tensor& ids, const Tensor& valid,
                                         const Tensor& memory, const Tensor& memory_valid,
                                         const StepContext& ctx) {
+  const Tensor* h = &embed(ids, 0, ctx);
+  for (auto& block : blocks_) h = &block->forward(*h, valid, memory, memory_valid, ctx);
+  return finish(*h);
+}
+
+const Tensor& TransformerStack::embed(const Tensor& ids, int64_t start, const StepContext& ctx) {
   const int64_t B = ids.dim(0), T = ids.dim(1), d = positions_.dim();
   Tensor::ensure(embedded_, {B, T, d}, tokens_.table().value.dtype(), ids.device());
   tokens_.forward(ids, embed_scale_, embedded_);
-  positions_.forward(embedded_, 0);
+  positions_.forward(embedded_, start);
   embed_dropout_.forward(embedded_, ctx, T);
+  return embedded_;
+}
 
-  const Tensor* h = &embedded_;
-  for (auto& block : blocks_) h = &block->forward(*h, valid, memory, memory_valid, ctx);
-  if (!final_norm_) return *h;
-  Tensor::ensure(normed_, h->shape(), h->dtype(), h->device());
-  final_norm_->forward(*h, normed_);
+const Tensor& TransformerStack::finish(const Tensor& h) {
+  if (!final_norm_) return h;
+  Tensor::ensure(normed_, h.shape(), h.dtype(), h.device());
+  final_norm_->forward(h, normed_);
   return normed_;
+}
+
+const Tensor& TransformerStack::forward_cached(const Tensor& ids, KVCache& cache) {
+  WEFT_CHECK(cache.layers() == blocks_.size(), name(), ": the cache was sized for ",
+             cache.layers(), " layers, the stack has ", blocks_.size());
+  const int64_t start = cache.length();
+  const Tensor* h = &embed(ids, start, StepContext{});
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    h = &blocks_[i]->forward_cached(*h, cache.layer(i), start, cache.self_valid(),
+                                    cache.memory_valid());
+  }
+  return finish(*h);
+}
+
+void TransformerStack::project_memory(const Tensor& memory, KVCache& cache) {
+  for (size_t i = 0; i < blocks_.size(); ++i) blocks_[i]->project_memory(memory, cache.layer(i));
 }
 
 void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const Tensor& memory,

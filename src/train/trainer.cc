@@ -101,6 +101,10 @@ StepStats Trainer::train_step(BatchSource& data) {
   stats.tokens = tokens;
   stats.seconds = seconds_since(start);
   stats.tokens_per_second = stats.seconds > 0.0 ? static_cast<double>(tokens) / stats.seconds : 0.0;
+  for (const Batch& b : micro) {
+    stats.model_flops += model_.config().training_flops(
+        b.input.dim(0), b.source.defined() ? b.source.dim(1) : 0, b.input.dim(1));
+  }
   return stats;
 }
 

@@ -58,6 +58,28 @@ TEST_P(GemmForward, BetaZeroIgnoresGarbageInC) {
                                                   std::vector<double>(45, 0.0), 5, 9, 3, 1, 0)));
 }
 
+// One row of c (a decode step) takes the kernel's gemv path.
+TEST_P(GemmForward, SingleRowAllTransposesAndGarbageInC) {
+  const DType dt = GetParam();
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "trans_a " << ta << ", trans_b " << tb);
+      const Tensor a = random_tensor(ta ? Shape{13, 1} : Shape{1, 1, 13}, dt, 6);
+      const Tensor b = random_tensor(tb ? Shape{9, 13} : Shape{13, 9}, dt, 7);
+      Tensor c = random_tensor({1, 1, 9}, dt, 8);
+      std::vector<double> expected = reference_gemm(a.to_double_vector(), ta, b.to_double_vector(),
+                                                    tb, c.to_double_vector(), 1, 9, 13, 0.7, 0.3);
+      ops::gemm(a, ta, b, tb, c, 0.7, 0.3);
+      EXPECT_TRUE(matches_reference(c, expected));
+      ops::fill(c, std::nan(""));
+      expected = reference_gemm(a.to_double_vector(), ta, b.to_double_vector(), tb,
+                                std::vector<double>(9, 0.0), 1, 9, 13, 1, 0);
+      ops::gemm(a, ta, b, tb, c);
+      EXPECT_TRUE(matches_reference(c, expected));
+    }
+  }
+}
+
 WEFT_FLOATING_SUITE(GemmForward);
 
 // The Linear layer's three products, y = x·wᵀ, dx = dy·w, dw = dyᵀ·x, checked

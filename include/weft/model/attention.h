@@ -6,6 +6,9 @@
 // column-parallel, o is row-parallel and sums the heads' partial outputs.
 // Caches: q, k, v (B,T,H_local,Dh), the attention probabilities
 // (B,H_local,Tq,Tk) and the heads' concatenated output.
+// Inference (KVCache) keeps keys and values in the caller's buffers instead:
+// self-attention appends to (B,capacity,H_local,Dh), cross-attention reads
+// the encoder output's, projected once.
 
 #include "weft/model/linear.h"
 
@@ -27,6 +30,21 @@ class MultiHeadAttention : public Module {
   // (the encoder output feeds every decoder layer).
   void backward(const Tensor& dy, const Tensor& x, const Tensor& memory, Tensor& dx,
                 Tensor& dmemory);
+
+  // Inference, self-attention: x (B,T,d) holds positions [start, start+T).
+  // Their keys and values are written into k_cache, v_cache
+  // (B,capacity,H_local,Dh) at those positions, then the queries attend over
+  // positions [0, start+T) (causally for CausalSelf). key_valid
+  // (B,capacity) i32 or undefined. y (B,T,d).
+  void forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache, int64_t start,
+                      const Tensor& key_valid, Tensor& y);
+  // Inference, cross-attention: k, v (B,S,H_local,Dh) of memory (B,S,d),
+  // computed once per source.
+  void project_memory(const Tensor& memory, Tensor& k, Tensor& v);
+  // Inference, cross-attention: queries from x (B,T,d) over project_memory's
+  // k, v; memory_valid (B,S) i32 or undefined. y (B,T,d).
+  void forward_memory(const Tensor& x, const Tensor& k, const Tensor& v,
+                      const Tensor& memory_valid, Tensor& y);
 
  private:
   AttentionKind kind_;

@@ -11,6 +11,7 @@
 #include "weft/model/attention.h"
 #include "weft/model/config.h"
 #include "weft/model/feed_forward.h"
+#include "weft/model/kv_cache.h"
 #include "weft/model/residual.h"
 
 namespace weft {
@@ -30,6 +31,16 @@ class TransformerBlock : public Module {
   // dx written; dmemory += the cross-attention's gradient (partial under TP).
   void backward(const Tensor& dy, const Tensor& x, const Tensor& memory, Tensor& dx,
                 Tensor& dmemory, const StepContext& ctx);
+
+  // Inference over positions [start, start+T) (x (B,T,d)), no dropout:
+  // self-attention appends to the layer's k, v and attends over [0, start+T);
+  // cross-attention reads the layer's cross_k, cross_v. self_valid
+  // (B,capacity) and memory_valid (B,S) i32 or undefined. Returns y (B,T,d),
+  // owned by this block until its next forward.
+  const Tensor& forward_cached(const Tensor& x, KVCache::Layer& layer, int64_t start,
+                               const Tensor& self_valid, const Tensor& memory_valid);
+  // The cross-attention's keys and values of memory (B,S,d) into the layer.
+  void project_memory(const Tensor& memory, KVCache::Layer& layer);
 
  private:
   MultiHeadAttention self_attn_;

@@ -45,10 +45,12 @@ struct ModelConfig {
   void validate() const;
   // Number of parameters of the full (unsharded) model.
   int64_t parameter_count() const;
-  // Model FLOPs of one training step (forward + backward) per token at
-  // sequence length `seq`, as in the PaLM/nanoGPT estimate: 6·N plus
-  // attention's 12·layers·d_model·seq.
-  double training_flops_per_token(int64_t seq) const;
+  // Model FLOPs of one training step (forward + backward) over a batch of
+  // `batch` sequences of `target_len` decoder positions and, for an
+  // encoder-decoder, `source_len` encoder positions: the matrix products of
+  // every layer, attention's scores and weighted sums, and the output
+  // projection, counted as computed (padding included).
+  double training_flops(int64_t batch, int64_t source_len, int64_t target_len) const;
 };
 
 // Ready shapes: "gpt2-124m", "transformer-base", "gpt-shakespeare-char",

@@ -1,7 +1,9 @@
 #pragma once
 // The GPT family: one causal decoder stack and the output head. Caches what
-// its stack and head cache for the backward pass.
+// its stack and head cache for the backward pass. For generation, prefill and
+// decode_step run the stack incrementally over a KVCache.
 
+#include "weft/model/kv_cache.h"
 #include "weft/model/output_head.h"
 #include "weft/model/stack.h"
 
@@ -17,6 +19,15 @@ class DecoderOnly : public Model {
   const Tensor& logits() const override { return head_.logits(); }
   const ModelConfig& config() const override { return config_; }
 
+  // Inference (no dropout, no backward). prefill starts new sequences in
+  // `cache`: ids (B,T0) i32 at positions [0, T0). decode_step appends ids
+  // (B,T), usually T = 1, at positions [cache.length(), +T). Both return the
+  // logits (B,V) of the last new position, owned by the model until its next
+  // call; a cache never holds more than model.max_seq_len positions (or its
+  // own smaller capacity): more is refused with a weft::Error.
+  const Tensor& prefill(const Tensor& ids, KVCache& cache);
+  const Tensor& decode_step(const Tensor& ids, KVCache& cache);
+
  private:
   LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale, bool backward);
 
@@ -24,8 +35,10 @@ class DecoderOnly : public Model {
   TokenEmbedding tokens_;
   TransformerStack decoder_;
   OutputHead head_;
+  std::shared_ptr<Communicator> tp_;
   Tensor valid_;  // key mask of the last batch
   Tensor dhidden_;
+  Tensor last_hidden_, step_logits_;  // inference: (B,d), (B,V)
 };
 
 }  // namespace weft

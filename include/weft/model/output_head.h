@@ -22,6 +22,8 @@ class OutputHead : public Module {
   LossSum forward(const Tensor& h, const Tensor& target, double label_smoothing,
                   double grad_scale, Tensor* dh);
   const Tensor& logits() const { return logits_; }
+  // Inference: logits (N,V) = h (N,d)·Wᵀ, no loss.
+  void project(const Tensor& h, Tensor& logits) const;
 
  private:
   Parameter* weight_;

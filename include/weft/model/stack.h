@@ -29,8 +29,20 @@ class TransformerStack : public Module {
   void backward(const Tensor& dhidden, const Tensor& ids, const Tensor& memory, Tensor& dmemory,
                 const StepContext& ctx);
 
+  // Inference: ids (B,T) i32 are positions [cache.length(), +T) of the
+  // cache's sequences (positions continue there); the blocks extend the
+  // cache's keys and values, whose key mask the caller has marked. Does not
+  // advance the cache. Returns the hidden states (B,T,d), as forward().
+  const Tensor& forward_cached(const Tensor& ids, KVCache& cache);
+  // Every block's cross-attention keys and values of memory (B,S,d) into
+  // the cache (sized by the caller).
+  void project_memory(const Tensor& memory, KVCache& cache);
+  int64_t layers() const { return static_cast<int64_t>(blocks_.size()); }
+
  private:
   const Tensor& block_input(size_t i) const;
+  const Tensor& embed(const Tensor& ids, int64_t start, const StepContext& ctx);
+  const Tensor& finish(const Tensor& h);
 
   TokenEmbedding& tokens_;
   double embed_scale_;

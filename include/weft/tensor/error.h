@@ -10,7 +10,14 @@ namespace weft {
 
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message) : std::runtime_error(message), message_(message) {}
+  // what() adds the source location; message() is what a user is shown.
+  Error(const std::string& message, const std::string& location)
+      : std::runtime_error(message + " [" + location + "]"), message_(message) {}
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
 };
 
 namespace detail {
@@ -28,7 +35,7 @@ template <typename... Args> std::string concat(const Args&... args) {
 #define WEFT_CHECK(cond, ...)                                                           \
   do {                                                                                  \
     if (!(cond)) {                                                                      \
-      throw ::weft::Error(::weft::detail::concat(__VA_ARGS__, " [", __FILE__, ":",      \
-                                                 __LINE__, "]"));                       \
+      throw ::weft::Error(::weft::detail::concat(__VA_ARGS__),                          \
+                          ::weft::detail::concat(__FILE__, ":", __LINE__));             \
     }                                                                                   \
   } while (0)

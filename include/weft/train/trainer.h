@@ -34,6 +34,7 @@ struct StepStats {
   int64_t tokens = 0;      // counted (non-ignored) target tokens in the global batch
   double seconds = 0.0;    // wall time of the whole step, steady clock
   double tokens_per_second = 0.0;
+  double model_flops = 0.0;  // of the whole step, from the batches' shapes (ModelConfig::training_flops)
 };
 
 class Trainer {

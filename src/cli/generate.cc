@@ -1,0 +1,65 @@
+// weft generate: continue a prompt with a trained language model.
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/load_run.h"
+#include "weft/model/decoder_only.h"
+#include "weft/model/sampling.h"
+#include "weft/tensor/error.h"
+
+namespace po = boost::program_options;
+
+namespace weft::cli {
+
+int run_generate(int argc, char** argv) {
+  po::options_description opts("weft generate options");
+  std::string checkpoint, prompt;
+  int64_t max_new_tokens, samples;
+  SamplingOptions sampling;
+  opts.add_options()
+      ("help,h", "list every option with its default")
+      ("checkpoint", po::value(&checkpoint), "run directory (its newest checkpoint) or checkpoint directory")
+      ("prompt", po::value(&prompt)->default_value("\n"), "text to continue")
+      ("max-new-tokens", po::value(&max_new_tokens)->default_value(200), "tokens to generate")
+      ("temperature", po::value(&sampling.temperature)->default_value(0.8), "0: greedy")
+      ("top-k", po::value(&sampling.top_k)->default_value(0), "keep the k most likely tokens (0: all)")
+      ("top-p", po::value(&sampling.top_p)->default_value(1.0), "nucleus: keep tokens up to this mass")
+      ("seed", po::value(&sampling.seed)->default_value(1), "sampling seed")
+      ("samples", po::value(&samples)->default_value(1), "independent continuations");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  WEFT_CHECK(!checkpoint.empty(), "--checkpoint is required: a run directory or checkpoint");
+  WEFT_CHECK(max_new_tokens >= 0, "--max-new-tokens must be >= 0, got ", max_new_tokens);
+  sampling.validate();
+
+  LoadedRun run = load_run(checkpoint);
+  auto* model = dynamic_cast<DecoderOnly*>(run.model.get());
+  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir,
+             " holds an encoder-decoder model: use 'weft translate'");
+  const std::vector<int32_t> ids = run.tokenizer->encode(prompt);
+  WEFT_CHECK(!ids.empty(), "--prompt encodes to no tokens");
+  WEFT_CHECK(static_cast<int64_t>(ids.size()) <= model->config().max_seq_len, "--prompt is ",
+             ids.size(), " tokens, longer than the model's context of ",
+             model->config().max_seq_len);
+  for (int64_t i = 0; i < samples; ++i) {
+    SamplingOptions options = sampling;
+    options.seed = sampling.seed + static_cast<uint64_t>(i);
+    const std::vector<int32_t> out = generate(*model, ids, max_new_tokens, options);
+    if (samples > 1) std::cout << "--- sample " << i + 1 << "\n";
+    std::cout << prompt << run.tokenizer->decode(out) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace weft::cli

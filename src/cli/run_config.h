@@ -1,0 +1,59 @@
+#pragma once
+// Everything a training run is told, in the INI sections the user writes:
+// [model] [data] [train] [optim] [parallel] [log]. Every key can also be
+// given on the command line as --section.key value; the command line wins.
+// One table (run_config.cc) declares each key once, with its default and
+// help, for the INI parser, the command line, --help and the printout of the
+// effective config.
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "weft/model/config.h"
+
+namespace weft::cli {
+
+struct RunConfig {
+  ModelConfig model;          // [model]; vocabulary sizes come from the data
+  std::string model_preset;   // [model] preset: the base the other keys change
+
+  std::string dataset;        // [data] dataset: a prepared directory or builtin:NAME
+  int64_t batch_size = 0;     // [data] batch_size: sequences per optimizer step (global)
+  int64_t seq_len = 0;        // [data] seq_len: tokens per LM sequence (0: the context)
+
+  int64_t steps = 0;          // [train]
+  int64_t grad_accum = 1;
+  int64_t eval_every = 0;
+  int64_t eval_batches = 0;
+  int64_t sample_every = 0;
+  int64_t checkpoint_every = 0;
+  int64_t keep_checkpoints = 0;
+  std::string out;
+  uint64_t seed = 0;
+  bool resume = false;
+  int64_t exit_interval = 0;  // stop (checkpointed) after a step divisible by it; 0: never
+
+  std::string schedule;       // [optim] cosine | noam | constant
+  double lr = 0, min_lr = 0, noam_factor = 0;
+  int64_t warmup = 0;
+  double beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, grad_clip = 0;
+
+  int64_t tp = 1;             // [parallel]
+  int64_t simulate_ranks = 0;
+
+  int64_t log_every = 0;      // [log]
+  std::string progress;       // auto | plain | none
+
+  nlohmann::json to_json() const;  // the effective config, for the manifest and the printout
+};
+
+// The options of `weft train` (and of the commands that read a run's config).
+boost::program_options::options_description run_options();
+
+// Reads --config FILE (if any) and the command line into a RunConfig.
+// Unknown keys, values of the wrong type and inconsistent settings throw
+// weft::Error naming the key (and the file) and what is expected.
+RunConfig parse_run_config(int argc, char** argv, bool* help_requested);
+
+}  // namespace weft::cli

@@ -1,0 +1,69 @@
+#include "cli/run_data.h"
+
+#include <filesystem>
+
+#include "weft/data/builtin.h"
+#include "weft/data/loader.h"
+#include "weft/tensor/error.h"
+
+namespace weft::cli {
+namespace {
+
+template <typename Loader> class Stream final : public DataStream {
+ public:
+  template <typename... Args> explicit Stream(Args&&... args) : loader_(std::forward<Args>(args)...) {}
+  Batch next() override { return loader_.next(); }
+  nlohmann::json state() const override { return loader_.state(); }
+  void restore(const nlohmann::json& state) override { loader_.restore(state); }
+
+ private:
+  Loader loader_;
+};
+
+constexpr const char* kBuiltinPrefix = "builtin:";
+
+}  // namespace
+
+DatasetInfo open_dataset(const std::string& dataset) {
+  if (dataset.rfind(kBuiltinPrefix, 0) == 0) {
+    const std::string name = dataset.substr(std::string(kBuiltinPrefix).size());
+    const std::string dir = "data/builtin-" + name;
+    if (std::filesystem::exists(dir + "/meta.json")) return read_dataset(dir);
+    std::fprintf(stderr, "preparing the built-in dataset '%s' in %s\n", name.c_str(), dir.c_str());
+    return prepare_builtin(name, dir);
+  }
+  WEFT_CHECK(std::filesystem::is_directory(dataset), "data.dataset '", dataset,
+             "' is not a directory: prepare one with 'weft prepare', or use builtin:numbers or "
+             "builtin:numbers-lm");
+  return read_dataset(dataset);
+}
+
+void fit_model_to_data(ModelConfig& model, const DatasetInfo& data) {
+  const bool enc_dec = model.architecture == Architecture::EncoderDecoder;
+  WEFT_CHECK(enc_dec == data.is_translation(), "data.dataset '", data.dir, "' is a ",
+             dataset_kind_name(data.kind == DatasetKind::Translation ? DatasetKind::Translation
+                                                                     : DatasetKind::LanguageModel),
+             " corpus, but the model is ", architecture_name(model.architecture),
+             ": a translation corpus needs an encoder-decoder preset, a language-model corpus a "
+             "decoder-only one");
+  model.vocab_size = data.tokenizer->vocab_size();
+  model.source_vocab_size = data.shared_vocabulary ? 0 : data.source_tokenizer->vocab_size();
+  model.pad_id = data.tokenizer->pad_id();
+}
+
+std::unique_ptr<DataStream> make_stream(const DatasetInfo& data, const RunConfig& config,
+                                        const std::string& split, bool training) {
+  // Evaluation batches use a fixed seed so every evaluation sees the same ones.
+  const uint64_t seed = training ? config.seed : 0;
+  const int64_t micro_batch = config.batch_size / config.grad_accum;
+  if (data.is_translation()) {
+    return std::make_unique<Stream<TranslationLoader>>(data, split, micro_batch, seed, training,
+                                                       config.model.max_seq_len);
+  }
+  const int64_t seq = config.seq_len > 0 ? config.seq_len : config.model.max_seq_len;
+  WEFT_CHECK(seq <= config.model.max_seq_len, "data.seq_len ", seq,
+             " is longer than the model's context model.max_seq_len ", config.model.max_seq_len);
+  return std::make_unique<Stream<LmLoader>>(data, split, micro_batch, seq, seed);
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,182 @@
+// weft train: the training loop a user runs. Checks everything it can before
+// writing anything, then trains with a progress line, metrics, evaluation,
+// samples and checkpoints; SIGINT/SIGTERM finish the step, checkpoint and
+// exit 0; a NaN/Inf loss stops the run, keeping the last good checkpoint.
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/load_run.h"
+#include "cli/peak.h"
+#include "cli/progress.h"
+#include "cli/run_config.h"
+#include "cli/run_data.h"
+#include "cli/samples.h"
+#include "cli/signals.h"
+#include "weft/model/config_json.h"
+#include "weft/train/checkpoint.h"
+#include "weft/train/schedule.h"
+#include "weft/tensor/error.h"
+#include "weft/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace weft::cli {
+namespace {
+
+std::unique_ptr<Schedule> make_schedule(const RunConfig& c) {
+  if (c.schedule == "noam") return std::make_unique<NoamSchedule>(c.model.d_model, c.warmup, c.noam_factor);
+  if (c.schedule == "constant") return std::make_unique<ConstantSchedule>(c.lr);
+  return std::make_unique<WarmupCosineSchedule>(c.lr, c.min_lr, c.warmup, c.steps);
+}
+
+// The checkpoint to resume from, or none. Without train.resume a run
+// directory that already holds checkpoints is refused: nothing is overwritten.
+std::optional<Checkpoint> checkpoint_to_resume(const RunConfig& c, uint64_t vocabulary_hash) {
+  const bool has_checkpoints = !list_checkpoints(c.out).empty();
+  if (!c.resume) {
+    WEFT_CHECK(!has_checkpoints, "train.out '", c.out, "' already holds checkpoints: pass ",
+               "--train.resume to continue that run, or choose another train.out");
+    return std::nullopt;
+  }
+  if (!has_checkpoints) {
+    std::fprintf(stderr, "train.resume: no checkpoint in '%s' yet, starting from step 0\n",
+                 c.out.c_str());
+    return std::nullopt;
+  }
+  std::vector<std::string> refused;
+  Checkpoint ckpt = latest_checkpoint(c.out, &refused);
+  for (const std::string& r : refused) std::fprintf(stderr, "warning: skipped %s\n", r.c_str());
+  WEFT_CHECK(to_json(ckpt.model_config) == to_json(c.model), "checkpoint ", ckpt.dir,
+             " holds a model of another shape than the config asks for: ",
+             to_json(ckpt.model_config).dump(), " vs ", to_json(c.model).dump());
+  WEFT_CHECK(!ckpt.tokenizer_dir.empty() &&
+                 load_tokenizer(ckpt.tokenizer_dir)->vocabulary_hash() == vocabulary_hash,
+             "the vocabulary of data.dataset does not match the one checkpoint ", ckpt.dir,
+             " was trained with");
+  return ckpt;
+}
+
+int train(const RunConfig& config_in) {
+  RunConfig c = config_in;
+  const DatasetInfo data = open_dataset(c.dataset);
+  fit_model_to_data(c.model, data);
+  c.model.validate();
+  std::unique_ptr<DataStream> train_data = make_stream(data, c, "train", true);
+  std::optional<Checkpoint> resume_from =
+      checkpoint_to_resume(c, data.tokenizer->vocabulary_hash());
+  const auto schedule = make_schedule(c);
+
+  // Everything is checked; from here on the run directory is written.
+  fs::create_directories(c.out);
+  data.tokenizer->save(run_tokenizer_dir(c.out));
+  if (!data.shared_vocabulary) data.source_tokenizer->save(run_source_tokenizer_dir(c.out));
+  {
+    std::ofstream out(c.out + "/config.json");
+    out << c.to_json().dump(2) << "\n";
+  }
+  std::fprintf(stderr, "weft train: effective config\n");
+  const nlohmann::json effective = c.to_json();
+  for (const auto& [section, keys] : effective.items()) {
+    std::fprintf(stderr, "  [%s] %s\n", section.c_str(), keys.dump().c_str());
+  }
+
+  auto model = make_model(c.model);
+  initialize_parameters(model->parameters(), c.seed);
+  AdamW optimizer(model->parameters(), AdamWOptions{c.beta1, c.beta2, c.eps, c.weight_decay});
+  if (resume_from) {
+    restore_model(*model, *resume_from);
+    restore_optimizer(optimizer, *resume_from);
+    train_data->restore(resume_from->data_state);
+    std::fprintf(stderr, "resumed from %s (step %ld)\n", resume_from->dir.c_str(),
+                 static_cast<long>(resume_from->step));
+  }
+  Trainer trainer(*model, optimizer, *schedule, TrainerOptions{c.grad_accum, c.grad_clip, c.seed});
+
+  std::fprintf(stderr, "model: %s, %.2fM parameters; data: %s (%s, vocabulary %ld)\n",
+               architecture_name(c.model.architecture), c.model.parameter_count() / 1e6,
+               data.dir.c_str(), data.is_translation() ? "translation" : "language model",
+               static_cast<long>(c.model.vocab_size));
+  const double peak = measure_peak_flops(2048);
+  Progress progress(c.progress, c.out + "/metrics.jsonl");
+
+  auto save = [&](int64_t step) {
+    CheckpointState state;
+    state.step = step;
+    state.seed = c.seed;
+    state.run_config = c.to_json();
+    state.data_state = train_data->state();
+    state.tokenizer_dir = run_tokenizer_dir(c.out);
+    const std::string path = save_checkpoint(c.out, *model, optimizer, state,
+                                             static_cast<int>(c.keep_checkpoints));
+    progress.say("checkpoint: " + path);
+    progress.record({{"event", "checkpoint"}, {"step", step}, {"path", path}});
+  };
+  auto evaluate = [&](int64_t step) {
+    auto val = make_stream(data, c, "val", false);
+    const double loss = trainer.evaluate(*val, c.eval_batches);
+    char line[128];
+    std::snprintf(line, sizeof line, "step %ld: val loss %.4f, perplexity %.2f",
+                  static_cast<long>(step), loss, std::exp(loss));
+    progress.say(line);
+    progress.record({{"event", "eval"}, {"step", step}, {"val_loss", loss},
+                     {"val_perplexity", std::exp(loss)}});
+  };
+
+  install_stop_handlers();
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t first = trainer.step();
+  int64_t last_saved = first;
+  while (trainer.step() < c.steps) {
+    StepStats s;
+    try {
+      s = trainer.train_step(*train_data);
+    } catch (const Error& e) {
+      progress.say(std::string("stopped: ") + e.message());
+      progress.say(last_saved > 0 ? "the last good checkpoint is step " + std::to_string(last_saved)
+                                  : "no checkpoint was written");
+      return 3;
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double eta = elapsed / static_cast<double>(s.step - first) * static_cast<double>(c.steps - s.step);
+    const double mfu = s.model_flops / s.seconds / peak;
+    if (s.step % c.log_every == 0 || s.step == c.steps) {
+      progress.step({s.step, c.steps, s.loss, s.lr, s.grad_norm, s.tokens_per_second, mfu, eta});
+      progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
+                       {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
+                       {"mfu", mfu}, {"elapsed_s", elapsed}});
+    }
+    if (c.eval_every > 0 && s.step % c.eval_every == 0) evaluate(s.step);
+    if (c.sample_every > 0 && s.step % c.sample_every == 0) show_samples(*model, data, c, progress);
+    const bool interval_exit = c.exit_interval > 0 && s.step % c.exit_interval == 0 && s.step < c.steps;
+    if (stop_requested() || interval_exit) {
+      progress.say((interval_exit ? "train.exit_interval reached" : "stop requested") +
+                   std::string(": checkpointing step ") + std::to_string(s.step));
+      save(s.step);
+      return 0;
+    }
+    if (c.checkpoint_every > 0 && s.step % c.checkpoint_every == 0 && s.step < c.steps) {
+      save(s.step);
+      last_saved = s.step;
+    }
+  }
+  if (trainer.step() > first) save(trainer.step());
+  if (c.eval_every > 0 && trainer.step() % c.eval_every != 0) evaluate(trainer.step());
+  report_quality(*model, data, c, progress);
+  return 0;
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  bool help = false;
+  const RunConfig config = parse_run_config(argc, argv, &help);
+  if (help) return 0;
+  return train(config);
+}
+
+}  // namespace weft::cli

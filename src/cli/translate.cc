@@ -1,0 +1,95 @@
+// weft translate: one translation per input line, from stdin or a file.
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/load_run.h"
+#include "weft/model/beam_search.h"
+#include "weft/model/encoder_decoder.h"
+#include "weft/tensor/error.h"
+
+namespace po = boost::program_options;
+
+namespace weft::cli {
+namespace {
+
+void translate_batch(EncoderDecoder& model, const LoadedRun& run,
+                     const std::vector<std::string>& lines, const BeamSearchOptions& options,
+                     std::ostream& out) {
+  std::vector<std::vector<int32_t>> sources;
+  for (const std::string& line : lines) {
+    std::vector<int32_t> ids = run.source_tokenizer->encode(line);
+    ids.push_back(run.source_tokenizer->eos_id());
+    WEFT_CHECK(static_cast<int64_t>(ids.size()) <= model.config().max_seq_len, "input line '",
+               line, "' is ", ids.size(), " tokens with EOS, longer than the model's context of ",
+               model.config().max_seq_len);
+    sources.push_back(std::move(ids));
+  }
+  for (const Hypothesis& h : beam_search(model, sources, options)) {
+    out << run.tokenizer->decode(h.tokens) << "\n";
+  }
+  out.flush();
+}
+
+}  // namespace
+
+int run_translate(int argc, char** argv) {
+  po::options_description opts("weft translate options");
+  std::string checkpoint, input;
+  BeamSearchOptions options;
+  int64_t batch;
+  opts.add_options()
+      ("help,h", "list every option with its default")
+      ("checkpoint", po::value(&checkpoint), "run directory (its newest checkpoint) or checkpoint directory")
+      ("input", po::value(&input), "file of source lines (default: stdin)")
+      ("beam", po::value(&options.beam_size)->default_value(4), "beam size (1: greedy)")
+      ("alpha", po::value(&options.length_penalty)->default_value(0.6),
+       "length penalty ((5+|Y|)/6)^alpha")
+      ("max-extra", po::value(&options.max_extra_length)->default_value(50),
+       "longest output: input length + this")
+      ("batch", po::value(&batch)->default_value(32), "lines decoded together");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  WEFT_CHECK(!checkpoint.empty(), "--checkpoint is required: a run directory or checkpoint");
+  WEFT_CHECK(batch >= 1, "--batch must be >= 1, got ", batch);
+  std::ifstream file;
+  if (!input.empty()) {
+    file.open(input);
+    WEFT_CHECK(file.good(), "--input '", input, "' cannot be read");
+  }
+  std::istream& in = input.empty() ? std::cin : file;
+
+  LoadedRun run = load_run(checkpoint);
+  auto* model = dynamic_cast<EncoderDecoder*>(run.model.get());
+  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir,
+             " holds a decoder-only model: use 'weft generate'");
+  options.bos_id = run.tokenizer->bos_id();
+  options.eos_id = run.tokenizer->eos_id();
+  options.validate(model->config());
+
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+    if (static_cast<int64_t>(lines.size()) == batch) {
+      translate_batch(*model, run, lines, options, std::cout);
+      lines.clear();
+    }
+  }
+  if (!lines.empty()) translate_batch(*model, run, lines, options, std::cout);
+  return 0;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,58 @@
+#pragma once
+// Shared by the inference tests: small models of both families, slicing id
+// tensors, and a check that a call is refused with a message naming the
+// problem.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/tensor_testing.h"
+#include "weft/model/model.h"
+#include "weft/tensor/error.h"
+
+namespace weft::testing {
+
+// Columns [begin, end) of ids (B,T) i32 as a new (B, end−begin) tensor.
+inline Tensor columns(const Tensor& ids, int64_t begin, int64_t end) {
+  const int64_t B = ids.dim(0), T = ids.dim(1);
+  std::vector<int32_t> out;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = begin; t < end; ++t) out.push_back(ids.data<int32_t>()[b * T + t]);
+  }
+  return Tensor::from_vector(out, {B, end - begin});
+}
+
+// Position t of logits (B,T,V) as (B,V).
+inline Tensor position(const Tensor& logits, int64_t t) {
+  const int64_t B = logits.dim(0), T = logits.dim(1), V = logits.dim(2);
+  Tensor out = Tensor::empty({B, V}, logits.dtype());
+  for (int64_t b = 0; b < B; ++b) {
+    Tensor row = out.rows(b, b + 1);
+    row.copy_from(logits.rows(b, b + 1).view({T, V}).rows(t, t + 1));
+  }
+  return out;
+}
+
+// A model of `preset`'s shape, small, with weights drawn from `seed`.
+inline std::unique_ptr<Model> tiny_model(ModelConfig c, uint64_t seed, DType dtype = DType::F32) {
+  LayerContext ctx;
+  ctx.dtype = dtype;
+  auto model = make_model(c, ctx);
+  initialize_parameters(model->parameters(), seed);
+  return model;
+}
+
+// call() throws weft::Error whose message contains `needle`.
+template <typename Fn>
+void expect_refused(Fn&& call, const std::string& needle) {
+  try {
+    call();
+    ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace weft::testing
