@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 cd "${WEFT_BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 900 -j "${WEFT_TEST_JOBS:-2}"
+# Serial by default: each test already uses every core through OpenMP, and
+# two suites sharing the cores would spin against each other.
+ctest --output-on-failure --timeout 1200 -j "${WEFT_TEST_JOBS:-1}"

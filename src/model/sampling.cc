@@ -98,6 +98,7 @@ std::vector<int32_t> generate(DecoderOnly& model, std::span<const int32_t> promp
              prompt.size(), " tokens but the model's context (model.max_seq_len) is ", context);
   WEFT_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got ", max_new_tokens);
   Sampler sampler(options);
+  if (max_new_tokens == 0) return {};
   std::vector<int32_t> text(prompt.begin(), prompt.end());  // prompt, then the new tokens
   KVCache cache;
   const Tensor* logits = &model.prefill(row_of(prompt), cache);

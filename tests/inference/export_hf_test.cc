@@ -1,8 +1,8 @@
 // Export to Hugging Face GPT-2: names, shapes and values (transposes and
 // concatenations checked element by element), config.json, and refusals of
-// models that are not GPT-2-shaped. With WEFT_HF_EXPORT_DIR set, one test
-// also writes the fixture that tests/reference/check_hf_export.py loads
-// into transformers.
+// models that are not GPT-2-shaped. tests/reference/write_hf_fixture.cc
+// writes the fixture that tests/reference/check_hf_export.py loads into
+// transformers.
 
 #include "weft/train/export_hf.h"
 
@@ -179,38 +179,6 @@ TEST(HfExport, RefusesModelsThatAreNotGpt2Shaped) {
   expect_refused([&] { export_hf_gpt2(*translator, dir); },
                  "encoder-decoder, not decoder-only; positions are sinusoidal");
   EXPECT_FALSE(std::filesystem::exists(dir));  // nothing written
-}
-
-// Not a check by itself: writes the fixture for the transformers check: the
-// export, tokens with weft's logits and loss, and a greedy continuation
-// (tests/reference/check_hf_export.py) when WEFT_HF_EXPORT_DIR names a directory.
-TEST(HfExport, WritesTheTransformersCheckFixture) {
-  const char* dir = std::getenv("WEFT_HF_EXPORT_DIR");
-  if (dir == nullptr) GTEST_SKIP() << "set WEFT_HF_EXPORT_DIR to write the fixture";
-  ModelConfig c = gpt2_shaped();
-  c.vocab_size = 101, c.d_model = 64, c.n_heads = 4, c.d_ff = 200, c.n_layers = 3;
-  c.max_seq_len = 32;
-  auto model = random_model(c, 3);
-  export_hf_gpt2(*model, dir);
-  const Tensor tokens = random_ids({2, 25}, 101, 4);  // each row: 24 inputs, 24 targets
-  Batch b;
-  b.input = columns(tokens, 0, 24);
-  b.target = columns(tokens, 1, 25);
-  const LossSum loss = model->forward(b, StepContext{});
-  Tensor mean = Tensor::empty({1}, DType::F64);
-  mean.data<double>()[0] = loss.mean();
-  // Greedy continuation through the KV cache, for transformers' generate().
-  const std::vector<int32_t> prompt = {7, 42, 3, 99, 15};
-  const std::vector<int32_t> greedy =
-      generate(dynamic_cast<DecoderOnly&>(*model), prompt, 20, SamplingOptions{0.0, 0, 1.0, 0});
-  save_safetensors(std::string(dir) + "/weft_reference.safetensors",
-                   {{"tokens", tokens},
-                    {"logits", model->logits()},
-                    {"loss", mean},
-                    {"greedy_prompt", Tensor::from_vector(prompt, {1, 5})},
-                    {"greedy_tokens", Tensor::from_vector(greedy, {1, 20})}});
-  std::printf("weft loss %.8f over %ld tokens; fixture in %s\n", loss.mean(),
-              static_cast<long>(loss.tokens), dir);
 }
 
 }  // namespace

@@ -5,8 +5,8 @@ weft's BLEU (src/train/bleu.cc) must equal sacreBLEU's default corpus BLEU
 (13a tokenisation, exp smoothing). CI does not need sacreBLEU: the numbers
 below are written into the test. To check them again:
 
-  /tmp/torchenv/bin/pip install sacrebleu
-  /tmp/torchenv/bin/python tests/reference/bleu_expected.py
+  pip install sacrebleu
+  python3 tests/reference/bleu_expected.py
 
 The corpora here and in bleu_test.cc must stay the same.
 """

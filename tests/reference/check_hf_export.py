@@ -4,11 +4,10 @@ the same function: same logits and the same loss on the same tokens.
 
 Not run by CI (it needs torch and transformers). Steps:
 
-  /tmp/torchenv/bin/pip install transformers          # torch already there
-  cmake --build build --target test_inference
-  WEFT_HF_EXPORT_DIR=/tmp/weft-hf ./build/tests/test_inference \\
-      --gtest_filter=HfExport.WritesTheTransformersCheckFixture
-  /tmp/torchenv/bin/python tests/reference/check_hf_export.py /tmp/weft-hf
+  pip install torch transformers
+  cmake --build build --target write_hf_fixture
+  ./build/tests/write_hf_fixture /tmp/weft-hf
+  python3 tests/reference/check_hf_export.py /tmp/weft-hf
 
 The test exports a random GPT-2-shaped weft model (every weight, bias and
 norm gain random) with export_hf_gpt2 and writes weft_reference.safetensors
