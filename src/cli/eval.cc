@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "cli/run_data.h"
@@ -23,7 +24,7 @@ int run_eval(int argc, char** argv) {
   double alpha;
   opts.add_options()
       ("help,h", "list every option with its default")
-      ("checkpoint", po::value(&checkpoint), "run directory (its newest checkpoint) or checkpoint directory")
+      ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
       ("data", po::value(&dataset), "dataset directory (default: the one the run trained on)")
       ("split", po::value(&split)->default_value("val"), "train | val")
       ("batches", po::value(&batches)->default_value(0),
@@ -35,17 +36,8 @@ int run_eval(int argc, char** argv) {
       ("max-sentences", po::value(&max_sentences)->default_value(0),
        "translation: sentences decoded for BLEU (0: all)");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  WEFT_CHECK(!checkpoint.empty(), "--checkpoint is required: a run directory or checkpoint");
+  if (!parse_command_options(argc, argv, opts, vm)) return 0;
+  require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(split == "train" || split == "val", "--split must be train or val, got '", split, "'");
 
   LoadedRun run = load_run(checkpoint);

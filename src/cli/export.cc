@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "weft/tensor/error.h"
@@ -18,21 +19,12 @@ int run_export(int argc, char** argv) {
   std::string checkpoint, format, out;
   opts.add_options()
       ("help,h", "list every option with its default")
-      ("checkpoint", po::value(&checkpoint), "run directory (its newest checkpoint) or checkpoint directory")
+      ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
       ("format", po::value(&format)->default_value("hf-gpt2"), "hf-gpt2: Hugging Face GPT2LMHeadModel")
       ("out", po::value(&out), "directory to write (required)");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  WEFT_CHECK(!checkpoint.empty(), "--checkpoint is required: a run directory or checkpoint");
+  if (!parse_command_options(argc, argv, opts, vm)) return 0;
+  require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(!out.empty(), "--out is required: the directory to write");
   WEFT_CHECK(format == "hf-gpt2", "--format must be hf-gpt2, got '", format, "'");
 

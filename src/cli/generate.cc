@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "weft/model/decoder_only.h"
@@ -20,7 +21,7 @@ int run_generate(int argc, char** argv) {
   SamplingOptions sampling;
   opts.add_options()
       ("help,h", "list every option with its default")
-      ("checkpoint", po::value(&checkpoint), "run directory (its newest checkpoint) or checkpoint directory")
+      ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
       ("prompt", po::value(&prompt)->default_value("\n"), "text to continue")
       ("max-new-tokens", po::value(&max_new_tokens)->default_value(200), "tokens to generate")
       ("temperature", po::value(&sampling.temperature)->default_value(0.8), "0: greedy")
@@ -29,17 +30,8 @@ int run_generate(int argc, char** argv) {
       ("seed", po::value(&sampling.seed)->default_value(1), "sampling seed")
       ("samples", po::value(&samples)->default_value(1), "independent continuations");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  WEFT_CHECK(!checkpoint.empty(), "--checkpoint is required: a run directory or checkpoint");
+  if (!parse_command_options(argc, argv, opts, vm)) return 0;
+  require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(max_new_tokens >= 0, "--max-new-tokens must be >= 0, got ", max_new_tokens);
   sampling.validate();
 

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "cli/command_options.h"
 #include "cli/commands.h"
 #include "weft/data/builtin.h"
 #include "weft/data/prepare.h"
@@ -42,16 +43,7 @@ int run_prepare(int argc, char** argv) {
       ("separate-vocab", po::bool_switch(), "translation: one vocabulary per side")
       ("builtin", po::value<std::string>(), "write a built-in dataset instead: numbers | numbers-lm");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  if (!parse_command_options(argc, argv, opts, vm)) return 0;
   WEFT_CHECK(vm.count("out"), "--out DIR is required: the dataset directory to write");
   const std::string out = vm["out"].as<std::string>();
   auto get = [&](const char* key) {

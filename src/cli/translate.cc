@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "weft/model/beam_search.h"
@@ -42,7 +43,7 @@ int run_translate(int argc, char** argv) {
   int64_t batch;
   opts.add_options()
       ("help,h", "list every option with its default")
-      ("checkpoint", po::value(&checkpoint), "run directory (its newest checkpoint) or checkpoint directory")
+      ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
       ("input", po::value(&input), "file of source lines (default: stdin)")
       ("beam", po::value(&options.beam_size)->default_value(4), "beam size (1: greedy)")
       ("alpha", po::value(&options.length_penalty)->default_value(0.6),
@@ -51,17 +52,8 @@ int run_translate(int argc, char** argv) {
        "longest output: input length + this")
       ("batch", po::value(&batch)->default_value(32), "lines decoded together");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  WEFT_CHECK(!checkpoint.empty(), "--checkpoint is required: a run directory or checkpoint");
+  if (!parse_command_options(argc, argv, opts, vm)) return 0;
+  require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(batch >= 1, "--batch must be >= 1, got ", batch);
   std::ifstream file;
   if (!input.empty()) {
