@@ -15,9 +15,13 @@ else
 fi
 
 echo
-echo "demo: translating numbers the model never saw in training"
-printf '%s\n' 7 42 1984 31337 250000 908070 | tee /tmp/weft-demo-input.txt \
-  | ./build/weft translate --checkpoint "$run" --beam 4 --max-extra 100 | paste /tmp/weft-demo-input.txt - \
-  | sed 's/\t/  ->  /'
+echo "demo: a few translations (beam search, 4 beams)"
+numbers=$(mktemp)
+trap 'rm -f "$numbers"' EXIT
+printf '%s\n' 7 42 1984 31337 250000 908070 > "$numbers"
+./build/weft translate --checkpoint "$run" --beam 4 --max-extra 100 --input "$numbers" \
+  | paste "$numbers" - | sed 's/\t/  ->  /'
 echo
+echo
+echo "demo: accuracy on 500 held-out numbers, none of which occurs in training"
 ./build/weft eval --checkpoint "$run" --beam 1 --max-extra 100
