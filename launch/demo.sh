@@ -22,6 +22,5 @@ printf '%s\n' 7 42 1984 31337 250000 908070 > "$numbers"
 ./build/weft translate --checkpoint "$run" --beam 4 --max-extra 100 --input "$numbers" \
   | paste "$numbers" - | sed 's/\t/  ->  /'
 echo
-echo
 echo "demo: accuracy on 500 held-out numbers, none of which occurs in training"
 ./build/weft eval --checkpoint "$run" --beam 1 --max-extra 100
