@@ -14,6 +14,7 @@
 
 #include "support/tensor_testing.h"
 #include "weft/model/model.h"
+#include "support/error_testing.h"
 #include "weft/tensor/error.h"
 #include "weft/train/adamw.h"
 
@@ -39,16 +40,6 @@ class ScratchDir {
  private:
   std::string path_;
 };
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // A model with its optimizer, after `steps` AdamW updates from seeded random
 // gradients, so that values and both moments are all distinct and non-zero.

@@ -7,26 +7,17 @@
 #include <filesystem>
 
 #include "dataset/temp_dir.h"
+#include "support/error_testing.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
 namespace {
 
+using testing::error_of;
+
 using testing::TempDir;
 
 const std::string kCorpus = "First Citizen:\nBefore we proceed any further, hear me speak.\n";
-
-// The message of the weft::Error `fn` throws; fails the test if it throws none.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no weft::Error thrown";
-  return "";
-}
 
 TEST(CharTokenizer, VocabularyIsTheSortedDistinctBytes) {
   const auto tok = make_char_tokenizer(kCorpus);

@@ -6,24 +6,17 @@
 
 #include <string>
 
+#include "support/error_testing.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
 namespace {
 
+using testing::error_of;
+
 // Relative tolerance: the values below are exact to ~1e-15.
 void expect_lr(const Schedule& s, int64_t step, double expected) {
   EXPECT_NEAR(s.lr(step), expected, 1e-12 * expected + 1e-18) << s.describe() << " step " << step;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(Schedule, ConstantIsConstant) {

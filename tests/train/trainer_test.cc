@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "softmax_regression.h"
+#include "support/error_testing.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
 namespace {
+
+using testing::error_of;
 
 using testing::SoftmaxRegression;
 
@@ -56,16 +59,6 @@ AdamWOptions adam_options() {
   o.beta2 = 0.95;
   o.weight_decay = 0.1;
   return o;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 std::vector<float> values_of(Model& model) {
