@@ -1,0 +1,31 @@
+#pragma once
+// The parallel layout: world = dp × tp. Rank r has tp_rank = r % tp and
+// dp_rank = r / tp, so the ranks of one tensor-parallel group are neighbours
+// (one node, fast links) and data-parallel groups stride across nodes.
+
+#include <memory>
+
+#include "weft/comm/communicator.h"
+
+namespace weft {
+
+struct ProcessGroups {
+  std::shared_ptr<Communicator> world;
+  std::shared_ptr<Communicator> tp;  // ranks [d·tp, (d+1)·tp): one model replica
+  std::shared_ptr<Communicator> dp;  // ranks t, t+tp, t+2·tp, ...: one shard, every replica
+
+  int tp_size() const { return tp->size(); }
+  int dp_size() const { return dp->size(); }
+  int tp_rank() const { return tp->rank(); }
+  int dp_rank() const { return dp->rank(); }
+  bool is_root() const { return world->rank() == 0; }
+};
+
+// Splits `world` (collective: every rank calls it). Throws weft::Error naming
+// the numbers when tp < 1 or the world size is not divisible by tp.
+ProcessGroups make_process_groups(std::shared_ptr<Communicator> world, int tp);
+
+// One rank, one replica: every group is the single rank.
+ProcessGroups single_rank_groups();
+
+}  // namespace weft
