@@ -17,6 +17,7 @@ void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {
 
 void TokenEmbedding::backward(const Tensor& dout, const Tensor& ids, double scale) {
   ops::embedding_backward(dout, ids, scale, table_->shard_offset, table_->grad);
+  table_->grad_written();
 }
 
 PositionTable::PositionTable(std::string name, PositionEncoding kind, int64_t max_len,
@@ -33,7 +34,9 @@ PositionTable::PositionTable(std::string name, PositionEncoding kind, int64_t ma
 void PositionTable::forward(Tensor& x, int64_t start) { ops::add_positions(table(), start, x); }
 
 void PositionTable::backward(const Tensor& dx, int64_t start) {
-  if (learned_) ops::add_positions_backward(dx, start, learned_->grad);
+  if (!learned_) return;
+  ops::add_positions_backward(dx, start, learned_->grad);
+  learned_->grad_written();
 }
 
 }  // namespace weft

@@ -19,7 +19,7 @@ KVCacheLayout cache_layout(const ModelConfig& config, int64_t layers, int64_t ba
   return l;
 }
 
-const Tensor& decode_positions(TransformerStack& stack, const OutputHead& head,
+const Tensor& decode_positions(TransformerStack& stack, OutputHead& head,
                                const ModelConfig& config, const Tensor& ids, KVCache& cache,
                                Tensor& last, Tensor& logits) {
   WEFT_CHECK(ids.defined() && ids.dtype() == DType::I32 && ids.rank() == 2 && ids.dim(1) >= 1,

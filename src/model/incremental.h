@@ -18,7 +18,7 @@ KVCacheLayout cache_layout(const ModelConfig& config, int64_t layers, int64_t ba
 // sequences; refused (weft::Error) when they do not fit. Returns the logits
 // (B,V) of the last new position, written into `logits`; `last` is scratch
 // (B,d).
-const Tensor& decode_positions(TransformerStack& stack, const OutputHead& head,
+const Tensor& decode_positions(TransformerStack& stack, OutputHead& head,
                                const ModelConfig& config, const Tensor& ids, KVCache& cache,
                                Tensor& last, Tensor& logits);
 

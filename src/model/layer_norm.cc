@@ -19,6 +19,8 @@ void LayerNorm::forward(const Tensor& x, Tensor& y) {
 
 void LayerNorm::backward(const Tensor& dy, const Tensor& x, Tensor& dx) {
   ops::layer_norm_backward(dy, x, gain_->value, mean_, rstd_, dx, gain_->grad, bias_->grad);
+  gain_->grad_written();
+  bias_->grad_written();
 }
 
 }  // namespace weft

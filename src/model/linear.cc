@@ -24,7 +24,11 @@ void Linear::forward(const Tensor& x, Tensor& y) {
 
 void Linear::backward(const Tensor& x, const Tensor& dy, Tensor& dx, bool accumulate_dx) {
   ops::gemm(dy, true, x, false, weight_->grad, 1.0, 1.0);
-  if (bias_) ops::bias_backward(dy, bias_->grad);
+  weight_->grad_written();
+  if (bias_) {
+    ops::bias_backward(dy, bias_->grad);
+    bias_->grad_written();
+  }
   if (dx.defined()) ops::gemm(dy, false, weight_->value, false, dx, 1.0, accumulate_dx ? 1.0 : 0.0);
 }
 

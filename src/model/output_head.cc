@@ -1,7 +1,7 @@
 #include "weft/model/output_head.h"
 
 #include "model/batch_checks.h"
-#include "weft/backend/cross_entropy.h"
+#include "weft/backend/vocab_parallel_cross_entropy.h"
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
 #include "weft/tensor/error.h"
@@ -11,7 +11,6 @@ namespace weft {
 OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* tied,
                        const LayerContext& ctx)
     : Module(std::move(name)), tp_(ctx.tp) {
-  WEFT_CHECK(ctx.tp->size() == 1, "the vocabulary-parallel loss needs the distributed layer");
   if (tied) {
     weight_ = &tied->table();
   } else {
@@ -22,28 +21,54 @@ OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* t
 
 LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
                             double grad_scale, Tensor* dh) {
-  const int64_t B = h.dim(0), T = h.dim(1), V = weight_->value.dim(0);
-  Tensor::ensure(logits_, {B, T, V}, h.dtype(), h.device());
-  Tensor::ensure(losses_, {B * T}, h.dtype(), h.device());
+  const int64_t B = h.dim(0), T = h.dim(1), V_local = weight_->value.dim(0);
+  const int64_t N = B * T, shards = tp_->size();
+  Tensor::ensure(logits_, {B, T, V_local}, h.dtype(), h.device());
+  Tensor::ensure(losses_, {N}, h.dtype(), h.device());
+  Tensor::ensure(stats_, {N, 4}, DType::F64, h.device());
+  Tensor::ensure(all_stats_, {shards, N, 4}, DType::F64, h.device());
   ops::gemm(h, false, weight_->value, true, logits_);
 
-  Tensor logits2 = logits_.view({B * T, V});
+  // Four numbers per row cross the group; the logits never do.
+  Tensor logits2 = logits_.view({N, V_local});
+  const Tensor target2 = target.view({N});
+  ops::cross_entropy_shard_stats(logits2, target2, weight_->shard_offset, kIgnoreIndex, stats_);
+  tp_->all_gather(stats_, all_stats_);
   Tensor dlogits = dh ? logits2 : Tensor();
-  ops::cross_entropy(logits2, target.view({B * T}), kIgnoreIndex, label_smoothing, grad_scale,
-                     losses_, dlogits);
+  ops::cross_entropy_shard_finish(logits2, target2, weight_->shard_offset,
+                                  weight_->full_shape[0], kIgnoreIndex, label_smoothing,
+                                  grad_scale, all_stats_, losses_, dlogits);
 
   LossSum result{ops::sum(losses_), detail::counted_targets(target)};
 
   if (dh) {
     ops::gemm(logits_, true, h, false, weight_->grad, 1.0, 1.0);
+    weight_->grad_written();
     ops::gemm(logits_, false, weight_->value, false, *dh);
+    tp_->all_reduce_sum(*dh);  // the "f" operator: each rank's vocabulary columns give a part
   }
   return result;
 }
 
-void OutputHead::project(const Tensor& h, Tensor& logits) const {
-  Tensor::ensure(logits, {h.dim(0), weight_->value.dim(0)}, h.dtype(), h.device());
-  ops::gemm(h, false, weight_->value, true, logits);
+void OutputHead::project(const Tensor& h, Tensor& logits) {
+  const int64_t N = h.dim(0), V_local = weight_->value.dim(0), shards = tp_->size();
+  if (shards == 1) {
+    Tensor::ensure(logits, {N, V_local}, h.dtype(), h.device());
+    ops::gemm(h, false, weight_->value, true, logits);
+    return;
+  }
+  // Inference under tensor parallelism: every rank gathers the full logits.
+  Tensor::ensure(local_logits_, {N, V_local}, h.dtype(), h.device());
+  Tensor::ensure(gathered_, {shards, N, V_local}, h.dtype(), h.device());
+  ops::gemm(h, false, weight_->value, true, local_logits_);
+  tp_->all_gather(local_logits_, gathered_);
+  Tensor::ensure(logits, {N, V_local * shards}, h.dtype(), h.device());
+  for (int64_t k = 0; k < shards; ++k) {
+    for (int64_t n = 0; n < N; ++n) {
+      Tensor dst = logits.rows(n, n + 1).view({shards, V_local}).rows(k, k + 1);
+      dst.copy_from(gathered_.rows(k, k + 1).view({N, V_local}).rows(n, n + 1));
+    }
+  }
 }
 
 }  // namespace weft

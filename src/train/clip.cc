@@ -7,10 +7,18 @@
 
 namespace weft {
 
-double global_grad_norm(const std::vector<Parameter*>& params) {
-  double total = 0.0;
-  for (const Parameter* p : params) total += ops::sum_squares(p->grad);
-  return std::sqrt(total);
+double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp) {
+  double replicated = 0.0, sharded = 0.0;
+  for (const Parameter* p : params) {
+    (p->shard_dim >= 0 ? sharded : replicated) += ops::sum_squares(p->grad);
+  }
+  if (tp != nullptr && tp->size() > 1) {
+    Tensor sum = Tensor::empty({1}, DType::F64);
+    sum.data<double>()[0] = sharded;
+    tp->all_reduce(sum, ReduceOp::Sum);
+    sharded = sum.data<double>()[0];
+  }
+  return std::sqrt(replicated + sharded);
 }
 
 double clip_coefficient(double norm, double max_norm) {

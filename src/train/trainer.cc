@@ -24,6 +24,19 @@ int64_t counted_targets(const Tensor& target, int64_t step, int64_t micro) {
   return count;
 }
 
+// Sums of counted tokens and losses over the data-parallel group: every rank
+// computes the same totals. Doubles hold token counts exactly up to 2^53.
+void sum_over(Communicator& group, std::initializer_list<double*> values) {
+  if (group.size() == 1) return;
+  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::F64);
+  double* d = t.data<double>();
+  int i = 0;
+  for (double* v : values) d[i++] = *v;
+  group.all_reduce(t, ReduceOp::Sum);
+  i = 0;
+  for (double* v : values) *v = d[i++];
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -35,13 +48,19 @@ void TrainerOptions::validate() const {
   WEFT_CHECK(!std::isnan(grad_clip), "trainer: grad_clip must be a number (<= 0: no clipping)");
 }
 
-Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, TrainerOptions options)
+Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, TrainerOptions options,
+                 ProcessGroups groups)
     : model_(model),
       optimizer_(optimizer),
       schedule_(schedule),
       options_(options),
+      groups_(std::move(groups)),
       step_(optimizer.step_count()) {
   options_.validate();
+  if (groups_.dp_size() > 1) {
+    buckets_ = std::make_unique<GradientBuckets>(optimizer_.parameters(), groups_.dp,
+                                                 options_.buckets);
+  }
 }
 
 void Trainer::set_step(int64_t step) {
@@ -55,37 +74,49 @@ StepStats Trainer::train_step(BatchSource& data) {
   const int64_t step = step_ + 1;
 
   std::vector<Batch> micro(static_cast<size_t>(options_.grad_accum));
-  int64_t tokens = 0;
+  int64_t local_tokens = 0;
   for (int64_t i = 0; i < options_.grad_accum; ++i) {
     micro[i] = data.next();
-    tokens += counted_targets(micro[i].target, step, i);
+    local_tokens += counted_targets(micro[i].target, step, i);
   }
+  double global_tokens = static_cast<double>(local_tokens);
+  sum_over(*groups_.dp, {&global_tokens});
+  const int64_t tokens = static_cast<int64_t>(global_tokens);
   WEFT_CHECK(tokens > 0, "step ", step, ": the global batch (", options_.grad_accum,
              " micro-batches) has no counted target tokens; every target is ignored");
 
   // grad_scale = 1/tokens makes the accumulated gradient that of the mean loss
   // over the whole global batch, however the tokens fall into micro-batches.
+  // The global micro-batch i is the DP ranks' rows side by side, so this
+  // rank's first row has global index Σ(earlier micro-batches) + dp_rank·rows:
+  // dropout masks are keyed by it and match any other layout.
   model_.zero_grad();
   LossSum total;
-  int64_t batch_offset = 0;
+  int64_t global_offset = 0;
+  const int64_t dp = groups_.dp_size();
   for (int64_t i = 0; i < options_.grad_accum; ++i) {
+    const int64_t rows = micro[i].target.dim(0);
     StepContext ctx;
     ctx.training = true;
     ctx.seed = options_.seed;
     ctx.step = static_cast<uint64_t>(step);
-    ctx.batch_offset = batch_offset;
+    ctx.batch_offset = global_offset + groups_.dp_rank() * rows;
+    if (buckets_) buckets_->begin_micro_batch(i + 1 == options_.grad_accum);
     const LossSum part = model_.forward_backward(micro[i], ctx, 1.0 / static_cast<double>(tokens));
     total.sum += part.sum;
     total.tokens += part.tokens;
-    batch_offset += micro[i].target.dim(0);
+    global_offset += rows * dp;
   }
-  WEFT_CHECK(total.tokens == tokens, "step ", step, ": the model counted ", total.tokens,
-             " target tokens, the trainer ", tokens);
+  if (buckets_) buckets_->finish();
+  WEFT_CHECK(total.tokens == local_tokens, "step ", step, ": the model counted ", total.tokens,
+             " target tokens, the trainer ", local_tokens);
+  sum_over(*groups_.dp, {&total.sum});
+  total.tokens = tokens;
 
   const double loss = total.mean();
   WEFT_CHECK(std::isfinite(loss), "step ", step, ": loss is ", loss,
              "; the optimizer was not stepped");
-  const double grad_norm = global_grad_norm(optimizer_.parameters());
+  const double grad_norm = global_grad_norm(optimizer_.parameters(), groups_.tp.get());
   WEFT_CHECK(std::isfinite(grad_norm), "step ", step, ": gradient norm is ", grad_norm, " (loss ",
              loss, "); the optimizer was not stepped");
 
@@ -102,9 +133,10 @@ StepStats Trainer::train_step(BatchSource& data) {
   stats.seconds = seconds_since(start);
   stats.tokens_per_second = stats.seconds > 0.0 ? static_cast<double>(tokens) / stats.seconds : 0.0;
   for (const Batch& b : micro) {
-    stats.model_flops += model_.config().training_flops(
+    stats.model_flops += static_cast<double>(dp) * model_.config().training_flops(
         b.input.dim(0), b.source.defined() ? b.source.dim(1) : 0, b.input.dim(1));
   }
+  stats.overlapped_buckets = buckets_ ? buckets_->overlapped_last_step() : 0;
   return stats;
 }
 
@@ -124,6 +156,9 @@ double Trainer::evaluate(BatchSource& data, int64_t batches) {
     total.tokens += part.tokens;
     batch_offset += batch.target.dim(0);
   }
+  double tokens = static_cast<double>(total.tokens);
+  sum_over(*groups_.dp, {&total.sum, &tokens});
+  total.tokens = static_cast<int64_t>(tokens);
   WEFT_CHECK(total.tokens > 0, "evaluate: ", batches,
              " batches hold no counted target tokens; every target is ignored");
   return total.mean();

@@ -3,8 +3,9 @@
 // embedding (tied) or a separate lm_head, then softmax cross-entropy.
 //
 // Shards: W is vocabulary-parallel like the embedding, so this rank computes
-// logits (B,T,V/tp) for its slice of the vocabulary. Caches the logits; the
-// backward pass overwrites them with their gradient.
+// logits (B,T,V/tp) for its slice of the vocabulary and the loss is the
+// vocabulary-parallel cross-entropy: no rank holds full logits. Caches the
+// logits; the backward pass overwrites them with their gradient.
 
 #include "weft/model/embedding.h"
 #include "weft/model/model.h"
@@ -22,13 +23,17 @@ class OutputHead : public Module {
   LossSum forward(const Tensor& h, const Tensor& target, double label_smoothing,
                   double grad_scale, Tensor* dh);
   const Tensor& logits() const { return logits_; }
-  // Inference: logits (N,V) = h (N,d)·Wᵀ, no loss.
-  void project(const Tensor& h, Tensor& logits) const;
+  // Inference: logits (N,V) = h (N,d)·Wᵀ, no loss. Under tensor
+  // parallelism a collective: every rank of the group calls it and receives
+  // the full logits.
+  void project(const Tensor& h, Tensor& logits);
 
  private:
   Parameter* weight_;
   std::shared_ptr<Communicator> tp_;
   Tensor logits_, losses_;
+  Tensor stats_, all_stats_;          // (N,4) per-row loss statistics, this shard and all
+  Tensor local_logits_, gathered_;    // project() under tensor parallelism
 };
 
 }  // namespace weft

@@ -3,6 +3,7 @@
 // name (the checkpoint key) and knows which slice of the full tensor this
 // rank holds, so checkpoints can be merged and re-split across layouts.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ struct Parameter {
   bool weight_decay = true;   // false for biases and norm gains
   Init init = Init::Zeros;
   double init_std = 0.0;      // for Init::Normal
+
+  // Called by a layer each time its backward pass has added to `grad`, so
+  // data-parallel gradient buckets can start reducing while backward goes on.
+  std::function<void(Parameter&)> on_grad_written;
+  void grad_written() {
+    if (on_grad_written) on_grad_written(*this);
+  }
 };
 
 // How layers are built: element type, device, and the tensor-parallel group

@@ -9,9 +9,11 @@
 
 namespace weft {
 
-// sqrt(Σ over parameters of Σ grad²), accumulated in double.
-// Under tensor parallelism, replicated parameters count once; sharded ones need an all-reduce.
-double global_grad_norm(const std::vector<Parameter*>& params);
+// sqrt(Σ over parameters of Σ grad²) of the full (unsharded) model,
+// accumulated in double. Under tensor parallelism pass the group: the sums
+// of sharded parameters are added across it, replicated ones count once.
+// (Data-parallel replicas hold equal gradients once they are reduced.)
+double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp = nullptr);
 
 // min(1, max_norm / (norm + 1e-6)); max_norm <= 0 disables clipping (returns 1).
 double clip_coefficient(double norm, double max_norm);

@@ -2,11 +2,22 @@
 // The training loop's one step: gather the micro-batches of a global batch,
 // accumulate the gradient of the mean loss over their counted target tokens,
 // clip by the global gradient norm, and step the optimizer. Also evaluation.
+//
+// Under data parallelism each rank's BatchSource yields its own rows of every
+// global micro-batch (rank d of dp: rows [d·b, (d+1)·b) of a micro-batch of
+// dp·b rows); the counted tokens and losses are summed over the DP group and
+// the gradients are reduced in buckets, overlapped with backward. Under
+// tensor parallelism the model's layers hold shards and communicate
+// themselves; the trainer only adds the sharded part of the gradient norm
+// across the TP group. Every rank ends a step with the same statistics.
 
 #include <cstdint>
+#include <memory>
 
+#include "weft/comm/process_groups.h"
 #include "weft/model/model.h"
 #include "weft/train/adamw.h"
+#include "weft/train/grad_buckets.h"
 #include "weft/train/schedule.h"
 
 namespace weft {
@@ -22,6 +33,7 @@ struct TrainerOptions {
   int64_t grad_accum = 1;  // micro-batches per optimizer step
   double grad_clip = 1.0;  // max global gradient norm; <= 0: no clipping
   uint64_t seed = 1337;    // dropout stream (StepContext::seed)
+  BucketOptions buckets;   // data-parallel gradient reduction
   // Throws weft::Error naming the first field out of range.
   void validate() const;
 };
@@ -34,14 +46,16 @@ struct StepStats {
   int64_t tokens = 0;      // counted (non-ignored) target tokens in the global batch
   double seconds = 0.0;    // wall time of the whole step, steady clock
   double tokens_per_second = 0.0;
-  double model_flops = 0.0;  // of the whole step, from the batches' shapes (ModelConfig::training_flops)
+  double model_flops = 0.0;  // of the whole global batch, from the batches' shapes (ModelConfig::training_flops)
+  int64_t overlapped_buckets = 0;  // DP buckets whose reduction started during backward
 };
 
 class Trainer {
  public:
   // The trainer's step starts at the optimizer's step count, so a resumed
   // optimizer resumes the schedule too. All three references must outlive it.
-  Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, TrainerOptions options = {});
+  Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, TrainerOptions options = {},
+          ProcessGroups groups = single_rank_groups());
 
   // One optimizer step over options.grad_accum micro-batches. A non-finite
   // loss or gradient norm throws weft::Error naming the step, before the
@@ -57,12 +71,17 @@ class Trainer {
   void set_step(int64_t step);
 
   const TrainerOptions& options() const { return options_; }
+  const ProcessGroups& groups() const { return groups_; }
+  // Null without data parallelism.
+  const GradientBuckets* buckets() const { return buckets_.get(); }
 
  private:
   Model& model_;
   AdamW& optimizer_;
   const Schedule& schedule_;
   TrainerOptions options_;
+  ProcessGroups groups_;
+  std::unique_ptr<GradientBuckets> buckets_;
   int64_t step_ = 0;
 };
 

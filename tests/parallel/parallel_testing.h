@@ -1,0 +1,49 @@
+#pragma once
+// Runs the same small training job on one rank and under a dp × tp layout of
+// simulated ranks, and collects what the equivalence and resharding tests
+// compare: each step's loss and every parameter's full value afterwards.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "weft/comm/process_groups.h"
+#include "weft/model/model.h"
+
+namespace weft::testing {
+
+// "gpt" (untied output head, learned positions) or "encoder-decoder" (tied,
+// shared vocabulary, padding, label smoothing); both with dropout 0.1 and
+// head counts, widths and vocabularies that divide by 1, 2 and 4.
+ModelConfig tiny_config(const std::string& family);
+
+struct RunSpec {
+  ModelConfig config;
+  DType dtype = DType::F32;
+  int64_t grad_accum = 1;
+  int64_t steps = 5;
+  int64_t micro_batch_rows = 8;  // global rows of one micro-batch
+  int64_t seq_len = 8;
+};
+
+struct RunResult {
+  std::vector<double> losses;
+  std::map<std::string, Tensor> weights;  // full (merged) f64 values by parameter name
+};
+
+RunResult train_single_rank(const RunSpec& spec);
+// Fails the current test if data-parallel replicas end with different weights.
+RunResult train_simulated(const RunSpec& spec, int dp, int tp);
+
+// Attention key biases: softmax ignores a constant added to every key score.
+bool has_zero_true_gradient(const std::string& parameter_name);
+
+// ‖actual − expected‖ <= rel · ‖expected‖ + abs, in the Frobenius norm of
+// the whole tensor: AdamW can turn rounding noise in a near-zero gradient
+// element into a visible step, so single elements are not compared.
+::testing::AssertionResult close_in_norm(const Tensor& actual, const Tensor& expected, double rel,
+                                         double abs = 0.0);
+
+}  // namespace weft::testing
