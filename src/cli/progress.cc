@@ -17,8 +17,11 @@ std::string format_duration(double seconds) {
 
 Progress::Progress(const std::string& mode, const std::string& metrics_path)
     : refresh_(mode == "auto" && isatty(fileno(stderr))),
-      quiet_(mode == "none"),
-      metrics_(metrics_path, std::ios::app) {
+      quiet_(mode == "none" || mode == "silent"),
+      silent_(mode == "silent"),
+      records_(!metrics_path.empty()) {
+  if (!records_) return;
+  metrics_.open(metrics_path, std::ios::app);
   WEFT_CHECK(metrics_.good(), "cannot write metrics file '", metrics_path, "'");
 }
 
@@ -33,11 +36,13 @@ void Progress::step(const ProgressFigures& f) {
 }
 
 void Progress::record(const nlohmann::json& event) {
+  if (!records_) return;
   metrics_ << event.dump() << "\n";
   metrics_.flush();
 }
 
 void Progress::say(const std::string& text) {
+  if (silent_) return;
   if (dirty_) std::fprintf(stderr, "\n");
   dirty_ = false;
   std::fprintf(stderr, "%s\n", text.c_str());

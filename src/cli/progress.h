@@ -17,7 +17,9 @@ struct ProgressFigures {
 
 class Progress {
  public:
-  // mode: "auto" | "plain" | "none"; metrics are appended to metrics_path.
+  // mode: "auto" | "plain" | "none" (messages only) | "silent" (nothing: the
+  // ranks other than 0); metrics are appended to metrics_path (empty: none
+  // are recorded).
   Progress(const std::string& mode, const std::string& metrics_path);
 
   void step(const ProgressFigures& f);        // the progress line
@@ -28,7 +30,9 @@ class Progress {
  private:
   bool refresh_;   // rewrite one line with '\r'
   bool quiet_;
+  bool silent_;
   bool dirty_ = false;
+  bool records_;
   std::ofstream metrics_;
 };
 

@@ -121,7 +121,14 @@ po::options_description run_options() {
   parallel.add_options()
       ("parallel.tp", po::value<int64_t>()->default_value(1), "tensor-parallel ranks")
       ("parallel.simulate_ranks", po::value<int64_t>()->default_value(0),
-       "run N ranks as threads in this process (0: one rank per process)");
+       "run N ranks as threads in this process (0: one rank per process, as mpirun starts them)")
+      ("parallel.simulate-ranks", po::value<int64_t>(), "the same as parallel.simulate_ranks")
+      ("parallel.bucket_mb", po::value<double>()->default_value(25.0),
+       "data-parallel gradient bucket size in MiB")
+      ("parallel.overlap", po::value<bool>()->default_value(true),
+       "reduce gradient buckets while backward goes on (false: after it)")
+      ("parallel.timeout_s", po::value<double>()->default_value(300.0),
+       "seconds a collective may wait for a rank before the run aborts (0: forever)");
 
   po::options_description log("[log]");
   log.add_options()
@@ -196,6 +203,14 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
   c.grad_clip = vm["optim.grad_clip"].as<double>();
   c.tp = vm["parallel.tp"].as<int64_t>();
   c.simulate_ranks = vm["parallel.simulate_ranks"].as<int64_t>();
+  if (vm.count("parallel.simulate-ranks")) {
+    WEFT_CHECK(vm["parallel.simulate_ranks"].defaulted(), "give parallel.simulate-ranks or ",
+               "parallel.simulate_ranks, not both");
+    c.simulate_ranks = vm["parallel.simulate-ranks"].as<int64_t>();
+  }
+  c.bucket_mb = vm["parallel.bucket_mb"].as<double>();
+  c.overlap = vm["parallel.overlap"].as<bool>();
+  c.timeout_s = vm["parallel.timeout_s"].as<double>();
   c.log_every = vm["log.every"].as<int64_t>();
   c.progress = vm["log.progress"].as<std::string>();
 
@@ -215,9 +230,11 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
              ") must not exceed train.steps (", c.steps, ") with the cosine schedule");
   WEFT_CHECK(c.progress == "auto" || c.progress == "plain" || c.progress == "none",
              "log.progress must be auto, plain or none, got '", c.progress, "'");
-  WEFT_CHECK(c.tp == 1 && c.simulate_ranks <= 1,
-             "parallel.tp and parallel.simulate_ranks above 1 need the distributed layer, "
-             "which this build does not have yet");
+  WEFT_CHECK(c.tp >= 1, "parallel.tp must be >= 1, got ", c.tp);
+  WEFT_CHECK(c.simulate_ranks >= 0 && c.simulate_ranks <= 64,
+             "parallel.simulate_ranks must be in [0, 64], got ", c.simulate_ranks);
+  WEFT_CHECK(c.bucket_mb > 0, "parallel.bucket_mb must be positive, got ", c.bucket_mb);
+  WEFT_CHECK(c.timeout_s >= 0, "parallel.timeout_s must be >= 0, got ", c.timeout_s);
   return c;
 }
 
@@ -241,7 +258,9 @@ nlohmann::json RunConfig::to_json() const {
                 {"warmup", warmup},     {"noam_factor", noam_factor},
                 {"beta1", beta1},       {"beta2", beta2}, {"eps", eps},
                 {"weight_decay", weight_decay},           {"grad_clip", grad_clip}};
-  j["parallel"] = {{"tp", tp}, {"simulate_ranks", simulate_ranks}};
+  j["parallel"] = {{"tp", tp},          {"simulate_ranks", simulate_ranks},
+                   {"bucket_mb", bucket_mb}, {"overlap", overlap},
+                   {"timeout_s", timeout_s}};
   j["log"] = {{"every", log_every}, {"progress", progress}};
   return j;
 }

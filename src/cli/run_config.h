@@ -39,8 +39,11 @@ struct RunConfig {
   int64_t warmup = 0;
   double beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, grad_clip = 0;
 
-  int64_t tp = 1;             // [parallel]
-  int64_t simulate_ranks = 0;
+  int64_t tp = 1;             // [parallel]; dp = world / tp
+  int64_t simulate_ranks = 0; // N ranks as threads of this process; 0: one rank per process
+  double bucket_mb = 25;      // data-parallel gradient bucket size
+  bool overlap = true;        // reduce buckets while backward goes on
+  double timeout_s = 300;     // a collective slower than this aborts the run
 
   int64_t log_every = 0;      // [log]
   std::string progress;       // auto | plain | none

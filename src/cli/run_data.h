@@ -26,8 +26,10 @@ DatasetInfo open_dataset(const std::string& dataset);
 // the family fits the data (a translation corpus needs an encoder-decoder).
 void fit_model_to_data(ModelConfig& model, const DatasetInfo& data);
 
-// Training (shuffled, seeded) or evaluation (fixed) batches of `split`.
+// Training (shuffled, seeded) or evaluation (fixed) batches of `split`;
+// data-parallel rank dp_rank of dp_size gets its rows of every batch.
 std::unique_ptr<DataStream> make_stream(const DatasetInfo& data, const RunConfig& config,
-                                        const std::string& split, bool training);
+                                        const std::string& split, bool training,
+                                        int64_t dp_rank = 0, int64_t dp_size = 1);
 
 }  // namespace weft::cli

@@ -2,6 +2,11 @@
 // writing anything, then trains with a progress line, metrics, evaluation,
 // samples and checkpoints; SIGINT/SIGTERM finish the step, checkpoint and
 // exit 0; a NaN/Inf loss stops the run, keeping the last good checkpoint.
+//
+// Every rank runs this loop on its groups (cli/layout.h). World rank 0 alone
+// prints, writes metrics and the run directory; evaluation and checkpoints
+// are collective; samples and translations run on the tensor-parallel group
+// of replica 0, whose ranks decode together.
 
 #include <chrono>
 #include <cmath>
@@ -9,6 +14,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/layout.h"
 #include "cli/load_run.h"
 #include "cli/peak.h"
 #include "cli/progress.h"
@@ -60,31 +66,59 @@ std::optional<Checkpoint> checkpoint_to_resume(const RunConfig& c, uint64_t voca
   return ckpt;
 }
 
-int train(const RunConfig& config_in) {
+// Opened by world rank 0 first: a built-in corpus is generated on first use,
+// and the other ranks must not generate it beside it.
+DatasetInfo open_dataset_once(const std::string& dataset, const ProcessGroups& groups) {
+  if (!groups.is_root()) groups.world->barrier();
+  DatasetInfo data = open_dataset(dataset);
+  if (groups.is_root()) groups.world->barrier();
+  return data;
+}
+
+// Whether any rank was asked to stop: SIGTERM reaches the ranks at different
+// moments, and they must checkpoint the same step.
+bool any_rank_stops(bool mine, const ProcessGroups& groups) {
+  if (groups.world->size() == 1) return mine;
+  Tensor flag = Tensor::from_vector(std::vector<int32_t>{mine ? 1 : 0}, {1});
+  groups.world->all_reduce(flag, ReduceOp::Max);
+  return flag.data<int32_t>()[0] != 0;
+}
+
+int train(const RunConfig& config_in, const ProcessGroups& groups) {
   RunConfig c = config_in;
-  const DatasetInfo data = open_dataset(c.dataset);
+  const bool root = groups.is_root();
+  const DatasetInfo data = open_dataset_once(c.dataset, groups);
   fit_model_to_data(c.model, data);
   c.model.validate();
-  std::unique_ptr<DataStream> train_data = make_stream(data, c, "train", true);
+  check_layout(c, groups.world->size());
+  std::unique_ptr<DataStream> train_data =
+      make_stream(data, c, "train", true, groups.dp_rank(), groups.dp_size());
   std::optional<Checkpoint> resume_from =
       checkpoint_to_resume(c, data.tokenizer->vocabulary_hash());
   const auto schedule = make_schedule(c);
 
   // Everything is checked; from here on the run directory is written.
-  fs::create_directories(c.out);
-  data.tokenizer->save(run_tokenizer_dir(c.out));
-  if (!data.shared_vocabulary) data.source_tokenizer->save(run_source_tokenizer_dir(c.out));
-  {
-    std::ofstream out(c.out + "/config.json");
-    out << c.to_json().dump(2) << "\n";
+  if (root) {
+    fs::create_directories(c.out);
+    data.tokenizer->save(run_tokenizer_dir(c.out));
+    if (!data.shared_vocabulary) data.source_tokenizer->save(run_source_tokenizer_dir(c.out));
+    {
+      std::ofstream out(c.out + "/config.json");
+      out << c.to_json().dump(2) << "\n";
+    }
+    std::fprintf(stderr, "weft train: effective config\n");
+    const nlohmann::json effective = c.to_json();
+    for (const auto& [section, keys] : effective.items()) {
+      std::fprintf(stderr, "  [%s] %s\n", section.c_str(), keys.dump().c_str());
+    }
+    std::fprintf(stderr, "layout: %d ranks = dp %d x tp %d (%s)\n", groups.world->size(),
+                 groups.dp_size(), groups.tp_size(), groups.world->describe().c_str());
   }
-  std::fprintf(stderr, "weft train: effective config\n");
-  const nlohmann::json effective = c.to_json();
-  for (const auto& [section, keys] : effective.items()) {
-    std::fprintf(stderr, "  [%s] %s\n", section.c_str(), keys.dump().c_str());
-  }
+  groups.world->barrier();
 
-  auto model = make_model(c.model);
+  LayerContext layers;
+  layers.tp = groups.tp;
+  auto model = make_model(c.model, layers);
   initialize_parameters(model->parameters(), c.seed);
   AdamW optimizer(model->parameters(), AdamWOptions{c.beta1, c.beta2, c.eps, c.weight_decay});
   if (resume_from) {
@@ -94,14 +128,22 @@ int train(const RunConfig& config_in) {
     std::fprintf(stderr, "resumed from %s (step %ld)\n", resume_from->dir.c_str(),
                  static_cast<long>(resume_from->step));
   }
-  Trainer trainer(*model, optimizer, *schedule, TrainerOptions{c.grad_accum, c.grad_clip, c.seed});
+  TrainerOptions options{c.grad_accum, c.grad_clip, c.seed};
+  options.buckets.bucket_bytes = static_cast<int64_t>(c.bucket_mb * (1 << 20));
+  options.buckets.overlap = c.overlap;
+  Trainer trainer(*model, optimizer, *schedule, options, groups);
 
-  std::fprintf(stderr, "model: %s, %.2fM parameters; data: %s (%s, vocabulary %ld)\n",
-               architecture_name(c.model.architecture), c.model.parameter_count() / 1e6,
-               data.dir.c_str(), data.is_translation() ? "translation" : "language model",
-               static_cast<long>(c.model.vocab_size));
-  const double peak = measure_peak_flops(2048);
-  Progress progress(c.progress, c.out + "/metrics.jsonl");
+  if (root) {
+    std::fprintf(stderr, "model: %s, %.2fM parameters; data: %s (%s, vocabulary %ld)\n",
+                 architecture_name(c.model.architecture), c.model.parameter_count() / 1e6,
+                 data.dir.c_str(), data.is_translation() ? "translation" : "language model",
+                 static_cast<long>(c.model.vocab_size));
+  }
+  // MFU is against the peak of the machine rank 0 runs on; simulated ranks
+  // share that machine.
+  const double peak = root ? measure_peak_flops(2048) : 1.0;
+  Progress progress(root ? c.progress : "silent", root ? c.out + "/metrics.jsonl" : "");
+  const bool decodes = groups.dp_rank() == 0;  // replica 0's TP group shows samples
 
   auto save = [&](int64_t step) {
     CheckpointState state;
@@ -110,13 +152,17 @@ int train(const RunConfig& config_in) {
     state.run_config = c.to_json();
     state.data_state = train_data->state();
     state.tokenizer_dir = run_tokenizer_dir(c.out);
-    const std::string path = save_checkpoint(c.out, *model, optimizer, state,
-                                             static_cast<int>(c.keep_checkpoints));
+    WEFT_CHECK(groups.tp_size() == 1, "checkpoints under parallel.tp > 1 are not written yet");
+    std::string path = c.out + "/checkpoints/" + checkpoint_dir_name(step);
+    if (root) {
+      path = save_checkpoint(c.out, *model, optimizer, state, static_cast<int>(c.keep_checkpoints));
+    }
+    groups.world->barrier();
     progress.say("checkpoint: " + path);
     progress.record({{"event", "checkpoint"}, {"step", step}, {"path", path}});
   };
   auto evaluate = [&](int64_t step) {
-    auto val = make_stream(data, c, "val", false);
+    auto val = make_stream(data, c, "val", false, groups.dp_rank(), groups.dp_size());
     const double loss = trainer.evaluate(*val, c.eval_batches);
     char line[128];
     std::snprintf(line, sizeof line, "step %ld: val loss %.4f, perplexity %.2f",
@@ -148,12 +194,15 @@ int train(const RunConfig& config_in) {
       progress.step({s.step, c.steps, s.loss, s.lr, s.grad_norm, s.tokens_per_second, mfu, eta});
       progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
                        {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
-                       {"mfu", mfu}, {"elapsed_s", elapsed}});
+                       {"mfu", mfu}, {"elapsed_s", elapsed}, {"step_s", s.seconds},
+                       {"comm_wait_s", s.comm_wait_seconds}});
     }
     if (c.eval_every > 0 && s.step % c.eval_every == 0) evaluate(s.step);
-    if (c.sample_every > 0 && s.step % c.sample_every == 0) show_samples(*model, data, c, progress);
+    if (decodes && c.sample_every > 0 && s.step % c.sample_every == 0) {
+      show_samples(*model, data, c, progress);
+    }
     const bool interval_exit = c.exit_interval > 0 && s.step % c.exit_interval == 0 && s.step < c.steps;
-    if (stop_requested() || interval_exit) {
+    if (any_rank_stops(stop_requested(), groups) || interval_exit) {
       progress.say((interval_exit ? "train.exit_interval reached" : "stop requested") +
                    std::string(": checkpointing step ") + std::to_string(s.step));
       save(s.step);
@@ -166,7 +215,7 @@ int train(const RunConfig& config_in) {
   }
   if (trainer.step() > first) save(trainer.step());
   if (c.eval_every > 0 && trainer.step() % c.eval_every != 0) evaluate(trainer.step());
-  report_quality(*model, data, c, progress);
+  if (decodes) report_quality(*model, data, c, progress);
   return 0;
 }
 
@@ -176,7 +225,7 @@ int run_train(int argc, char** argv) {
   bool help = false;
   const RunConfig config = parse_run_config(argc, argv, &help);
   if (help) return 0;
-  return train(config);
+  return run_on_ranks(config, [&](const ProcessGroups& groups) { return train(config, groups); });
 }
 
 }  // namespace weft::cli

@@ -12,8 +12,8 @@ ProcessGroups make_process_groups(std::shared_ptr<Communicator> world, int tp) {
   const int r = world->rank();
   ProcessGroups g;
   g.world = world;
-  g.tp = world->split(/*color=*/r / tp, /*key=*/r % tp);
-  g.dp = world->split(/*color=*/r % tp, /*key=*/r / tp);
+  g.tp = with_wait_clock(world->split(/*color=*/r / tp, /*key=*/r % tp), g.wait);
+  g.dp = with_wait_clock(world->split(/*color=*/r % tp, /*key=*/r / tp), g.wait);
   return g;
 }
 

@@ -71,6 +71,7 @@ void Trainer::set_step(int64_t step) {
 
 StepStats Trainer::train_step(BatchSource& data) {
   const auto start = std::chrono::steady_clock::now();
+  const double waited_before = groups_.wait->seconds;
   const int64_t step = step_ + 1;
 
   std::vector<Batch> micro(static_cast<size_t>(options_.grad_accum));
@@ -137,6 +138,7 @@ StepStats Trainer::train_step(BatchSource& data) {
         b.input.dim(0), b.source.defined() ? b.source.dim(1) : 0, b.input.dim(1));
   }
   stats.overlapped_buckets = buckets_ ? buckets_->overlapped_last_step() : 0;
+  stats.comm_wait_seconds = groups_.wait->seconds - waited_before;
   return stats;
 }
 

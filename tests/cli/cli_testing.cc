@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -16,8 +17,11 @@ CommandResult run_weft(const std::string& args, const std::filesystem::path& dir
     write_file(dir / "stdin.txt", stdin_text);
     input_redirect = "< stdin.txt";
   }
-  const std::string command = "cd '" + dir.string() + "' && " + WEFT_BINARY + " " + args + " " +
-                              input_redirect + " 2>&1";
+  return run_shell(std::string(WEFT_BINARY) + " " + args + " " + input_redirect, dir);
+}
+
+CommandResult run_shell(const std::string& command_line, const std::filesystem::path& dir) {
+  const std::string command = "cd '" + dir.string() + "' && " + command_line + " 2>&1";
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
@@ -49,6 +53,33 @@ std::string read_file(const std::filesystem::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string small_corpus() {
+  const char* animals[] = {"cat", "dog", "bird", "fox"};
+  const char* places[] = {"mat", "log", "hill", "box"};
+  std::ostringstream out;
+  for (int i = 0; i < 300; ++i) {
+    out << "the " << animals[i % 4] << " sat on the " << places[(i / 4) % 4] << ".\n";
+  }
+  return out.str();
+}
+
+const std::string kTinyModel =
+    "--model.preset tiny-gpt --data.dataset data/corpus --data.batch_size 8 --data.seq_len 16 "
+    "--optim.warmup 5 --train.eval_every 0 --train.sample_every 0 --log.every 1 "
+    "--log.progress plain";
+const std::string kTinyLm = kTinyModel + " --optim.lr 5e-3";
+
+std::vector<double> train_losses(const std::filesystem::path& metrics) {
+  std::vector<double> losses;
+  std::istringstream lines(read_file(metrics));
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["event"] == "train") losses.push_back(j["loss"].get<double>());
+  }
+  return losses;
 }
 
 }  // namespace weft::testing

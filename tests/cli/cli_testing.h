@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace weft::testing {
 
@@ -17,6 +18,17 @@ struct CommandResult {
 // Runs `weft ARGS` in `dir` (a shell command line; quote as needed).
 CommandResult run_weft(const std::string& args, const std::filesystem::path& dir,
                        const std::string& stdin_text = "");
+// Runs a shell command line in `dir`; stdout and stderr together.
+CommandResult run_shell(const std::string& command, const std::filesystem::path& dir);
+
+// A few thousand characters of patterned text (a character vocabulary of 20).
+std::string small_corpus();
+// A tiny GPT on data/corpus (prepared from small_corpus); the learning rate
+// is left to each test.
+extern const std::string kTinyModel;
+extern const std::string kTinyLm;  // kTinyModel with a learning rate
+// The loss of every "train" event of a run's metrics.jsonl.
+std::vector<double> train_losses(const std::filesystem::path& metrics);
 
 // A fresh directory under the system temp dir, removed when the test ends.
 class CliTest : public ::testing::Test {

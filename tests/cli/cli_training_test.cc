@@ -17,33 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A few thousand characters of patterned text.
-std::string small_corpus() {
-  const char* animals[] = {"cat", "dog", "bird", "fox"};
-  const char* places[] = {"mat", "log", "hill", "box"};
-  std::ostringstream out;
-  for (int i = 0; i < 300; ++i) out << "the " << animals[i % 4] << " sat on the " << places[(i / 4) % 4] << ".\n";
-  return out.str();
-}
-
-// A tiny model on the corpus; the learning rate is left to each test.
-const std::string kTinyModel =
-    "--model.preset tiny-gpt --data.dataset data/corpus --data.batch_size 8 --data.seq_len 16 "
-    "--optim.warmup 5 --train.eval_every 0 --train.sample_every 0 --log.every 1 "
-    "--log.progress plain";
-const std::string kTinyLm = kTinyModel + " --optim.lr 5e-3";
-
-std::vector<double> train_losses(const fs::path& metrics) {
-  std::vector<double> losses;
-  std::istringstream lines(read_file(metrics));
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j["event"] == "train") losses.push_back(j["loss"].get<double>());
-  }
-  return losses;
-}
-
 class CliTraining : public CliTest {
  protected:
   void SetUp() override {

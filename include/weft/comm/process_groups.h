@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "weft/comm/communicator.h"
+#include "weft/comm/timed.h"
 
 namespace weft {
 
@@ -13,6 +14,8 @@ struct ProcessGroups {
   std::shared_ptr<Communicator> world;
   std::shared_ptr<Communicator> tp;  // ranks [d·tp, (d+1)·tp): one model replica
   std::shared_ptr<Communicator> dp;  // ranks t, t+tp, t+2·tp, ...: one shard, every replica
+  // Time this rank has waited in tp and dp collectives.
+  std::shared_ptr<WaitClock> wait = std::make_shared<WaitClock>();
 
   int tp_size() const { return tp->size(); }
   int dp_size() const { return dp->size(); }

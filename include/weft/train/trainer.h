@@ -48,6 +48,7 @@ struct StepStats {
   double tokens_per_second = 0.0;
   double model_flops = 0.0;  // of the whole global batch, from the batches' shapes (ModelConfig::training_flops)
   int64_t overlapped_buckets = 0;  // DP buckets whose reduction started during backward
+  double comm_wait_seconds = 0.0;  // of `seconds`, spent waiting in TP and DP collectives
 };
 
 class Trainer {

@@ -1,0 +1,91 @@
+// Multi-rank training through the executable: simulated ranks and real MPI
+// processes give the single-rank run's losses, and layouts that do not
+// divide are refused at start-up with the numbers.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "cli_testing.h"
+
+namespace weft::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A function, not a constant: kTinyLm lives in another translation unit.
+std::string run_options() {
+  return kTinyLm + " --train.steps 6 --model.dropout 0.1";
+}
+
+class CliParallel : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    write_file(dir_ / "corpus.txt", small_corpus());
+    const CommandResult r = weft("prepare --input corpus.txt --out data/corpus");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const CommandResult one = weft("train " + run_options() + " --train.out runs/one");
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    reference_ = train_losses(dir_ / "runs/one/metrics.jsonl");
+    ASSERT_EQ(reference_.size(), 6u);
+  }
+
+  void expect_reference_losses(const std::string& run) {
+    const std::vector<double> losses = train_losses(dir_ / run / "metrics.jsonl");
+    ASSERT_EQ(losses.size(), reference_.size()) << run;
+    for (size_t i = 0; i < losses.size(); ++i) {
+      EXPECT_NEAR(losses[i], reference_[i], 1e-5 * std::abs(reference_[i]))
+          << run << ", step " << i + 1;
+    }
+  }
+
+  std::vector<double> reference_;
+};
+
+TEST_F(CliParallel, SimulatedRanksTrainAsOneRank) {
+  const CommandResult dp = weft("train " + run_options() + " --parallel.simulate_ranks 2 --train.out runs/dp");
+  ASSERT_EQ(dp.exit_code, 0) << dp.output;
+  EXPECT_NE(dp.output.find("layout: 2 ranks = dp 2 x tp 1"), std::string::npos) << dp.output;
+  expect_reference_losses("runs/dp");
+
+  const CommandResult both =
+      weft("train " + run_options() + " --parallel.simulate-ranks 4 --parallel.tp 2 --train.out runs/both");
+  ASSERT_EQ(both.exit_code, 0) << both.output;
+  expect_reference_losses("runs/both");
+}
+
+TEST_F(CliParallel, MpirunTwoByTwoTrainsAsOneRank) {
+  ASSERT_EQ(std::system("command -v mpirun > /dev/null 2>&1"), 0)
+      << "mpirun is not installed: launch/install-deps.sh installs Open MPI";
+  const CommandResult r = run_shell(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+      "mpirun -np 4 --oversubscribe " + std::string(WEFT_BINARY) + " train " + run_options() +
+          " --parallel.tp 2 --train.out runs/mpi < /dev/null",
+      dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("layout: 4 ranks = dp 2 x tp 2"), std::string::npos) << r.output;
+  expect_reference_losses("runs/mpi");
+}
+
+TEST_F(CliParallel, LayoutsThatDoNotDivideAreRefused) {
+  struct Case {
+    std::string options, message;
+  };
+  const Case cases[] = {
+      {"--parallel.simulate_ranks 3 --parallel.tp 2", "parallel.tp = 2 does not divide the world of 3"},
+      {"--parallel.simulate_ranks 4 --parallel.tp 4", "model.n_heads = 2 does not divide across parallel.tp = 4"},
+      {"--parallel.simulate_ranks 3", "micro-batch of 8 sequences"},
+      {"--parallel.tp 2", "parallel.tp = 2 needs 2 ranks or more"},
+  };
+  for (const Case& c : cases) {
+    const CommandResult r = weft("train " + run_options() + " " + c.options + " --train.out runs/refused");
+    EXPECT_EQ(r.exit_code, 2) << c.options << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.options << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "runs/refused/metrics.jsonl")) << c.options;
+  }
+}
+
+}  // namespace
+}  // namespace weft::testing
