@@ -1,0 +1,356 @@
+// The NCCL communicator: MPI starts the ranks and carries each group's NCCL
+// id; NCCL moves the CUDA tensors on one communication stream per group.
+// That stream is a blocking one, so it runs after the work already queued on
+// the legacy default stream (where the tensors were written). Each collective
+// records an event behind it; waiting polls that event and NCCL's
+// asynchronous error up to the group's timeout, then aborts the NCCL
+// communicator and throws, naming the ranks that never issued the collective.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mpi_arrivals.h"
+#include "mpi_check.h"
+#include "mpi_runtime.h"
+#include "nccl_check.h"
+#include "weft/comm/nccl.h"
+
+namespace weft {
+namespace {
+
+ncclDataType_t nccl_type(DType dtype) {
+  switch (dtype) {
+    case DType::F32:
+      return ncclFloat32;
+    case DType::F64:
+      return ncclFloat64;
+    case DType::BF16:
+      return ncclBfloat16;
+    case DType::I32:
+      return ncclInt32;
+  }
+  throw Error("nccl: unknown dtype");
+}
+
+ncclRedOp_t nccl_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Sum:
+      return ncclSum;
+    case ReduceOp::Average:
+      return ncclAvg;
+    case ReduceOp::Max:
+      return ncclMax;
+  }
+  throw Error("nccl: unknown reduction");
+}
+
+void check_on_cuda(const char* collective, const Tensor& t) {
+  WEFT_CHECK(t.device() == Device::CUDA, collective, ": ", t.describe(),
+             " is not on cuda; the nccl communicator moves cuda tensors (mpi moves cpu ones)");
+}
+
+// Logs instead of throwing: for destructors.
+void warn_if_failed(const char* call, bool failed, const char* text) {
+  if (failed) std::fprintf(stderr, "weft: %s failed: %s\n", call, text);
+}
+
+// One group: its MPI communicator (bootstrap, split, arrival board), its
+// NCCL communicator and stream.
+class NcclGroup {
+ public:
+  // Takes ownership of `mpi_comm`; `arrivals` watches it. Collective over it.
+  NcclGroup(MPI_Comm mpi_comm, std::string label, CommOptions options, GroupArrivals arrivals)
+      : mpi_(mpi_comm),
+        label_(std::move(label)),
+        options_(options),
+        arrivals_(std::move(arrivals)) {
+    MPI_Comm_rank(mpi_, &rank_);
+    MPI_Comm_size(mpi_, &size_);
+    ncclUniqueId id{};
+    if (rank_ == 0) WEFT_NCCL_CHECK(ncclGetUniqueId(&id));
+    MPI_Request request = MPI_REQUEST_NULL;
+    WEFT_MPI_CHECK(MPI_Ibcast(&id, sizeof(id), MPI_BYTE, 0, mpi_, &request));
+    WEFT_CHECK(mpi_runtime::wait_for(&request, options_.timeout_seconds), label_,
+               ": rank 0 did not send the NCCL id within ", options_.timeout_seconds, " s");
+    WEFT_CUDA_CHECK(cudaGetDevice(&device_));
+    WEFT_CUDA_CHECK(cudaStreamCreate(&stream_));
+    WEFT_CUDA_CHECK(cudaMalloc(&barrier_word_, sizeof(float)));
+    WEFT_NCCL_CHECK(ncclCommInitRank(&nccl_, size_, id, rank_));
+  }
+
+  ~NcclGroup() {
+    if (nccl_ != nullptr) {
+      const cudaError_t synced = cudaStreamSynchronize(stream_);
+      warn_if_failed("cudaStreamSynchronize", synced != cudaSuccess, cudaGetErrorString(synced));
+      const ncclResult_t destroyed = ncclCommDestroy(nccl_);
+      warn_if_failed("ncclCommDestroy", destroyed != ncclSuccess, ncclGetErrorString(destroyed));
+    }
+    if (barrier_word_ != nullptr) cudaFree(barrier_word_);
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    if (!mpi_runtime::finalized()) MPI_Comm_free(&mpi_);
+  }
+
+  NcclGroup(const NcclGroup&) = delete;
+  NcclGroup& operator=(const NcclGroup&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  const std::string& label() const { return label_; }
+  const CommOptions& options() const { return options_; }
+  MPI_Comm mpi() const { return mpi_; }
+  ArrivalBoard& board() const { return *arrivals_.board(); }
+  const std::shared_ptr<ArrivalBoard>& shared_board() const { return arrivals_.board(); }
+  void* barrier_word() const { return barrier_word_; }
+
+  // Queues the collective (`launch` enqueues it given the NCCL communicator
+  // and the stream) and records an event behind it. Returns its number; the
+  // caller owns the event.
+  int64_t issue(const std::function<void(ncclComm_t, cudaStream_t)>& launch, cudaEvent_t* done) {
+    throw_if_broken();
+    const int64_t seq = ++issued_;
+    arrivals_.post(seq);
+    WEFT_CUDA_CHECK(cudaSetDevice(device_));
+    launch(nccl_, stream_);
+    WEFT_CUDA_CHECK(cudaEventCreateWithFlags(done, cudaEventDisableTiming));
+    WEFT_CUDA_CHECK(cudaEventRecord(*done, stream_));
+    return seq;
+  }
+
+  // Waits for the event of collective `seq`; the stream runs collectives in
+  // issue order, so every earlier one is complete too.
+  void wait(cudaEvent_t done, int64_t seq, const char* collective) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const auto limit = std::chrono::duration<double>(options_.timeout_seconds);
+    auto pause = std::chrono::microseconds(10);
+    for (int tries = 0;; ++tries) {
+      throw_if_broken();
+      const cudaError_t state = cudaEventQuery(done);
+      if (state == cudaSuccess) return;
+      if (state != cudaErrorNotReady) WEFT_CUDA_CHECK(state);
+      ncclResult_t async = ncclSuccess;
+      WEFT_NCCL_CHECK(ncclCommGetAsyncError(nccl_, &async));
+      if (async != ncclSuccess) {
+        fail(detail::concat(collective, " #", seq, " on ", label_, " failed on rank ",
+                            arrivals_.rank_name(rank_), ": ", ncclGetErrorString(async)));
+      }
+      if (options_.timeout_seconds > 0.0 && Clock::now() - start > limit) {
+        fail(detail::concat(collective, " #", seq, " on ", label_, " timed out after ",
+                            options_.timeout_seconds, " s: ", arrivals_.who_did_not_arrive(seq),
+                            "; seen by rank ", arrivals_.rank_name(rank_),
+                            "; the group is aborted and unusable"));
+      }
+      if (tries < 64) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(1000));
+      }
+    }
+  }
+
+  // Every collective issued so far is complete (within the timeout).
+  void drain() {
+    cudaEvent_t done = nullptr;
+    const int64_t seq = issue([](ncclComm_t, cudaStream_t) {}, &done);
+    try {
+      wait(done, seq, "drain");
+    } catch (...) {
+      cudaEventDestroy(done);
+      throw;
+    }
+    cudaEventDestroy(done);
+  }
+
+ private:
+  void throw_if_broken() const {
+    WEFT_CHECK(failure_.empty(), label_, " is unusable after an earlier failure: ", failure_);
+  }
+
+  [[noreturn]] void fail(const std::string& message) {
+    failure_ = message;
+    const ncclResult_t aborted = ncclCommAbort(nccl_);
+    warn_if_failed("ncclCommAbort", aborted != ncclSuccess, ncclGetErrorString(aborted));
+    nccl_ = nullptr;
+    throw Error(message);
+  }
+
+  MPI_Comm mpi_;
+  std::string label_;
+  CommOptions options_;
+  GroupArrivals arrivals_;
+  int rank_ = 0;
+  int size_ = 0;
+  int device_ = 0;
+  ncclComm_t nccl_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  void* barrier_word_ = nullptr;  // one float on the device, summed by barrier()
+  int64_t issued_ = 0;
+  std::string failure_;  // non-empty once the group timed out or failed
+};
+
+class NcclPending final : public PendingCollective {
+ public:
+  NcclPending(std::shared_ptr<NcclGroup> group, const char* collective, int64_t seq,
+              cudaEvent_t done)
+      : group_(std::move(group)), collective_(collective), seq_(seq), done_(done) {}
+  ~NcclPending() override {
+    if (done_ != nullptr) cudaEventDestroy(done_);
+  }
+  void wait() override {
+    if (complete_) return;
+    group_->wait(done_, seq_, collective_);
+    complete_ = true;
+  }
+
+ private:
+  std::shared_ptr<NcclGroup> group_;
+  const char* collective_;
+  int64_t seq_;
+  cudaEvent_t done_;
+  bool complete_ = false;
+};
+
+class NcclCommunicator final : public Communicator {
+ public:
+  explicit NcclCommunicator(std::shared_ptr<NcclGroup> group) : group_(std::move(group)) {}
+
+  int rank() const override { return group_->rank(); }
+  int size() const override { return group_->size(); }
+  std::string describe() const override { return group_->label(); }
+
+  void all_reduce(Tensor& t, ReduceOp op) override { all_reduce_async(t, op)->wait(); }
+  Pending all_reduce_async(Tensor& t, ReduceOp op) override {
+    comm_checks::check_reducible("all_reduce", t, op);
+    check_on_cuda("all_reduce", t);
+    void* data = t.raw();
+    return issue("all_reduce", [&](ncclComm_t comm, cudaStream_t stream) {
+      WEFT_NCCL_CHECK(ncclAllReduce(data, data, static_cast<size_t>(t.numel()),
+                                    nccl_type(t.dtype()), nccl_op(op), comm, stream));
+    });
+  }
+
+  void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op) override {
+    reduce_scatter_async(in, out, op)->wait();
+  }
+  Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
+    comm_checks::check_reduce_scatter(in, out, size(), op);
+    check_on_cuda("reduce_scatter", in);
+    return issue("reduce_scatter", [&](ncclComm_t comm, cudaStream_t stream) {
+      WEFT_NCCL_CHECK(ncclReduceScatter(in.raw(), out.raw(), static_cast<size_t>(out.numel()),
+                                        nccl_type(in.dtype()), nccl_op(op), comm, stream));
+    });
+  }
+
+  // Gathers and broadcasts move bytes, so they take any dtype.
+  void all_gather(const Tensor& in, Tensor& out) override { all_gather_async(in, out)->wait(); }
+  Pending all_gather_async(const Tensor& in, Tensor& out) override {
+    comm_checks::check_all_gather(in, out, size());
+    check_on_cuda("all_gather", in);
+    return issue("all_gather", [&](ncclComm_t comm, cudaStream_t stream) {
+      WEFT_NCCL_CHECK(ncclAllGather(in.raw(), out.raw(), in.nbytes(), ncclUint8, comm, stream));
+    });
+  }
+
+  void broadcast(Tensor& t, int root) override {
+    comm_checks::check_root("broadcast", root, size());
+    WEFT_CHECK(t.defined(), "broadcast: the tensor is undefined");
+    check_on_cuda("broadcast", t);
+    issue("broadcast", [&](ncclComm_t comm, cudaStream_t stream) {
+      WEFT_NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm, stream));
+    })->wait();
+  }
+
+  // NCCL has no barrier: a one-element sum that every rank must join.
+  void barrier() override {
+    issue("barrier", [&](ncclComm_t comm, cudaStream_t stream) {
+      void* word = group_->barrier_word();
+      WEFT_NCCL_CHECK(ncclAllReduce(word, word, 1, ncclFloat32, ncclSum, comm, stream));
+    })->wait();
+  }
+
+  std::shared_ptr<Communicator> split(int color, int key) override;
+
+ private:
+  Pending issue(const char* collective,
+                const std::function<void(ncclComm_t, cudaStream_t)>& launch) {
+    cudaEvent_t done = nullptr;
+    const int64_t seq = group_->issue(launch, &done);
+    return std::make_unique<NcclPending>(group_, collective, seq, done);
+  }
+
+  std::shared_ptr<NcclGroup> group_;
+};
+
+std::shared_ptr<Communicator> NcclCommunicator::split(int color, int key) {
+  WEFT_CHECK(color >= 0, "split: color must be 0 or more, got ", color);
+  // A new NCCL communicator may not start while this one has kernels in
+  // flight on the same GPU: finish them first.
+  group_->drain();
+  // Meet in a timed MPI all-gather, so that a rank which never comes is named
+  // instead of leaving the others in MPI_Comm_split for ever.
+  const int mine[3] = {color, key, group_->board().next_group_id()};
+  std::vector<int> triples(3 * static_cast<size_t>(size()));
+  MPI_Request request = MPI_REQUEST_NULL;
+  WEFT_MPI_CHECK(
+      MPI_Iallgather(mine, 3, MPI_INT, triples.data(), 3, MPI_INT, group_->mpi(), &request));
+  WEFT_CHECK(mpi_runtime::wait_for(&request, group_->options().timeout_seconds), "split on ",
+             group_->label(), ": not every rank arrived within ", group_->options().timeout_seconds,
+             " s");
+  const SplitOutcome outcome = split_outcome(triples, color);
+  group_->board().claim_group_id(outcome.group_id);
+
+  MPI_Comm sub = MPI_COMM_NULL;
+  WEFT_MPI_CHECK(MPI_Comm_split(group_->mpi(), color, key, &sub));
+  WEFT_MPI_CHECK(MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN));
+  return std::make_shared<NcclCommunicator>(std::make_shared<NcclGroup>(
+      sub, split_label("nccl", outcome.members, group_->label()), group_->options(),
+      GroupArrivals(group_->shared_board(), outcome.group_id, sub)));
+}
+
+// Selects this rank's GPU; every rank learns whether all of them have one
+// before any waits on another.
+void select_device() {
+  const int local = mpi_runtime::local_rank();
+  int devices = 0;
+  const cudaError_t counted = cudaGetDeviceCount(&devices);
+  int ok = counted == cudaSuccess && devices > 0 && cudaSetDevice(local % devices) == cudaSuccess;
+  int world_size = 0, world_rank = 0;
+  WEFT_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+  WEFT_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+  std::vector<int> oks(world_size);
+  WEFT_MPI_CHECK(MPI_Allgather(&ok, 1, MPI_INT, oks.data(), 1, MPI_INT, MPI_COMM_WORLD));
+  std::string without;
+  for (int r = 0; r < world_size; ++r) {
+    if (!oks[r]) without += (without.empty() ? "" : ", ") + std::to_string(r);
+  }
+  WEFT_CHECK(without.empty(), "make_nccl_world: rank(s) ", without,
+             " found no usable CUDA device (this is rank ", world_rank, ": ",
+             counted == cudaSuccess ? "cudaSetDevice failed" : cudaGetErrorString(counted), ")");
+}
+
+}  // namespace
+
+bool nccl_available() {
+  return true;
+}
+
+std::shared_ptr<Communicator> make_nccl_world(CommOptions options) {
+  mpi_runtime::ensure_initialized();
+  select_device();
+  MPI_Comm world = mpi_runtime::duplicate(MPI_COMM_WORLD);
+  int size = 0;
+  WEFT_MPI_CHECK(MPI_Comm_size(world, &size));
+  auto board = std::make_shared<ArrivalBoard>(world);
+  return std::make_shared<NcclCommunicator>(
+      std::make_shared<NcclGroup>(world, detail::concat("nccl world (", size, " ranks)"), options,
+                                  GroupArrivals(board, /*group_id=*/0, world)));
+}
+
+}  // namespace weft

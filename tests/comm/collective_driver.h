@@ -1,0 +1,63 @@
+#pragma once
+// The collective tables and the one driver that checks them, shared by the
+// tests of every communicator (single rank, simulated ranks, MPI), in the
+// manner of nccl-tests: a small table per collective, one checking loop.
+//
+// Each case runs a collective over a group on inputs that every rank can
+// recompute for every other rank, and compares the result with a direct
+// computation in double (tolerance_for the dtype). The checks are
+// collective: every rank of the group calls the same function in the same
+// order. Mismatches are reported with EXPECT, never ASSERT, so that a
+// failure on one rank never skips a collective and hangs the others.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "weft/comm/communicator.h"
+
+namespace weft::testing {
+
+// One row of a collective's table: elements per rank (per chunk for
+// reduce_scatter), dtype, and the reduction (unused by gathers and broadcasts).
+struct CollectiveCase {
+  DType dtype;
+  ReduceOp op;
+  int64_t count;
+};
+std::string case_name(const char* collective,
+                      const CollectiveCase& c);  // "all_reduce sum f32 x1001"
+
+const std::vector<CollectiveCase>& all_reduce_table();
+const std::vector<CollectiveCase>& reduce_scatter_table();
+const std::vector<CollectiveCase>& all_gather_table();
+const std::vector<CollectiveCase>& broadcast_table();
+
+// Rank `rank`'s input: `count` values, a pure function of (seed, rank,
+// index). Multiples of 1/4 in [-7.5, 7.5] (integers ×4 for i32), so sums over
+// a few ranks are exact in every dtype.
+Tensor rank_input(DType dtype, int64_t count, int rank, uint64_t seed);
+
+// Blocking: each row issued and checked in turn. Async: every row of the
+// table issued at once, then waited in reverse order, then checked.
+enum class Mode { Blocking, Async };
+
+void check_all_reduce(Communicator& comm, Mode mode);
+void check_reduce_scatter(Communicator& comm, Mode mode);
+void check_all_gather(Communicator& comm, Mode mode);
+void check_broadcast(Communicator& comm);  // from the first, middle and last rank
+void check_barrier(Communicator& comm);
+// After every all_reduce row each rank holds the same bits as every other.
+void check_same_bits(Communicator& comm);
+// Different collectives in flight together, a blocking one issued among
+// them, waited in reverse order.
+void check_mixed_in_flight(Communicator& comm);
+// Bad arguments are refused with a message, before any communication, and
+// the group still works afterwards.
+void check_refusals(Communicator& comm);
+// Splits into groups (odd/even, neighbours, reversed keys, singletons),
+// checks each group's size and ranks, and runs the tables over it while the
+// other groups run theirs.
+void check_split(Communicator& comm);
+
+}  // namespace weft::testing
