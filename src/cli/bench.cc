@@ -12,7 +12,9 @@
 #include "cli/peak.h"
 #include "weft/backend/profiler.h"
 #include "weft/model/model.h"
+#include "weft/tensor/error.h"
 #include "weft/train/adamw.h"
+#include "weft/train/comm_volume.h"
 #include "weft/train/schedule.h"
 #include "weft/train/trainer.h"
 
@@ -56,7 +58,8 @@ class SyntheticTokens final : public BatchSource {
 int run_bench(int argc, char** argv) {
   std::string preset;
   int64_t batch, seq, steps, warmup, vocab, layers, d_model, heads, d_ff, peak_n;
-  bool profile;
+  int64_t tp, dp, grad_accum;
+  bool profile, comm_volume;
   po::options_description opts("weft bench options");
   opts.add_options()
       ("help,h", "show this help")
@@ -73,7 +76,14 @@ int run_bench(int argc, char** argv) {
       ("heads", po::value(&heads)->default_value(0), "override model.n_heads")
       ("d-ff", po::value(&d_ff)->default_value(0), "override model.d_ff (default 4·d_model when d-model is set)")
       ("peak-n", po::value(&peak_n)->default_value(2048), "size of the sgemm that measures peak")
-      ("profile", po::bool_switch(&profile), "print time per kernel");
+      ("profile", po::bool_switch(&profile), "print time per kernel")
+      ("comm-volume", po::bool_switch(&comm_volume),
+       "print the collectives and bytes one rank hands its groups per step under --dp x --tp "
+       "(--batch sequences a step), computed, not run; then exit")
+      ("tp", po::value(&tp)->default_value(1), "tensor-parallel ranks (--comm-volume)")
+      ("dp", po::value(&dp)->default_value(1), "data-parallel replicas (--comm-volume)")
+      ("grad-accum", po::value(&grad_accum)->default_value(1),
+       "micro-batches a step (--comm-volume)");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, opts), vm);
   if (vm.count("help")) {
@@ -91,6 +101,18 @@ int run_bench(int argc, char** argv) {
   if (seq == 0) seq = c.max_seq_len;
   c.max_seq_len = std::max(c.max_seq_len, seq);
   c.validate();
+  if (comm_volume) {
+    WEFT_CHECK(grad_accum >= 1 && batch % grad_accum == 0, "--batch (", batch,
+               ") must be divisible by --grad-accum (", grad_accum, ")");
+    StepShape shape;
+    shape.dp = dp, shape.tp = tp, shape.grad_accum = grad_accum;
+    shape.micro_batch_rows = batch / grad_accum;
+    shape.target_len = seq;
+    shape.source_len = c.architecture == Architecture::EncoderDecoder ? seq : 0;
+    std::printf("weft bench: %s, %.2fM parameters\n%s", preset.c_str(), c.parameter_count() / 1e6,
+                format_comm_volume(c, shape, step_comm_volume(c, shape)).c_str());
+    return 0;
+  }
 
   std::printf("weft bench: %s, %s, %.2fM parameters, batch %ld x %ld tokens, f32 on cpu, %d threads\n",
               preset.c_str(), architecture_name(c.architecture), c.parameter_count() / 1e6,

@@ -1,0 +1,84 @@
+#pragma once
+// Communication volume of one optimizer step, from the model's shape and the
+// layout alone: the collectives each rank issues in its tensor-parallel (TP)
+// and data-parallel (DP) groups, and the payload bytes it hands them, counted
+// as CountingCommunicator counts them (numel × element size of the tensor
+// passed; all_gather: its input). Every rank of a layout issues the same.
+//
+// Notation: b = sequences of the micro-batch on one rank (micro_batch_rows /
+// dp), T = target length, S = source length, d = d_model, L = decoder
+// layers, Le = encoder layers, e = element size of parameters, gradients and
+// activations, A = grad_accum. A group of one moves nothing: its part is 0.
+//
+// TP, when tp > 1:
+//   all_reduce, e·b·T·d bytes each, A·(4L + 2) calls (decoder-only) or
+//     A·(6L + 2) (encoder-decoder): per layer the attention and FFN outputs
+//     forward ("g") and their input gradients backward ("f"), cross-attention
+//     adding one of each; plus the vocabulary-parallel embedding's output and
+//     the output head's input gradient.
+//   all_reduce, e·b·S·d bytes each, A·(4Le + 2) calls (encoder-decoder only):
+//     the encoder's layers, its embedding, and the memory gradient, summed
+//     over every cross-attention's k, v before one all-reduce.
+//   all_gather, 32·b·T bytes each, A calls: the head's cross-entropy
+//     statistics, 4 f64 per token row (the logits never cross).
+//   all_reduce of 1 f64, 1 call: the sharded part of the gradient norm.
+// DP, when dp > 1:
+//   all_reduce of the gradients, e·P_local bytes in all, where P_local =
+//     Σ full/tp over sharded parameters (embeddings, an untied head, q/k/v
+//     and fc1 weights and biases, o and fc2 weights) + Σ full over
+//     replicated ones (layer norms, o and fc2 biases, learned positions);
+//     one call per bucket (BucketOptions: parameters in reverse order, a
+//     bucket closed before it would pass bucket_bytes). Not scaled by A: the
+//     buckets are reduced once, after the last micro-batch.
+//   all_reduce of 1 f64, 2 calls: the global batch's counted tokens and its
+//     loss sum.
+//
+// Only Trainer::train_step is counted: evaluation, checkpoints and whatever
+// else a command does between steps issue collectives of their own.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "weft/comm/counting.h"
+#include "weft/model/config.h"
+
+namespace weft {
+
+struct StepShape {
+  int64_t dp = 1;
+  int64_t tp = 1;
+  int64_t micro_batch_rows = 1;  // sequences of one global micro-batch, over all replicas
+  int64_t target_len = 1;        // T
+  int64_t source_len = 0;        // S; encoder-decoder only
+  int64_t grad_accum = 1;
+  int64_t dtype_bytes = 4;          // of parameters, gradients and activations
+  int64_t bucket_bytes = 25 << 20;  // BucketOptions::bucket_bytes
+};
+
+// Per rank, per optimizer step.
+struct CommVolume {
+  CommTally tp;
+  CommTally dp;
+};
+
+// Throws weft::Error naming the numbers when the layout does not fit the
+// model (tp not dividing the heads, d_ff or a vocabulary) or the micro-batch
+// does not divide across dp.
+CommVolume step_comm_volume(const ModelConfig& config, const StepShape& shape);
+
+// Element counts of one TP rank's parameters, in Model::parameters() order
+// (every rank of a group holds the same counts).
+std::vector<int64_t> local_parameter_numels(const ModelConfig& config, int64_t tp);
+
+// What a ring algorithm sends per rank for `tally` on a group of n ranks:
+// all_reduce 2(n−1)/n of the payload, reduce_scatter (n−1)/n of the input,
+// all_gather (n−1) × the input, broadcast the payload (a pipelined chain).
+double ring_bytes_sent(const CommTally& tally, int64_t group_size);
+
+// A few lines for `weft bench --comm-volume`: the shape, then the TP and DP
+// collectives with their payloads and ring bytes.
+std::string format_comm_volume(const ModelConfig& config, const StepShape& shape,
+                               const CommVolume& volume);
+
+}  // namespace weft

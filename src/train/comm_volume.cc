@@ -1,0 +1,163 @@
+#include "weft/train/comm_volume.h"
+
+#include <cstdio>
+#include <numeric>
+#include <tuple>
+
+#include "weft/tensor/error.h"
+
+namespace weft {
+namespace {
+
+// full / tp for a dimension split across the TP group; names it when it does not divide.
+int64_t shard(int64_t full, int64_t tp, const char* what) {
+  WEFT_CHECK(full % tp == 0, what, " (", full, ") does not divide across tp = ", tp, " ranks");
+  return full / tp;
+}
+
+// Mirrors the layers' constructors (src/model): each module's parameters,
+// then its children's, in the order they were added.
+void add_attention(std::vector<int64_t>& out, int64_t d, int64_t tp) {
+  const int64_t d_local = shard(d, tp, "model.d_model");
+  for (int i = 0; i < 3; ++i) {  // q, k, v: column-parallel weight and bias
+    out.push_back(d_local * d);
+    out.push_back(d_local);
+  }
+  out.push_back(d * d_local);  // o: row-parallel weight, replicated bias
+  out.push_back(d);
+}
+
+void add_norm(std::vector<int64_t>& out, int64_t d) {
+  out.push_back(d);  // gain
+  out.push_back(d);  // bias
+}
+
+void add_stack(std::vector<int64_t>& out, const ModelConfig& c, int64_t layers, bool cross,
+               int64_t tp) {
+  const int64_t d = c.d_model, f_local = shard(c.d_ff, tp, "model.d_ff");
+  if (c.positions == PositionEncoding::Learned) out.push_back(c.max_seq_len * d);
+  for (int64_t l = 0; l < layers; ++l) {
+    add_norm(out, d);
+    add_attention(out, d, tp);
+    if (cross) {
+      add_norm(out, d);
+      add_attention(out, d, tp);
+    }
+    add_norm(out, d);
+    out.push_back(f_local * d);  // fc1: column-parallel weight and bias
+    out.push_back(f_local);
+    out.push_back(d * f_local);  // fc2: row-parallel weight, replicated bias
+    out.push_back(d);
+  }
+  if (c.norm == NormPlacement::Pre) add_norm(out, d);
+}
+
+void add_calls(CollectiveTally& entry, int64_t calls, int64_t bytes_each) {
+  entry.calls += calls;
+  entry.bytes += calls * bytes_each;
+}
+
+// The same grouping as GradientBuckets: reverse order, a new bucket when the
+// next gradient would take a non-empty one past bucket_bytes.
+int64_t bucket_count(const std::vector<int64_t>& numels, int64_t dtype_bytes,
+                     int64_t bucket_bytes) {
+  int64_t buckets = 0, bytes = 0;
+  for (auto it = numels.rbegin(); it != numels.rend(); ++it) {
+    const int64_t b = *it * dtype_bytes;
+    if (buckets == 0 || (bytes > 0 && bytes + b > bucket_bytes)) {
+      ++buckets;
+      bytes = 0;
+    }
+    bytes += b;
+  }
+  return buckets;
+}
+
+}  // namespace
+
+std::vector<int64_t> local_parameter_numels(const ModelConfig& c, int64_t tp) {
+  WEFT_CHECK(tp >= 1, "tp must be >= 1, got ", tp);
+  const bool enc_dec = c.architecture == Architecture::EncoderDecoder;
+  const int64_t d = c.d_model;
+  std::vector<int64_t> out;
+  if (enc_dec && !c.shared_vocabulary()) {
+    out.push_back(shard(c.source_vocab_size, tp, "model.source_vocab_size") * d);
+  }
+  out.push_back(shard(c.vocab_size, tp, "model.vocab_size") * d);
+  if (enc_dec) add_stack(out, c, c.n_encoder_layers, /*cross=*/false, tp);
+  add_stack(out, c, c.n_layers, /*cross=*/enc_dec, tp);
+  if (!c.tie_embeddings) out.push_back(shard(c.vocab_size, tp, "model.vocab_size") * d);
+  return out;
+}
+
+CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
+  c.validate();
+  const bool enc_dec = c.architecture == Architecture::EncoderDecoder;
+  WEFT_CHECK(s.dp >= 1 && s.tp >= 1, "dp and tp must be >= 1, got dp ", s.dp, ", tp ", s.tp);
+  WEFT_CHECK(s.micro_batch_rows >= 1 && s.micro_batch_rows % s.dp == 0, "the micro-batch of ",
+             s.micro_batch_rows, " sequences does not divide across dp = ", s.dp, " replicas");
+  WEFT_CHECK(s.target_len >= 1 && (!enc_dec || s.source_len >= 1),
+             "lengths must be positive, got target ", s.target_len, ", source ", s.source_len);
+  WEFT_CHECK(s.grad_accum >= 1 && s.dtype_bytes >= 1 && s.bucket_bytes >= 1,
+             "grad_accum, dtype_bytes and bucket_bytes must be positive, got ", s.grad_accum, ", ",
+             s.dtype_bytes, ", ", s.bucket_bytes);
+  shard(c.n_heads, s.tp, "model.n_heads");
+  const std::vector<int64_t> numels = local_parameter_numels(c, s.tp);
+
+  const int64_t b = s.micro_batch_rows / s.dp, d = c.d_model, e = s.dtype_bytes;
+  const int64_t A = s.grad_accum, L = c.n_layers, Le = c.n_encoder_layers;
+  constexpr int64_t kScalar = sizeof(double);
+  CommVolume v;
+  if (s.tp > 1) {
+    add_calls(v.tp.all_reduce, A * ((enc_dec ? 6 : 4) * L + 2), e * b * s.target_len * d);
+    if (enc_dec) add_calls(v.tp.all_reduce, A * (4 * Le + 2), e * b * s.source_len * d);
+    add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
+    add_calls(v.tp.all_reduce, 1, kScalar);
+  }
+  if (s.dp > 1) {
+    const int64_t grad_bytes = e * std::accumulate(numels.begin(), numels.end(), int64_t{0});
+    v.dp.all_reduce.calls += bucket_count(numels, e, s.bucket_bytes);
+    v.dp.all_reduce.bytes += grad_bytes;
+    add_calls(v.dp.all_reduce, 2, kScalar);
+  }
+  return v;
+}
+
+double ring_bytes_sent(const CommTally& t, int64_t n) {
+  if (n <= 1) return 0.0;
+  const double share = static_cast<double>(n - 1) / static_cast<double>(n);
+  return 2.0 * share * static_cast<double>(t.all_reduce.bytes) +
+         share * static_cast<double>(t.reduce_scatter.bytes) +
+         static_cast<double>(n - 1) * static_cast<double>(t.all_gather.bytes) +
+         static_cast<double>(t.broadcast.bytes);
+}
+
+std::string format_comm_volume(const ModelConfig& c, const StepShape& s, const CommVolume& v) {
+  const bool enc_dec = c.architecture == Architecture::EncoderDecoder;
+  char line[512];
+  std::string text;
+  std::snprintf(line, sizeof(line),
+                "communication per rank per optimizer step: dp %ld x tp %ld, micro-batch %ld "
+                "sequences (%ld per replica) x %ld tokens",
+                static_cast<long>(s.dp), static_cast<long>(s.tp),
+                static_cast<long>(s.micro_batch_rows), static_cast<long>(s.micro_batch_rows / s.dp),
+                static_cast<long>(s.target_len));
+  text += line;
+  if (enc_dec) text += " (source " + std::to_string(s.source_len) + ")";
+  std::snprintf(line, sizeof(line), ", grad_accum %ld, %ld-byte elements, buckets of %.1f MiB\n",
+                static_cast<long>(s.grad_accum), static_cast<long>(s.dtype_bytes),
+                static_cast<double>(s.bucket_bytes) / (1 << 20));
+  text += line;
+  for (auto [name, tally, n] : {std::tuple{"tp", &v.tp, s.tp}, std::tuple{"dp", &v.dp, s.dp}}) {
+    std::snprintf(
+        line, sizeof(line),
+        "  %s group of %ld: %ld collectives, payload %.1f MB, a ring sends %.1f MB (%s)\n", name,
+        static_cast<long>(n), static_cast<long>(tally->calls()),
+        static_cast<double>(tally->bytes()) / 1e6, ring_bytes_sent(*tally, n) / 1e6,
+        describe(*tally).c_str());
+    text += line;
+  }
+  return text;
+}
+
+}  // namespace weft
