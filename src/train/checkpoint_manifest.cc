@@ -22,8 +22,12 @@ json build_manifest(const ManifestInputs& in) {
   for (const Parameter* p : in.parameters) {
     parameters[p->name] = {{"dtype", safetensors_dtype_name(p->value.dtype())},
                            {"full_shape", p->full_shape},
-                           {"shard_dim", p->shard_dim},
-                           {"shard_offset", p->shard_offset}};
+                           {"shard_dim", p->shard_dim}};
+  }
+  json shards = json::array();
+  for (int64_t t = 0; t < in.tp; ++t) {
+    shards.push_back({{"model", checkpoint_shard_file_name("model", t, in.tp)},
+                      {"optimizer", checkpoint_shard_file_name("optimizer", t, in.tp)}});
   }
   return {{"format", kCheckpointFormat},
           {"version", kCheckpointVersion},
@@ -33,9 +37,10 @@ json build_manifest(const ManifestInputs& in) {
           {"run_config", state.run_config},
           {"data_state", state.data_state},
           {"rng", {{"seed", state.seed}}},
-          // Every file holds full tensors (tp 1); "parameters" says how each
-          // one splits when a loader under another layout re-shards it.
-          {"layout", {{"tp", 1}, {"dp", state.dp}}},
+          // Shard t holds [t·n/tp, (t+1)·n/tp) of each parameter along its
+          // shard_dim, and the parameters with shard_dim -1 whole.
+          {"layout", {{"tp", in.tp}, {"dp", in.dp}}},
+          {"shards", shards},
           {"parameters", parameters},
           {"tokenizer", in.tokenizer_files},
           {"files", in.files}};
@@ -99,6 +104,61 @@ json parse_json_file(const std::string& path) {
   }
 }
 
+// One shard's file of `kind`: inside the checkpoint and listed in "files".
+std::string shard_file(const ManifestReader& r, const json& shard, const char* kind,
+                       const std::string& where, const json& files) {
+  const std::string file = r.relative_file(r.key(shard, kind, where + "."), where + "." + kind);
+  if (!files.contains(file)) r.refuse("'files' does not list " + file);
+  return file;
+}
+
+// "layout", "shards" and "parameters". A manifest written before sharding
+// has no "shards": tp 1, with model.safetensors and optimizer.safetensors.
+void read_layout(const ManifestReader& r, const json& root, Checkpoint& c) {
+  const json& layout = r.object(r.key("layout"), "layout");
+  c.tp = r.integer(r.key(layout, "tp", "layout."), "layout.tp");
+  c.dp = r.integer(r.key(layout, "dp", "layout."), "layout.dp");
+  if (c.tp < 1 || c.dp < 1) {
+    r.refuse("'layout' must have tp >= 1 and dp >= 1, got " + layout.dump());
+  }
+  json shards = json::array({{{"model", checkpoint_shard_file_name("model", 0, 1)},
+                              {"optimizer", checkpoint_shard_file_name("optimizer", 0, 1)}}});
+  if (root.contains("shards") || c.tp != 1) shards = r.key("shards");
+  if (!shards.is_array() || static_cast<int64_t>(shards.size()) != c.tp) {
+    r.refuse("'shards' must list layout.tp = " + std::to_string(c.tp) + " shards, got " +
+             shards.dump());
+  }
+  const json& files = root.at("files");
+  for (size_t t = 0; t < shards.size(); ++t) {
+    const std::string where = "shards[" + std::to_string(t) + "]";
+    const json& shard = r.object(shards[t], where);
+    c.shards.push_back(
+        {(fs::path(c.dir) / shard_file(r, shard, "model", where, files)).string(),
+         (fs::path(c.dir) / shard_file(r, shard, "optimizer", where, files)).string()});
+  }
+
+  const json& parameters = r.object(r.key("parameters"), "parameters");
+  for (auto it = parameters.begin(); it != parameters.end(); ++it) {
+    const std::string where = "parameters." + it.key();
+    const json& entry = r.object(it.value(), where);
+    SavedParameter p;
+    const json& full_shape = r.key(entry, "full_shape", where + ".");
+    if (!full_shape.is_array()) r.refuse("'" + where + ".full_shape' must be an array");
+    for (const json& n : full_shape) {
+      p.full_shape.push_back(r.integer(n, where + ".full_shape"));
+      if (p.full_shape.back() < 0) r.refuse("'" + where + ".full_shape' has a negative size");
+    }
+    const int64_t dim = r.integer(r.key(entry, "shard_dim", where + "."), where + ".shard_dim");
+    if (dim < -1 || dim >= static_cast<int64_t>(p.full_shape.size()) ||
+        (dim >= 0 && p.full_shape[dim] % c.tp != 0)) {
+      r.refuse("'" + where + ".shard_dim' " + std::to_string(dim) + " does not split " +
+               shape_str(p.full_shape) + " into tp = " + std::to_string(c.tp) + " shards");
+    }
+    p.shard_dim = static_cast<int>(dim);
+    c.parameters[it.key()] = p;
+  }
+}
+
 }  // namespace
 
 Checkpoint read_manifest(const std::string& dir) {
@@ -137,14 +197,6 @@ Checkpoint read_manifest(const std::string& dir) {
     r.refuse("'rng.seed' must be an unsigned integer, got " + seed.dump());
   c.seed = seed.get<uint64_t>();
 
-  const json& layout = r.object(r.key("layout"), "layout");
-  const int64_t tp = r.integer(r.key(layout, "tp", "layout."), "layout.tp");
-  if (tp != 1) {
-    r.refuse("written with tensor-parallel size " + std::to_string(tp) +
-             "; this build reads tp 1 checkpoints only");
-  }
-  r.object(r.key("parameters"), "parameters");
-
   const json& files = r.object(r.key("files"), "files");
   for (auto it = files.begin(); it != files.end(); ++it) {
     r.relative_file(json(it.key()), "files");
@@ -157,9 +209,7 @@ Checkpoint read_manifest(const std::string& dir) {
       r.refuse("'" + where + ".crc32c' must be a hex string");
     }
   }
-  for (const char* required : {kModelFile, kOptimizerFile}) {
-    if (!files.contains(required)) r.refuse(std::string("'files' does not list ") + required);
-  }
+  read_layout(r, root, c);
   const json& tokenizer = r.key("tokenizer");
   if (!tokenizer.is_array()) r.refuse("'tokenizer' must be an array of file names");
   for (const json& name : tokenizer) {
@@ -170,8 +220,6 @@ Checkpoint read_manifest(const std::string& dir) {
     c.tokenizer_files.push_back(file);
   }
 
-  c.model_path = (fs::path(dir) / kModelFile).string();
-  c.optimizer_path = (fs::path(dir) / kOptimizerFile).string();
   if (!c.tokenizer_files.empty()) c.tokenizer_dir = (fs::path(dir) / kTokenizerDir).string();
   return c;
 }

@@ -133,15 +133,22 @@ TEST_F(CheckpointRefusal, ForeignManifests) {
   escaping["files"]["../../secret"] = {{"bytes", 1}, {"crc32c", "00000000"}};
   EXPECT_EQ(refusal_of(escaping.dump()),
             path + ": 'files' names '../../secret', outside the checkpoint");
+  json unlisted = manifest;
+  unlisted["files"].erase("optimizer.safetensors");
+  EXPECT_EQ(refusal_of(unlisted.dump()), path + ": 'files' does not list optimizer.safetensors");
+  json split = manifest;
+  split["parameters"]["decoder.embed_tokens.weight"]["shard_dim"] = 2;
+  EXPECT_EQ(refusal_of(split.dump()),
+            path + ": 'parameters.decoder.embed_tokens.weight.shard_dim' 2 does not split [32, "
+                   "16] into tp = 1 shards");
   json sharded = manifest;
   sharded["layout"]["tp"] = 2;
-  EXPECT_EQ(refusal_of(sharded.dump()),
-            path + ": written with tensor-parallel size 2; this build reads tp 1 checkpoints only");
+  const std::string too_few_shards =
+      path + ": 'shards' must list layout.tp = 2 shards, got " + manifest["shards"].dump();
+  EXPECT_EQ(refusal_of(sharded.dump()), too_few_shards);
 
   // The last foreign manifest is still in place: latest falls back past it.
-  expect_fallback_past_step_3(path +
-                              ": written with tensor-parallel size 2; this build reads tp 1 "
-                              "checkpoints only");
+  expect_fallback_past_step_3(too_few_shards);
 }
 
 TEST_F(CheckpointRefusal, NoUsableCheckpointNamesTheRunDirectory) {
@@ -163,8 +170,8 @@ TEST_F(CheckpointRefusal, NoUsableCheckpointNamesTheRunDirectory) {
 
 TEST_F(CheckpointRefusal, TensorsThatDoNotFitTheModelAreRefusedByName) {
   const Checkpoint c = load_checkpoint(dir(3));
-  const std::string model_file = " (" + c.model_path + ")";
-  const std::string optimizer_file = " (" + c.optimizer_path + ")";
+  const std::string model_file = " (" + c.shards[0].model_path + ")";
+  const std::string optimizer_file = " (" + c.shards[0].optimizer_path + ")";
 
   ModelConfig bigger = model_preset("tiny-gpt");
   bigger.vocab_size = 40;
@@ -194,7 +201,7 @@ TEST_F(CheckpointRefusal, TensorsThatDoNotFitTheModelAreRefusedByName) {
   }();
   EXPECT_EQ(error_of([&] { restore_model(*trained_.model, untied_checkpoint); }),
             "model.safetensors: holds lm_head.weight, which the model does not have (" +
-                untied_checkpoint.model_path + ")");
+                untied_checkpoint.shards[0].model_path + ")");
 
   LayerContext f64;
   f64.dtype = DType::F64;

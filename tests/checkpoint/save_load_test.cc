@@ -45,7 +45,6 @@ TEST(Checkpoint, RoundTripIsBitIdentical) {
     testing::TrainedModel saved = testing::trained_model(config, 7, 3);
     CheckpointState state = state_at(3);
     state.tokenizer_dir = run / "tok";
-    state.dp = 2;
 
     const std::string path = save_checkpoint(run.path(), *saved.model, *saved.optimizer, state);
     EXPECT_EQ(path, run / "checkpoints/step-00000003");
@@ -68,14 +67,20 @@ TEST(Checkpoint, RoundTripIsBitIdentical) {
     const json& m = c.manifest;
     EXPECT_EQ(m["format"], "weft-checkpoint");
     EXPECT_EQ(m["version"], 1);
-    EXPECT_EQ(m["layout"], json({{"tp", 1}, {"dp", 2}}));
+    EXPECT_EQ(m["layout"], json({{"tp", 1}, {"dp", 1}}));
+    EXPECT_EQ(m["shards"], json::parse(R"([{"model": "model.safetensors",
+                                             "optimizer": "optimizer.safetensors"}])"));
+    EXPECT_EQ(c.tp, 1);
+    ASSERT_EQ(c.shards.size(), 1u);
+    EXPECT_EQ(c.shards[0].model_path, path + "/model.safetensors");
+    EXPECT_EQ(c.shards[0].optimizer_path, path + "/optimizer.safetensors");
     EXPECT_EQ(m["tokenizer"], json({"merges.txt", "vocab.txt"}));
     EXPECT_EQ(m["files"].size(), 4u);
-    EXPECT_EQ(m["files"]["model.safetensors"]["bytes"], fs::file_size(c.model_path));
+    EXPECT_EQ(m["files"]["model.safetensors"]["bytes"], fs::file_size(c.shards[0].model_path));
     EXPECT_TRUE(m["files"].contains("tokenizer/merges.txt"));
     EXPECT_EQ(
         m["parameters"]["decoder.embed_tokens.weight"],
-        json({{"dtype", "F32"}, {"full_shape", {32, 16}}, {"shard_dim", -1}, {"shard_offset", 0}}));
+        json({{"dtype", "F32"}, {"full_shape", {32, 16}}, {"shard_dim", -1}}));
     EXPECT_EQ(m["parameters"].size(), saved.model->parameters().size());
 
     // Restore into a model and optimizer that start elsewhere.
