@@ -152,12 +152,8 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     state.run_config = c.to_json();
     state.data_state = train_data->state();
     state.tokenizer_dir = run_tokenizer_dir(c.out);
-    WEFT_CHECK(groups.tp_size() == 1, "checkpoints under parallel.tp > 1 are not written yet");
-    std::string path = c.out + "/checkpoints/" + checkpoint_dir_name(step);
-    if (root) {
-      path = save_checkpoint(c.out, *model, optimizer, state, static_cast<int>(c.keep_checkpoints));
-    }
-    groups.world->barrier();
+    const std::string path = save_checkpoint(c.out, *model, optimizer, state,
+                                             static_cast<int>(c.keep_checkpoints), groups);
     progress.say("checkpoint: " + path);
     progress.record({{"event", "checkpoint"}, {"step", step}, {"path", path}});
   };

@@ -55,6 +55,9 @@ class Restore {
       : c_(c), optimizer_(optimizer), what_(what) {}
 
   void run(const std::vector<Target>& targets) {
+    WEFT_CHECK(static_cast<int64_t>(c_.shards.size()) == c_.tp && c_.tp >= 1, "checkpoint ", c_.dir,
+               " lists ", c_.shards.size(), " shards for tp ", c_.tp,
+               "; load it with load_checkpoint");
     std::vector<std::vector<int64_t>> reads;
     for (const Target& t : targets) reads.push_back(check(t));
     check_no_extra_tensors(targets);
@@ -150,9 +153,8 @@ void restore_optimizer(AdamW& optimizer, const Checkpoint& checkpoint) {
   const std::vector<NamedTensor> states = optimizer.state_tensors();
   // state_tensors() lists each parameter's states together, in parameter order.
   const size_t per_parameter = params.empty() ? 0 : states.size() / params.size();
-  WEFT_CHECK(per_parameter * params.size() == states.size(),
-             "restore_optimizer: ", states.size(), " state tensors for ", params.size(),
-             " parameters");
+  WEFT_CHECK(per_parameter * params.size() == states.size(), "restore_optimizer: ", states.size(),
+             " state tensors for ", params.size(), " parameters");
   std::vector<Target> targets;
   for (size_t i = 0; i < states.size(); ++i) {
     const Parameter* p = params[i / per_parameter];

@@ -139,8 +139,9 @@ TEST_F(CheckpointRefusal, ForeignManifests) {
   json split = manifest;
   split["parameters"]["decoder.embed_tokens.weight"]["shard_dim"] = 2;
   EXPECT_EQ(refusal_of(split.dump()),
-            path + ": 'parameters.decoder.embed_tokens.weight.shard_dim' 2 does not split [32, "
-                   "16] into tp = 1 shards");
+            path +
+                ": 'parameters.decoder.embed_tokens.weight.shard_dim' 2 does not split [32, "
+                "16] into tp = 1 shards");
   json sharded = manifest;
   sharded["layout"]["tp"] = 2;
   const std::string too_few_shards =

@@ -78,9 +78,8 @@ TEST(Checkpoint, RoundTripIsBitIdentical) {
     EXPECT_EQ(m["files"].size(), 4u);
     EXPECT_EQ(m["files"]["model.safetensors"]["bytes"], fs::file_size(c.shards[0].model_path));
     EXPECT_TRUE(m["files"].contains("tokenizer/merges.txt"));
-    EXPECT_EQ(
-        m["parameters"]["decoder.embed_tokens.weight"],
-        json({{"dtype", "F32"}, {"full_shape", {32, 16}}, {"shard_dim", -1}}));
+    EXPECT_EQ(m["parameters"]["decoder.embed_tokens.weight"],
+              json({{"dtype", "F32"}, {"full_shape", {32, 16}}, {"shard_dim", -1}}));
     EXPECT_EQ(m["parameters"].size(), saved.model->parameters().size());
 
     // Restore into a model and optimizer that start elsewhere.

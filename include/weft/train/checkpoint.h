@@ -22,10 +22,11 @@
 // loader reads it from shard 0). AdamW's moments split like their parameter.
 // Other replicas write nothing: their state equals replica 0's.
 //
-// A loader under any layout re-splits on load: each rank reads the shard
-// files that overlap its own slices and copies exactly those slices, so a
-// checkpoint written by 2×2 ranks restores into 1×1, 1×4 or 4×1 ranks, and a
-// merged (single-rank) model is the same whatever layout trained it.
+// A loader under any layout re-splits on load: each rank reads shard 0 and
+// the shard files that overlap its own slices, and copies exactly those
+// slices, so a checkpoint written by 2×2 ranks restores into 1×1, 1×4 or 4×1
+// ranks, and a merged (single-rank) model, as `weft export` builds, is the
+// same whatever layout trained it.
 //
 // A save writes into step-00000100.tmp-XXXXXX, fsyncs every file, writes the
 // manifest last, renames the directory into place and fsyncs its parent, so a
@@ -100,8 +101,9 @@ struct Checkpoint {
 // the manifest once every shard is written, and renames the directory into
 // place. The ranks agree after each of these phases (an all-reduce of who
 // failed), so a failure on any rank makes every rank throw (the failed one
-// its own error, the others naming it) and leaves no complete checkpoint.
-// The file system must be shared by the ranks of replica 0 and rank 0.
+// its own error, the others naming it) and no rank hangs; unless only the
+// deletion of old checkpoints failed, no complete checkpoint is left. The
+// file system must be shared by the ranks of replica 0 and rank 0.
 //
 // A checkpoint of the same step is replaced only once the new one is
 // complete. After a successful write: with keep_last > 0, checkpoints of
