@@ -11,20 +11,10 @@
 #include "weft/comm/process_groups.h"
 #include "weft/model/model.h"
 #include "weft/train/adamw.h"
+#include "support/parallel_layouts.h"
 #include "weft/train/trainer.h"
 
 namespace weft::testing {
-
-struct Layout {
-  int dp = 1;
-  int tp = 1;
-};
-std::string layout_name(const Layout& layout);  // "2x2": dp x tp
-
-// "gpt" (untied output head, learned positions) or "encoder-decoder" (tied,
-// shared vocabulary, padding, label smoothing); dropout 0.1, and heads,
-// widths and vocabularies that divide by 4.
-ModelConfig layout_config(const std::string& family);
 
 // One rank's model and optimizer, built and initialised (seed) as a training
 // run builds them, for the layout of `groups`.

@@ -91,7 +91,7 @@ void save_single_rank(const ModelConfig& config, Saved& out, const std::string& 
   out.dir = save_checkpoint(out.run.path(), *t.model, *t.optimizer, state);
 }
 void save_single_rank(const std::string& family, Saved& out) {
-  save_single_rank(layout_config(family), out);
+  save_single_rank(tiny_config(family), out);
 }
 
 // Restores `dir` on every rank of `layout`, checks each rank's slices
@@ -114,7 +114,7 @@ void restore_on(const Layout& layout, const ModelConfig& config, const std::stri
 }
 void restore_on(const Layout& layout, const std::string& family, const std::string& dir,
                 const FullValues& values, const std::string& save_to = "") {
-  restore_on(layout, layout_config(family), dir, values, save_to);
+  restore_on(layout, tiny_config(family), dir, values, save_to);
 }
 
 TEST(ShardedCheckpoint, OneFilePairPerTensorParallelRankOfReplicaZero) {
@@ -190,14 +190,14 @@ TEST(ShardedCheckpoint, TensorsThatDoNotFitAreRefusedByShardFile) {
   ScratchDir run;
   restore_on({1, 2}, "gpt", s.dir, s.values, run.path());
   const Checkpoint c = load_checkpoint(run / "checkpoints/step-00000002");
-  ModelConfig tied = layout_config("gpt");
+  ModelConfig tied = tiny_config("gpt");
   tied.tie_embeddings = true;
   RankModel r(tied, single_rank_groups(), 1);
   EXPECT_EQ(error_of([&] { restore_model(*r.model, c); }),
             "model-tp00-of-02.safetensors: holds lm_head.weight, which the model does not have (" +
                 c.shards[0].model_path + ")");
 
-  ModelConfig wider = layout_config("gpt");
+  ModelConfig wider = tiny_config("gpt");
   wider.vocab_size = 40;
   on_ranks({1, 2}, [&](const ProcessGroups& groups) {
     RankModel w(wider, groups, 1);
@@ -233,7 +233,7 @@ TEST(ShardedCheckpoint, AFailureOnAnyRankStopsEveryRankAndLeavesNoCheckpoint) {
   std::map<int, std::vector<std::string>> errors;  // by world rank: the bad saves' errors
   std::vector<std::string> saved;
   on_ranks({2, 2}, [&](const ProcessGroups& groups) {
-    RankModel r(layout_config("gpt"), groups, 1);
+    RankModel r(tiny_config("gpt"), groups, 1);
     const int rank = groups.world->rank();
     CheckpointState bad_json, no_tokenizer, good;
     bad_json.step = no_tokenizer.step = good.step = 1;
@@ -278,7 +278,7 @@ TEST(ShardedCheckpoint, AFailureOnAnyRankStopsEveryRankAndLeavesNoCheckpoint) {
 TEST(ShardedCheckpoint, MergedExportIsTheSameWhateverLayoutWroteIt) {
   ScratchDir tok;
   make_char_tokenizer("abcdefghijklmnopqrstuvwxyz012345")->save(tok / "t");  // 32 ids
-  ModelConfig gpt2 = layout_config("gpt");
+  ModelConfig gpt2 = tiny_config("gpt");
   gpt2.tie_embeddings = true;
   Saved s;
   save_single_rank(gpt2, s, tok / "t");

@@ -25,7 +25,7 @@ const std::vector<double>& reference_losses(const std::string& family) {
   static std::map<std::string, std::vector<double>> cache;
   auto it = cache.find(family);
   if (it == cache.end()) {
-    it = cache.emplace(family, train_layout({layout_config(family), {1, 1}, kBefore + kAfter}))
+    it = cache.emplace(family, train_layout({tiny_config(family), {1, 1}, kBefore + kAfter}))
              .first;
   }
   return it->second;
@@ -40,7 +40,7 @@ class ResumeUnderAnotherLayout : public ::testing::TestWithParam<std::tuple<cons
 
 TEST_P(ResumeUnderAnotherLayout, LossesMatchTheUninterruptedSingleRankRun) {
   const auto& [family, reshard] = GetParam();
-  const ModelConfig config = layout_config(family);
+  const ModelConfig config = tiny_config(family);
   const std::vector<double>& reference = reference_losses(family);
   ScratchDir run;
 

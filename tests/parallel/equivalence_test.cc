@@ -12,14 +12,6 @@
 namespace weft::testing {
 namespace {
 
-struct Layout {
-  int dp, tp;
-};
-
-std::string layout_name(const Layout& l) {
-  return std::to_string(l.dp) + "x" + std::to_string(l.tp);
-}
-
 class Equivalence : public ::testing::TestWithParam<std::tuple<const char*, Layout>> {};
 
 void expect_same_run(const ModelConfig& config, const Layout& layout, DType dtype,

@@ -11,25 +11,6 @@
 
 namespace weft::testing {
 
-ModelConfig tiny_config(const std::string& family) {
-  ModelConfig c;
-  if (family == "gpt") {
-    c = model_preset("tiny-gpt");
-    c.vocab_size = 32;
-    c.tie_embeddings = false;
-  } else {
-    c = model_preset("tiny-encoder-decoder");
-    c.vocab_size = 24;
-    c.n_encoder_layers = 2;
-    c.label_smoothing = 0.1;
-    c.pad_id = 0;
-  }
-  c.d_model = 32, c.n_heads = 8, c.d_ff = 64, c.n_layers = 2, c.max_seq_len = 16;
-  c.dropout = 0.1;
-  c.validate();
-  return c;
-}
-
 namespace {
 
 // Global micro-batch k of the run: a pure function of k, so every rank and

@@ -9,15 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "support/parallel_layouts.h"
 #include "weft/comm/process_groups.h"
 #include "weft/model/model.h"
 
 namespace weft::testing {
-
-// "gpt" (untied output head, learned positions) or "encoder-decoder" (tied,
-// shared vocabulary, padding, label smoothing); both with dropout 0.1 and
-// head counts, widths and vocabularies that divide by 1, 2 and 4.
-ModelConfig tiny_config(const std::string& family);
 
 struct RunSpec {
   ModelConfig config;
