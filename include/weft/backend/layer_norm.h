@@ -13,4 +13,12 @@ void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
                          const Tensor& mean, const Tensor& rstd, Tensor& dx, Tensor& dgamma,
                          Tensor& dbeta);
 
+// The residual add of one sub-layer fused with the layer norm that follows
+// it, in one pass over memory:
+//   sum = a + b,   y = layer_norm(sum)  (mean and rstd cached as above)
+// a, b, sum, y (N...,D); sum may alias a.
+void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
+                            const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
+                            Tensor& rstd);
+
 }  // namespace weft::ops

@@ -1,0 +1,21 @@
+#pragma once
+#include "weft/tensor/tensor.h"
+
+namespace weft::ops {
+
+// A linear layer's GEMM with its bias and activation applied on the way out
+// (a cuBLASLt epilogue on CUDA; the same steps one after another on CPU):
+//   x (N...,in)   w (out,in)   bias (out) or undefined   y (N...,out)
+//   gelu = false:  y = x·wᵀ + bias
+//   gelu = true:   pre = x·wᵀ + bias,  y = gelu(pre)   (tanh form, as
+//                  ops::Activation::GELU); pre (N...,out) is kept for backward.
+// `pre` must be undefined when gelu is false.
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool gelu, Tensor& pre,
+                    Tensor& y);
+
+// The backward GEMM into a GELU's input, with the GELU derivative applied on
+// the way out:  dpre = (dy · w) ⊙ gelu'(pre)
+//   dy (N...,out)   w (out,in)   pre (N...,in)   dpre (N...,in), written.
+void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, Tensor& dpre);
+
+}  // namespace weft::ops
