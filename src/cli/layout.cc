@@ -1,6 +1,8 @@
 #include "cli/layout.h"
 
+#include "weft/backend/gpu.h"
 #include "weft/comm/mpi.h"
+#include "weft/comm/nccl.h"
 #include "weft/comm/simulated.h"
 #include "weft/tensor/error.h"
 
@@ -27,14 +29,29 @@ void check_layout(const RunConfig& c, int world_size) {
              dp, " data-parallel replicas (world ", world_size, " / tp ", tp, ")");
 }
 
+std::string resolve_device(const RunConfig& c) {
+  if (c.compute.device != "auto") return c.compute.device;
+  if (!gpu::available() || c.simulate_ranks > 1) return "cpu";
+  if (launched_by_mpi() && !nccl_available()) return "cpu";
+  return "cuda";
+}
+
 int run_on_ranks(const RunConfig& config, const std::function<int(const ProcessGroups&)>& body) {
   const CommOptions options{config.timeout_s};
   const int tp = static_cast<int>(config.tp);
+  const std::string& device = config.compute.device;
+  const bool on_gpu = resolve_device(config) == "cuda";
   if (launched_by_mpi()) {
     WEFT_CHECK(config.simulate_ranks <= 1, "parallel.simulate_ranks = ", config.simulate_ranks,
                " cannot be combined with a launch by mpirun: each process is one rank");
+    // On GPUs the ranks talk through NCCL, which also gives each process the
+    // GPU of its node-local rank before the body starts that GPU.
+    if (on_gpu) return body(make_process_groups(make_nccl_world(options), tp));
     return body(make_process_groups(make_mpi_world(options), tp));
   }
+  WEFT_CHECK(config.simulate_ranks <= 1 || device != "cuda", "parallel.simulate_ranks runs ",
+             "ranks as threads sharing host memory, on the CPU only; launch one process per GPU ",
+             "with mpirun (launch/local-gpus.sh) or use --train.device cpu");
   if (config.simulate_ranks <= 1) {
     WEFT_CHECK(tp == 1, "parallel.tp = ", tp, " needs ", tp, " ranks or more: launch with mpirun ",
                "-np N, or simulate them with --parallel.simulate_ranks N");

@@ -100,7 +100,15 @@ po::options_description run_options() {
       ("train.resume", po::value<bool>()->default_value(false)->implicit_value(true),
        "continue from the newest complete checkpoint in train.out")
       ("train.exit_interval", po::value<int64_t>()->default_value(0),
-       "checkpoint and exit after a step divisible by this (0: never), e.g. to fit a job's time slot");
+       "checkpoint and exit after a step divisible by this (0: never), e.g. to fit a job's time slot")
+      ("train.device", po::value<std::string>()->default_value("auto"),
+       "auto (cuda when a GPU is present, else cpu) | cpu | cuda")
+      ("train.precision", po::value<std::string>()->default_value("fp32"),
+       "fp32 | bf16 (cuda: bf16 weights and activations, f32 master weights, moments and loss)")
+      ("train.gpu_memory_fraction", po::value<double>()->default_value(0.9),
+       "share of the free GPU memory reserved at start-up for the one device arena")
+      ("train.tf32", po::value<bool>()->default_value(false)->implicit_value(true),
+       "TF32 tensor cores for fp32 GEMMs on cuda");
 
   po::options_description optim("[optim]");
   optim.add_options()
@@ -191,6 +199,10 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
   c.seed = vm["train.seed"].as<uint64_t>();
   c.resume = vm["train.resume"].as<bool>();
   c.exit_interval = vm["train.exit_interval"].as<int64_t>();
+  c.compute.device = vm["train.device"].as<std::string>();
+  c.compute.precision = vm["train.precision"].as<std::string>();
+  c.compute.gpu_memory_fraction = vm["train.gpu_memory_fraction"].as<double>();
+  c.compute.tf32 = vm["train.tf32"].as<bool>();
   c.schedule = vm["optim.schedule"].as<std::string>();
   c.lr = vm["optim.lr"].as<double>();
   c.min_lr = vm["optim.min_lr"].as<double>();
@@ -223,6 +235,12 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
              c.keep_checkpoints);
   WEFT_CHECK(c.eval_batches >= 1, "train.eval_batches must be >= 1, got ", c.eval_batches);
   WEFT_CHECK(c.exit_interval >= 0, "train.exit_interval must be >= 0, got ", c.exit_interval);
+  WEFT_CHECK(c.compute.device == "auto" || c.compute.device == "cpu" || c.compute.device == "cuda",
+             "train.device must be auto, cpu or cuda, got '", c.compute.device, "'");
+  WEFT_CHECK(c.compute.precision == "fp32" || c.compute.precision == "bf16",
+             "train.precision must be fp32 or bf16, got '", c.compute.precision, "'");
+  WEFT_CHECK(c.compute.gpu_memory_fraction > 0 && c.compute.gpu_memory_fraction <= 1,
+             "train.gpu_memory_fraction must be in (0, 1], got ", c.compute.gpu_memory_fraction);
   WEFT_CHECK(c.log_every >= 1, "log.every must be >= 1, got ", c.log_every);
   WEFT_CHECK(c.schedule == "cosine" || c.schedule == "noam" || c.schedule == "constant",
              "optim.schedule must be cosine, noam or constant, got '", c.schedule, "'");
@@ -253,7 +271,11 @@ nlohmann::json RunConfig::to_json() const {
                 {"out", out},
                 {"seed", seed},
                 {"resume", resume},
-                {"exit_interval", exit_interval}};
+                {"exit_interval", exit_interval},
+                {"device", compute.device},
+                {"precision", compute.precision},
+                {"gpu_memory_fraction", compute.gpu_memory_fraction},
+                {"tf32", compute.tf32}};
   j["optim"] = {{"schedule", schedule}, {"lr", lr},       {"min_lr", min_lr},
                 {"warmup", warmup},     {"noam_factor", noam_factor},
                 {"beta1", beta1},       {"beta2", beta2}, {"eps", eps},

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/device_setup.h"
 #include "weft/model/config.h"
 
 namespace weft::cli {
@@ -33,6 +34,7 @@ struct RunConfig {
   uint64_t seed = 0;
   bool resume = false;
   int64_t exit_interval = 0;  // stop (checkpointed) after a step divisible by it; 0: never
+  DeviceSettings compute;     // train.device, train.precision, train.gpu_memory_fraction, train.tf32
 
   std::string schedule;       // [optim] cosine | noam | constant
   double lr = 0, min_lr = 0, noam_factor = 0;

@@ -16,7 +16,9 @@
 #include "cli/commands.h"
 #include "cli/layout.h"
 #include "cli/load_run.h"
+#include "cli/device_setup.h"
 #include "cli/peak.h"
+#include "weft/backend/gpu.h"
 #include "cli/progress.h"
 #include "cli/run_config.h"
 #include "cli/run_data.h"
@@ -84,9 +86,17 @@ bool any_rank_stops(bool mine, const ProcessGroups& groups) {
   return flag.data<int32_t>()[0] != 0;
 }
 
+// The most device memory in use at once so far (0 on the CPU, which has no arena).
+double device_peak_gib(const ComputeTarget& target) {
+  if (target.device != Device::CUDA) return 0.0;
+  return static_cast<double>(gpu::memory_stats().peak) / double(1 << 30);
+}
+
 int train(const RunConfig& config_in, const ProcessGroups& groups) {
   RunConfig c = config_in;
   const bool root = groups.is_root();
+  // First: under NCCL even the host-side agreements below cross the GPU.
+  const ComputeTarget target = choose_target(c.compute);
   const DatasetInfo data = open_dataset_once(c.dataset, groups);
   fit_model_to_data(c.model, data);
   c.model.validate();
@@ -111,6 +121,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     for (const auto& [section, keys] : effective.items()) {
       std::fprintf(stderr, "  [%s] %s\n", section.c_str(), keys.dump().c_str());
     }
+    std::fprintf(stderr, "compute: %s\n", target.describe().c_str());
     std::fprintf(stderr, "layout: %d ranks = dp %d x tp %d (%s)\n", groups.world->size(),
                  groups.dp_size(), groups.tp_size(), groups.world->describe().c_str());
   }
@@ -118,11 +129,14 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
 
   LayerContext layers;
   layers.tp = groups.tp;
+  layers.device = target.device;
+  layers.dtype = target.dtype;
   auto model = make_model(c.model, layers);
   initialize_parameters(model->parameters(), c.seed);
   AdamW optimizer(model->parameters(), AdamWOptions{c.beta1, c.beta2, c.eps, c.weight_decay});
   if (resume_from) {
     restore_model(*model, *resume_from);
+    optimizer.reload_masters();  // the checkpoint's own masters replace these, when it has them
     restore_optimizer(optimizer, *resume_from);
     train_data->restore(resume_from->data_state);
     std::fprintf(stderr, "resumed from %s (step %ld)\n", resume_from->dir.c_str(),
@@ -191,7 +205,8 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
       progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
                        {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
                        {"mfu", mfu}, {"elapsed_s", elapsed}, {"step_s", s.seconds},
-                       {"comm_wait_s", s.comm_wait_seconds}});
+                       {"comm_wait_s", s.comm_wait_seconds},
+                       {"device_peak_gib", device_peak_gib(target)}});
     }
     if (c.eval_every > 0 && s.step % c.eval_every == 0) evaluate(s.step);
     if (decodes && c.sample_every > 0 && s.step % c.sample_every == 0) {
@@ -212,6 +227,12 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   if (trainer.step() > first) save(trainer.step());
   if (c.eval_every > 0 && trainer.step() % c.eval_every != 0) evaluate(trainer.step());
   if (decodes) report_quality(*model, data, c, progress);
+  if (target.device == Device::CUDA) {
+    char line[128];
+    std::snprintf(line, sizeof line, "peak device memory: %.2f GiB of a %.2f GiB arena",
+                  device_peak_gib(target), gpu::memory_stats().capacity / double(1 << 30));
+    progress.say(line);
+  }
   return 0;
 }
 
@@ -219,8 +240,9 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
 
 int run_train(int argc, char** argv) {
   bool help = false;
-  const RunConfig config = parse_run_config(argc, argv, &help);
+  RunConfig config = parse_run_config(argc, argv, &help);
   if (help) return 0;
+  config.compute.device = resolve_device(config);
   return run_on_ranks(config, [&](const ProcessGroups& groups) { return train(config, groups); });
 }
 

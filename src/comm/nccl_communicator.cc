@@ -1,10 +1,12 @@
 // The NCCL communicator: MPI starts the ranks and carries each group's NCCL
 // id; NCCL moves the CUDA tensors on one communication stream per group.
-// That stream is a blocking one, so it runs after the work already queued on
-// the legacy default stream (where the tensors were written). Each collective
-// records an event behind it; waiting polls that event and NCCL's
-// asynchronous error up to the group's timeout, then aborts the NCCL
-// communicator and throws, naming the ranks that never issued the collective.
+// Before each collective that stream waits for the work already queued on
+// weft's compute stream (where the tensors were written), so collectives
+// overlap the kernels queued after them. Each collective records an event
+// behind it; waiting polls that event and NCCL's asynchronous error up to the
+// group's timeout, then aborts the NCCL communicator and throws, naming the
+// ranks that never issued the collective. Host tensors (step statistics,
+// flags) cross through a device copy.
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "mpi_check.h"
 #include "mpi_runtime.h"
 #include "nccl_check.h"
+#include "weft/backend/gpu.h"
 #include "weft/comm/nccl.h"
 
 namespace weft {
@@ -80,6 +83,7 @@ class NcclGroup {
                ": rank 0 did not send the NCCL id within ", options_.timeout_seconds, " s");
     WEFT_CUDA_CHECK(cudaGetDevice(&device_));
     WEFT_CUDA_CHECK(cudaStreamCreate(&stream_));
+    WEFT_CUDA_CHECK(cudaEventCreateWithFlags(&written_, cudaEventDisableTiming));
     WEFT_CUDA_CHECK(cudaMalloc(&barrier_word_, sizeof(float)));
     WEFT_NCCL_CHECK(ncclCommInitRank(&nccl_, size_, id, rank_));
   }
@@ -92,6 +96,7 @@ class NcclGroup {
       warn_if_failed("ncclCommDestroy", destroyed != ncclSuccess, ncclGetErrorString(destroyed));
     }
     if (barrier_word_ != nullptr) cudaFree(barrier_word_);
+    if (written_ != nullptr) cudaEventDestroy(written_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
     if (!mpi_runtime::finalized()) MPI_Comm_free(&mpi_);
   }
@@ -116,6 +121,10 @@ class NcclGroup {
     const int64_t seq = ++issued_;
     arrivals_.post(seq);
     WEFT_CUDA_CHECK(cudaSetDevice(device_));
+    if (gpu::initialized()) {  // order after the kernels that wrote the tensors
+      WEFT_CUDA_CHECK(cudaEventRecord(written_, static_cast<cudaStream_t>(gpu::compute_stream())));
+      WEFT_CUDA_CHECK(cudaStreamWaitEvent(stream_, written_, 0));
+    }
     launch(nccl_, stream_);
     WEFT_CUDA_CHECK(cudaEventCreateWithFlags(done, cudaEventDisableTiming));
     WEFT_CUDA_CHECK(cudaEventRecord(*done, stream_));
@@ -190,6 +199,7 @@ class NcclGroup {
   int device_ = 0;
   ncclComm_t nccl_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t written_ = nullptr;  // recorded on the compute stream before each collective
   void* barrier_word_ = nullptr;  // one float on the device, summed by barrier()
   int64_t issued_ = 0;
   std::string failure_;  // non-empty once the group timed out or failed
@@ -217,6 +227,20 @@ class NcclPending final : public PendingCollective {
   bool complete_ = false;
 };
 
+// A collective that already completed (a host tensor's round trip).
+class DonePending final : public PendingCollective {
+ public:
+  void wait() override {}
+};
+
+// Host tensors cross through device copies. Needs the GPU started
+// (gpu::initialize), since device memory comes from its arena.
+Tensor on_device(const Tensor& host, const char* collective) {
+  WEFT_CHECK(gpu::initialized(), collective, ": ", host.describe(), " is in host memory and ",
+             "the GPU is not started, so it cannot be staged for NCCL");
+  return host.to(Device::CUDA);
+}
+
 class NcclCommunicator final : public Communicator {
  public:
   explicit NcclCommunicator(std::shared_ptr<NcclGroup> group) : group_(std::move(group)) {}
@@ -228,6 +252,12 @@ class NcclCommunicator final : public Communicator {
   void all_reduce(Tensor& t, ReduceOp op) override { all_reduce_async(t, op)->wait(); }
   Pending all_reduce_async(Tensor& t, ReduceOp op) override {
     comm_checks::check_reducible("all_reduce", t, op);
+    if (t.device() == Device::CPU) {
+      Tensor staged = on_device(t, "all_reduce");
+      all_reduce_async(staged, op)->wait();
+      t.copy_from(staged);
+      return std::make_unique<DonePending>();
+    }
     check_on_cuda("all_reduce", t);
     void* data = t.raw();
     return issue("all_reduce", [&](ncclComm_t comm, cudaStream_t stream) {
@@ -241,7 +271,15 @@ class NcclCommunicator final : public Communicator {
   }
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
     comm_checks::check_reduce_scatter(in, out, size(), op);
+    if (in.device() == Device::CPU && out.device() == Device::CPU) {
+      const Tensor staged_in = on_device(in, "reduce_scatter");
+      Tensor staged_out = on_device(out, "reduce_scatter");
+      reduce_scatter_async(staged_in, staged_out, op)->wait();
+      out.copy_from(staged_out);
+      return std::make_unique<DonePending>();
+    }
     check_on_cuda("reduce_scatter", in);
+    check_on_cuda("reduce_scatter", out);
     return issue("reduce_scatter", [&](ncclComm_t comm, cudaStream_t stream) {
       WEFT_NCCL_CHECK(ncclReduceScatter(in.raw(), out.raw(), static_cast<size_t>(out.numel()),
                                         nccl_type(in.dtype()), nccl_op(op), comm, stream));
@@ -252,7 +290,15 @@ class NcclCommunicator final : public Communicator {
   void all_gather(const Tensor& in, Tensor& out) override { all_gather_async(in, out)->wait(); }
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
     comm_checks::check_all_gather(in, out, size());
+    if (in.device() == Device::CPU && out.device() == Device::CPU) {
+      const Tensor staged_in = on_device(in, "all_gather");
+      Tensor staged_out = on_device(out, "all_gather");
+      all_gather_async(staged_in, staged_out)->wait();
+      out.copy_from(staged_out);
+      return std::make_unique<DonePending>();
+    }
     check_on_cuda("all_gather", in);
+    check_on_cuda("all_gather", out);
     return issue("all_gather", [&](ncclComm_t comm, cudaStream_t stream) {
       WEFT_NCCL_CHECK(ncclAllGather(in.raw(), out.raw(), in.nbytes(), ncclUint8, comm, stream));
     });
@@ -261,6 +307,12 @@ class NcclCommunicator final : public Communicator {
   void broadcast(Tensor& t, int root) override {
     comm_checks::check_root("broadcast", root, size());
     WEFT_CHECK(t.defined(), "broadcast: the tensor is undefined");
+    if (t.device() == Device::CPU) {
+      Tensor staged = on_device(t, "broadcast");
+      broadcast(staged, root);
+      t.copy_from(staged);
+      return;
+    }
     check_on_cuda("broadcast", t);
     issue("broadcast", [&](ncclComm_t comm, cudaStream_t stream) {
       WEFT_NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm, stream));

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "weft/backend/attention.h"
+#include "weft/backend/flash_attention.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -28,6 +29,10 @@ MultiHeadAttention::MultiHeadAttention(std::string name, int64_t d_model, int64_
       k_(child_name("k"), d_model, d_model, ctx, Parallel::Column, init_std),
       v_(child_name("v"), d_model, d_model, ctx, Parallel::Column, init_std),
       o_(child_name("o"), d_model, d_model, ctx, Parallel::Row, out_init_std) {
+  // Memory, not arithmetic, limits attention on a GPU: flash attention never
+  // writes the probabilities out. The CPU keeps the probabilities form, whose
+  // GEMMs run faster there.
+  flash_ = ctx.device == Device::CUDA;
   add_child(q_);
   add_child(k_);
   add_child(v_);
@@ -44,8 +49,13 @@ void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Te
   Tensor::ensure(q_out_, {B, T, heads_local_, head_dim_}, dt, dev);
   Tensor::ensure(k_out_, {B, S, heads_local_, head_dim_}, dt, dev);
   Tensor::ensure(v_out_, {B, S, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(probs_, {B, heads_local_, T, S}, dt, dev);
+  if (flash_) {
+    Tensor::ensure(lse_, {B, heads_local_, T}, DType::F32, dev);
+  } else {
+    Tensor::ensure(probs_, {B, heads_local_, T, S}, dt, dev);
+  }
   Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
+  key_valid_ = key_valid;
 
   Tensor q2 = q_out_.view({B, T, local}), k2 = k_out_.view({B, S, local}),
          v2 = v_out_.view({B, S, local});
@@ -53,8 +63,12 @@ void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Te
   k_.forward(kv_in, k2);
   v_.forward(kv_in, v2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  ops::attention_forward(q_out_, k_out_, v_out_, key_valid, kind_ == AttentionKind::CausalSelf,
-                         scale, probs_, heads_);
+  const bool causal = kind_ == AttentionKind::CausalSelf;
+  if (flash_) {
+    ops::flash_attention_forward(q_out_, k_out_, v_out_, key_valid, causal, scale, lse_, heads_);
+  } else {
+    ops::attention_forward(q_out_, k_out_, v_out_, key_valid, causal, scale, probs_, heads_);
+  }
   o_.forward(heads_.view({B, T, local}), y);
 }
 
@@ -70,12 +84,19 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
   Tensor::ensure(dq_, {B, T, heads_local_, head_dim_}, dt, dev);
   Tensor::ensure(dk_, {B, S, heads_local_, head_dim_}, dt, dev);
   Tensor::ensure(dv_, {B, S, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(dprobs_, probs_.shape(), dt, dev);
+  if (!flash_) Tensor::ensure(dprobs_, probs_.shape(), dt, dev);
 
   Tensor dheads2 = dheads_.view({B, T, local});
   o_.backward(heads_.view({B, T, local}), dy, dheads2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  ops::attention_backward(q_out_, k_out_, v_out_, probs_, dheads_, scale, dprobs_, dq_, dk_, dv_);
+  if (flash_) {
+    ops::flash_attention_backward(q_out_, k_out_, v_out_, key_valid_,
+                                  kind_ == AttentionKind::CausalSelf, scale, heads_, lse_,
+                                  dheads_, dq_, dk_, dv_);
+  } else {
+    ops::attention_backward(q_out_, k_out_, v_out_, probs_, dheads_, scale, dprobs_, dq_, dk_,
+                            dv_);
+  }
 
   // q, k, v are column-parallel: each rank's input gradient is a partial sum
   // over its heads, completed by the "f" all-reduce at the region's entry.

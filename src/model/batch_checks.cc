@@ -47,6 +47,13 @@ int64_t counted_targets(const Tensor& target) {
   return count;
 }
 
+const Tensor& ids_on(const Tensor& ids, Device device, Tensor& staging) {
+  if (!ids.defined() || ids.device() == device) return ids;
+  Tensor::ensure(staging, ids.shape(), ids.dtype(), device);
+  staging.copy_from(ids);
+  return staging;
+}
+
 const Tensor& key_mask(const Tensor& ids, int32_t pad_id, Tensor& mask) {
   if (pad_id < 0) {
     mask = Tensor();

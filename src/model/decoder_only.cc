@@ -27,8 +27,12 @@ LossSum DecoderOnly::forward_backward(const Batch& batch, const StepContext& ctx
   return run(batch, ctx, grad_scale, true);
 }
 
-LossSum DecoderOnly::run(const Batch& batch, const StepContext& ctx, double grad_scale,
+LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double grad_scale,
                          bool backward) {
+  const Device device = tokens_.table().value.device();
+  Batch batch;
+  batch.input = detail::ids_on(batch_in.input, device, staged_input_);
+  batch.target = detail::ids_on(batch_in.target, device, staged_target_);
   detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
   detail::check_targets(batch.target, batch.input, config_.vocab_size);
   const Tensor& valid = detail::key_mask(batch.input, config_.pad_id, valid_);
@@ -56,7 +60,8 @@ const Tensor& DecoderOnly::prefill(const Tensor& ids, KVCache& cache) {
 const Tensor& DecoderOnly::decode_step(const Tensor& ids, KVCache& cache) {
   WEFT_CHECK(!cache.has_memory(), "decode_step: this cache holds an encoder's output; a ",
              "decoder-only model starts its own with prefill");
-  return detail::decode_positions(decoder_, head_, config_, ids, cache, last_hidden_,
+  const Tensor& on_device = detail::ids_on(ids, tokens_.table().value.device(), staged_ids_);
+  return detail::decode_positions(decoder_, head_, config_, on_device, cache, last_hidden_,
                                   step_logits_);
 }
 

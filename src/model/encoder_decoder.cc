@@ -44,8 +44,13 @@ LossSum EncoderDecoder::forward_backward(const Batch& batch, const StepContext& 
   return run(batch, ctx, grad_scale, true);
 }
 
-LossSum EncoderDecoder::run(const Batch& batch, const StepContext& ctx, double grad_scale,
+LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, double grad_scale,
                             bool backward) {
+  const Device device = target_tokens_.table().value.device();
+  Batch batch;
+  batch.source = detail::ids_on(batch_in.source, device, staged_source_);
+  batch.input = detail::ids_on(batch_in.input, device, staged_input_);
+  batch.target = detail::ids_on(batch_in.target, device, staged_target_);
   detail::check_token_ids("source", batch.source, config_.encoder_vocab_size(),
                           config_.max_seq_len);
   detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
@@ -72,7 +77,9 @@ LossSum EncoderDecoder::run(const Batch& batch, const StepContext& ctx, double g
   return loss;
 }
 
-void EncoderDecoder::encode(const Tensor& source, KVCache& cache) {
+void EncoderDecoder::encode(const Tensor& source_in, KVCache& cache) {
+  const Tensor& source =
+      detail::ids_on(source_in, target_tokens_.table().value.device(), staged_source_);
   detail::check_token_ids("source", source, config_.encoder_vocab_size(), config_.max_seq_len);
   const Tensor& source_valid = detail::key_mask(source, config_.pad_id, source_valid_);
   const Tensor none;
@@ -91,7 +98,9 @@ void EncoderDecoder::encode(const Tensor& source, KVCache& cache) {
 const Tensor& EncoderDecoder::decode_step(const Tensor& ids, KVCache& cache) {
   WEFT_CHECK(cache.has_memory(), "decode_step: the cache holds no encoded source; call encode ",
              "first");
-  return detail::decode_positions(decoder_, head_, config_, ids, cache, last_hidden_,
+  const Tensor& on_device =
+      detail::ids_on(ids, target_tokens_.table().value.device(), staged_ids_);
+  return detail::decode_positions(decoder_, head_, config_, on_device, cache, last_hidden_,
                                   step_logits_);
 }
 

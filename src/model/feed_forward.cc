@@ -22,8 +22,12 @@ void FeedForward::forward(const Tensor& x, Tensor& y, const StepContext& ctx) {
   const int64_t B = x.dim(0), T = x.dim(1), local = fc1_.out_local();
   Tensor::ensure(pre_act_, {B, T, local}, x.dtype(), x.device());
   Tensor::ensure(hidden_, {B, T, local}, x.dtype(), x.device());
-  fc1_.forward(x, pre_act_);
-  ops::activation_forward(activation_, pre_act_, hidden_);
+  if (activation_ == ops::Activation::GELU) {
+    fc1_.forward_gelu(x, pre_act_, hidden_);  // GEMM, bias and GELU in one pass
+  } else {
+    fc1_.forward(x, pre_act_);
+    ops::activation_forward(activation_, pre_act_, hidden_);
+  }
   dropout_.forward(hidden_, ctx, T, d_ff_, local * tp_->rank());
   fc2_.forward(hidden_, y);
 }
@@ -31,9 +35,15 @@ void FeedForward::forward(const Tensor& x, Tensor& y, const StepContext& ctx) {
 void FeedForward::backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx) {
   const int64_t B = x.dim(0), T = x.dim(1), local = fc1_.out_local();
   Tensor::ensure(dhidden_, {B, T, local}, x.dtype(), x.device());
-  fc2_.backward(hidden_, dy, dhidden_);
-  dropout_.backward(dhidden_, ctx, T, d_ff_, local * tp_->rank());
-  ops::activation_backward(activation_, pre_act_, dhidden_, dhidden_);
+  if (activation_ == ops::Activation::GELU && !dropout_.active(ctx)) {
+    // No dropout between fc2 and the GELU: its derivative rides on fc2's
+    // input-gradient GEMM.
+    fc2_.backward_through_gelu(hidden_, dy, pre_act_, dhidden_);
+  } else {
+    fc2_.backward(hidden_, dy, dhidden_);
+    dropout_.backward(dhidden_, ctx, T, d_ff_, local * tp_->rank());
+    ops::activation_backward(activation_, pre_act_, dhidden_, dhidden_);
+  }
   fc1_.backward(x, dhidden_, dx);
   tp_->all_reduce_sum(dx);  // the "f" operator: fc1 is column-parallel
 }

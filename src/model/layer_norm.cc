@@ -17,6 +17,13 @@ void LayerNorm::forward(const Tensor& x, Tensor& y) {
   ops::layer_norm_forward(x, gain_->value, bias_->value, eps_, y, mean_, rstd_);
 }
 
+void LayerNorm::forward_add(const Tensor& a, const Tensor& b, Tensor& sum, Tensor& y) {
+  const Shape rows = {a.numel() / a.dim(-1)};
+  Tensor::ensure(mean_, rows, a.dtype(), a.device());
+  Tensor::ensure(rstd_, rows, a.dtype(), a.device());
+  ops::add_layer_norm_forward(a, b, gain_->value, bias_->value, eps_, sum, y, mean_, rstd_);
+}
+
 void LayerNorm::backward(const Tensor& dy, const Tensor& x, Tensor& dx) {
   ops::layer_norm_backward(dy, x, gain_->value, mean_, rstd_, dx, gain_->grad, bias_->grad);
   gain_->grad_written();

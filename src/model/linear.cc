@@ -2,6 +2,8 @@
 
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
+#include "weft/backend/linear.h"
+#include "weft/tensor/error.h"
 
 namespace weft {
 
@@ -17,19 +19,42 @@ Linear::Linear(std::string name, int64_t in, int64_t out, const LayerContext& ct
 }
 
 void Linear::forward(const Tensor& x, Tensor& y) {
-  ops::gemm(x, false, weight_->value, true, y);
-  if (parallel_ == Parallel::Row) tp_->all_reduce_sum(y);
-  if (bias_) ops::add_bias(bias_->value, y);
+  if (parallel_ == Parallel::Row) {  // the bias is added once, after the partial sums
+    ops::gemm(x, false, weight_->value, true, y);
+    tp_->all_reduce_sum(y);
+    if (bias_) ops::add_bias(bias_->value, y);
+    return;
+  }
+  const Tensor no_pre;
+  Tensor unused;
+  ops::linear_forward(x, weight_->value, bias_ ? bias_->value : no_pre, false, unused, y);
 }
 
-void Linear::backward(const Tensor& x, const Tensor& dy, Tensor& dx, bool accumulate_dx) {
+void Linear::forward_gelu(const Tensor& x, Tensor& pre, Tensor& y) {
+  WEFT_CHECK(parallel_ != Parallel::Row, name(), ": a row-parallel layer cannot fuse its bias ",
+             "and activation, which follow the all-reduce");
+  const Tensor no_bias;
+  ops::linear_forward(x, weight_->value, bias_ ? bias_->value : no_bias, true, pre, y);
+}
+
+void Linear::accumulate_parameter_grads(const Tensor& x, const Tensor& dy) {
   ops::gemm(dy, true, x, false, weight_->grad, 1.0, 1.0);
   weight_->grad_written();
   if (bias_) {
     ops::bias_backward(dy, bias_->grad);
     bias_->grad_written();
   }
+}
+
+void Linear::backward(const Tensor& x, const Tensor& dy, Tensor& dx, bool accumulate_dx) {
+  accumulate_parameter_grads(x, dy);
   if (dx.defined()) ops::gemm(dy, false, weight_->value, false, dx, 1.0, accumulate_dx ? 1.0 : 0.0);
+}
+
+void Linear::backward_through_gelu(const Tensor& x, const Tensor& dy, const Tensor& pre,
+                                   Tensor& dpre) {
+  accumulate_parameter_grads(x, dy);
+  ops::linear_backward_gelu(dy, weight_->value, pre, dpre);
 }
 
 }  // namespace weft

@@ -1,5 +1,7 @@
 #include "weft/model/output_head.h"
 
+#include <algorithm>
+
 #include "model/batch_checks.h"
 #include "weft/backend/vocab_parallel_cross_entropy.h"
 #include "weft/backend/elementwise.h"
@@ -21,30 +23,50 @@ OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* t
 
 LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
                             double grad_scale, Tensor* dh) {
-  const int64_t B = h.dim(0), T = h.dim(1), V_local = weight_->value.dim(0);
+  const int64_t B = h.dim(0), T = h.dim(1), d = h.dim(2), V_local = weight_->value.dim(0);
   const int64_t N = B * T, shards = tp_->size();
-  Tensor::ensure(logits_, {B, T, V_local}, h.dtype(), h.device());
+  const int64_t row_bytes = V_local * static_cast<int64_t>(dtype_size(h.dtype()));
+  const int64_t block =
+      dh ? std::clamp<int64_t>(static_cast<int64_t>(kLogitsBlockBytes) / row_bytes, 1, N) : N;
+  if (block == N) {
+    Tensor::ensure(logits_, {B, T, V_local}, h.dtype(), h.device());
+  } else {
+    Tensor::ensure(logits_, {block, V_local}, h.dtype(), h.device());
+  }
   Tensor::ensure(losses_, {N}, h.dtype(), h.device());
-  Tensor::ensure(stats_, {N, 4}, DType::F64, h.device());
-  Tensor::ensure(all_stats_, {shards, N, 4}, DType::F64, h.device());
-  ops::gemm(h, false, weight_->value, true, logits_);
+  Tensor::ensure(stats_, {block, 4}, DType::F64, h.device());
+  Tensor::ensure(all_stats_, {shards, block, 4}, DType::F64, h.device());
 
-  // Four numbers per row cross the group; the logits never do.
-  Tensor logits2 = logits_.view({N, V_local});
+  const Tensor h2 = h.view({N, d});
   const Tensor target2 = target.view({N});
-  ops::cross_entropy_shard_stats(logits2, target2, weight_->shard_offset, kIgnoreIndex, stats_);
-  tp_->all_gather(stats_, all_stats_);
-  Tensor dlogits = dh ? logits2 : Tensor();
-  ops::cross_entropy_shard_finish(logits2, target2, weight_->shard_offset,
-                                  weight_->full_shape[0], kIgnoreIndex, label_smoothing,
-                                  grad_scale, all_stats_, losses_, dlogits);
+  Tensor dh2 = dh ? dh->view({N, d}) : Tensor();
+  for (int64_t begin = 0; begin < N; begin += block) {
+    const int64_t end = std::min(N, begin + block), n = end - begin;
+    const Tensor h_rows = h2.rows(begin, end);
+    const Tensor target_rows = target2.rows(begin, end);
+    Tensor logits = logits_.view({-1, V_local}).rows(0, n);
+    Tensor stats = stats_.rows(0, n);
+    Tensor all_stats = all_stats_.view({-1}).rows(0, shards * n * 4).view({shards, n, 4});
+    Tensor losses = losses_.rows(begin, end);
+    ops::gemm(h_rows, false, weight_->value, true, logits);
 
+    // Four numbers per row cross the group; the logits never do.
+    ops::cross_entropy_shard_stats(logits, target_rows, weight_->shard_offset, kIgnoreIndex,
+                                   stats);
+    tp_->all_gather(stats, all_stats);
+    Tensor dlogits = dh ? logits : Tensor();
+    ops::cross_entropy_shard_finish(logits, target_rows, weight_->shard_offset,
+                                    weight_->full_shape[0], kIgnoreIndex, label_smoothing,
+                                    grad_scale, all_stats, losses, dlogits);
+    if (dh) {
+      ops::gemm(dlogits, true, h_rows, false, weight_->grad, 1.0, 1.0);
+      Tensor dh_rows = dh2.rows(begin, end);
+      ops::gemm(dlogits, false, weight_->value, false, dh_rows);
+    }
+  }
   LossSum result{ops::sum(losses_), detail::counted_targets(target)};
-
   if (dh) {
-    ops::gemm(logits_, true, h, false, weight_->grad, 1.0, 1.0);
     weight_->grad_written();
-    ops::gemm(logits_, false, weight_->value, false, *dh);
     tp_->all_reduce_sum(*dh);  // the "f" operator: each rank's vocabulary columns give a part
   }
   return result;

@@ -26,8 +26,7 @@ const Tensor& Residual::forward(const Tensor& x, const Forward& f, const StepCon
     Tensor::ensure(sum_, x.shape(), x.dtype(), x.device());
     f(x, sum_);
     dropout_.forward(sum_, ctx, T);
-    ops::add(x, sum_, sum_);
-    norm_.forward(sum_, out_);
+    norm_.forward_add(sum_, x, sum_, out_);  // sum_ += x, then the norm, in one pass
   }
   return out_;
 }

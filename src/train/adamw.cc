@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "weft/backend/adamw.h"
+#include "weft/backend/elementwise.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -28,8 +29,31 @@ AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options)
     WEFT_CHECK(seen.insert(p).second, "AdamW: parameter ", p->name,
                " is listed twice; it would be updated twice per step");
     WEFT_CHECK(p->value.defined(), "AdamW: parameter ", p->name, " has no value");
-    exp_avg_.push_back(Tensor::zeros(p->value.shape(), p->value.dtype(), p->value.device()));
-    exp_avg_sq_.push_back(Tensor::zeros(p->value.shape(), p->value.dtype(), p->value.device()));
+    // bf16 parameters train against an f32 master copy with f32 moments.
+    const bool mixed = p->value.dtype() == DType::BF16;
+    const DType state_dtype = mixed ? DType::F32 : p->value.dtype();
+    exp_avg_.push_back(Tensor::zeros(p->value.shape(), state_dtype, p->value.device()));
+    exp_avg_sq_.push_back(Tensor::zeros(p->value.shape(), state_dtype, p->value.device()));
+    master_.push_back(mixed ? Tensor::empty(p->value.shape(), DType::F32, p->value.device())
+                            : Tensor());
+  }
+  reload_masters();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Parameter& p = *params_[i];
+    ops::AdamWTensor t;
+    t.param = &p.value;
+    t.grad = &p.grad;
+    t.m = &exp_avg_[i];
+    t.v = &exp_avg_sq_[i];
+    t.master = master_[i].defined() ? &master_[i] : nullptr;
+    t.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
+    update_list_.push_back(t);
+  }
+}
+
+void AdamW::reload_masters() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (master_[i].defined()) ops::convert(params_[i]->value, master_[i]);
   }
 }
 
@@ -46,11 +70,9 @@ void AdamW::step(double lr, double grad_scale) {
   s.eps = options_.eps;
   s.step = step_count_;
   s.grad_scale = grad_scale;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    Parameter& p = *params_[i];
-    s.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
-    ops::adamw_update(p.value, p.grad, exp_avg_[i], exp_avg_sq_[i], s);
-  }
+  // One call for every parameter: one kernel launch on CUDA. Each entry
+  // carries its own weight decay (none for biases and norm gains).
+  if (!update_list_.empty()) ops::adamw_update_many(update_list_, s);
 }
 
 void AdamW::set_step_count(int64_t steps) {
@@ -64,6 +86,7 @@ std::vector<NamedTensor> AdamW::state_tensors() {
   for (size_t i = 0; i < params_.size(); ++i) {
     out.push_back({params_[i]->name + ".exp_avg", &exp_avg_[i]});
     out.push_back({params_[i]->name + ".exp_avg_sq", &exp_avg_sq_[i]});
+    if (master_[i].defined()) out.push_back({params_[i]->name + ".master", &master_[i]});
   }
   return out;
 }

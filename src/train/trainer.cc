@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "weft/backend/gpu.h"
 #include "weft/tensor/error.h"
 #include "weft/train/clip.h"
 
@@ -125,6 +126,8 @@ StepStats Trainer::train_step(BatchSource& data) {
   optimizer_.step(lr, clip_coefficient(grad_norm, options_.grad_clip));
   step_ = step;
 
+  // GPU work is queued, not done: the step ends when the device is idle.
+  if (gpu::initialized()) gpu::synchronize();
   StepStats stats;
   stats.step = step;
   stats.loss = loss;

@@ -52,6 +52,10 @@ class MultiHeadAttention : public Module {
   int64_t head_dim_;
   std::shared_ptr<Communicator> tp_;
   Linear q_, k_, v_, o_;
+  // On CUDA training attention runs flash-style: the forward keeps each
+  // query's log-sum-exp (lse_) instead of the (T,S) probabilities.
+  bool flash_ = false;
+  Tensor key_valid_, lse_;
   Tensor q_out_, k_out_, v_out_, probs_, heads_;   // forward caches
   Tensor dheads_, dq_, dk_, dv_, dprobs_;          // backward scratch
 };

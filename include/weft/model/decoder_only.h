@@ -37,6 +37,7 @@ class DecoderOnly : public Model {
   OutputHead head_;
   std::shared_ptr<Communicator> tp_;
   Tensor valid_;  // key mask of the last batch
+  Tensor staged_input_, staged_target_, staged_ids_;  // ids copied to the model's device
   Tensor dhidden_;
   Tensor last_hidden_, step_logits_;  // inference: (B,d), (B,V)
 };

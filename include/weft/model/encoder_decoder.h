@@ -46,6 +46,7 @@ class EncoderDecoder : public Model {
   TransformerStack decoder_;
   OutputHead head_;
   Tensor source_valid_, target_valid_;  // key masks of the last batch
+  Tensor staged_source_, staged_input_, staged_target_, staged_ids_;  // ids on the model's device
   Tensor dhidden_, dmemory_;
   Tensor last_hidden_, step_logits_;  // inference: (B,d), (B,V)
 };

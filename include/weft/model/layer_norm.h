@@ -11,6 +11,9 @@ class LayerNorm : public Module {
   LayerNorm(std::string name, int64_t dim, double eps, const LayerContext& ctx);
 
   void forward(const Tensor& x, Tensor& y);                 // x, y (N..., dim)
+  // sum = a + b, y = norm(sum) in one pass (a residual add and the norm after
+  // it); sum may alias a. backward() then takes sum as its x.
+  void forward_add(const Tensor& a, const Tensor& b, Tensor& sum, Tensor& y);
   void backward(const Tensor& dy, const Tensor& x, Tensor& dx);  // dx written
 
  private:

@@ -24,6 +24,15 @@ class Linear : public Module {
   // dW += dyᵀ·x, db += Σ dy; dx = dy·W (or += when accumulate_dx), skipped if dx undefined.
   void backward(const Tensor& x, const Tensor& dy, Tensor& dx, bool accumulate_dx = false);
 
+  // y = gelu(x·wᵀ + b) with pre = x·wᵀ + b kept, in one GEMM with its
+  // epilogue. Not for a row-parallel layer, whose bias follows the all-reduce.
+  void forward_gelu(const Tensor& x, Tensor& pre, Tensor& y);
+  // backward() of a layer whose input went through a GELU: the weight and
+  // bias gradients as backward(), and the gradient of the GELU's input
+  //   dpre = (dy · w) ⊙ gelu'(pre)
+  // from one GEMM with the derivative in its epilogue.
+  void backward_through_gelu(const Tensor& x, const Tensor& dy, const Tensor& pre, Tensor& dpre);
+
   int64_t in_local() const { return weight_->value.dim(1); }
   int64_t out_local() const { return weight_->value.dim(0); }
   Parameter& weight() { return *weight_; }
@@ -31,6 +40,8 @@ class Linear : public Module {
  private:
   Parallel parallel_;
   std::shared_ptr<Communicator> tp_;
+  void accumulate_parameter_grads(const Tensor& x, const Tensor& dy);
+
   Parameter* weight_;
   Parameter* bias_ = nullptr;
 };

@@ -6,6 +6,12 @@
 // logits (B,T,V/tp) for its slice of the vocabulary and the loss is the
 // vocabulary-parallel cross-entropy: no rank holds full logits. Caches the
 // logits; the backward pass overwrites them with their gradient.
+//
+// Training fuses the projection with the loss and its backward, a block of
+// rows at a time: each block's logits become their gradient in place and are
+// consumed by the two backward GEMMs before the next block is projected, so
+// at most kLogitsBlockBytes of logits exist at once (GPT-2's 50k vocabulary
+// at 16k tokens would otherwise need 1.6 GB in bf16).
 
 #include "weft/model/embedding.h"
 #include "weft/model/model.h"
@@ -22,7 +28,10 @@ class OutputHead : public Module {
   // grad_scale · loss: W.grad += …, dh written.
   LossSum forward(const Tensor& h, const Tensor& target, double label_smoothing,
                   double grad_scale, Tensor* dh);
+  // The logits of the last forward without backward (dh null), (B,T,V_local).
   const Tensor& logits() const { return logits_; }
+
+  static constexpr size_t kLogitsBlockBytes = size_t{256} << 20;
   // Inference: logits (N,V) = h (N,d)·Wᵀ, no loss. Under tensor
   // parallelism a collective: every rank of the group calls it and receives
   // the full logits.

@@ -1,13 +1,19 @@
 #pragma once
 // AdamW over a fixed list of parameters. The optimizer owns the first and
-// second moment of every parameter (same shape, dtype and device as its
-// value) and the step counter used for bias correction; all three go into
-// checkpoints so that a resumed run continues bit for bit.
+// second moment of every parameter (same shape and device as its value) and
+// the step counter used for bias correction; all go into checkpoints so that
+// a resumed run continues bit for bit.
+//
+// Mixed precision: for a bf16 parameter the optimizer also keeps an f32
+// master copy, and its moments are f32. The update is applied to the master
+// and the parameter receives it rounded to bf16, so updates smaller than a
+// bf16 step are not lost.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "weft/backend/adamw.h"
 #include "weft/model/parameter.h"
 
 namespace weft {
@@ -45,14 +51,21 @@ class AdamW {
   const AdamWOptions& options() const { return options_; }
 
   // "<param name>.exp_avg" (m) and "<param name>.exp_avg_sq" (v), per
-  // parameter in order: torch.optim.AdamW's names for the same tensors.
+  // parameter in order: torch.optim.AdamW's names for the same tensors; then
+  // "<param name>.master" for a parameter with an f32 master copy.
   std::vector<NamedTensor> state_tensors();
+
+  // Copies every parameter's value into its master copy: after the values
+  // were set from outside (initialisation, a loaded model).
+  void reload_masters();
 
  private:
   std::vector<Parameter*> params_;
   AdamWOptions options_;
   std::vector<Tensor> exp_avg_;     // m, one per parameter
   std::vector<Tensor> exp_avg_sq_;  // v, one per parameter
+  std::vector<Tensor> master_;      // f32 copy of each bf16 parameter; undefined otherwise
+  std::vector<ops::AdamWTensor> update_list_;  // what adamw_update_many is handed each step
   int64_t step_count_ = 0;
 };
 
