@@ -18,12 +18,13 @@ void check_stats(const char* op, const char* arg, const Tensor& t, const Tensor&
              t.describe());
 }
 
-void check_input(const char* op, const Tensor& x, const Tensor& gamma) {
-  detail::check_floating(op, "x", x);
-  WEFT_CHECK(x.rank() >= 1, op, ": x must have at least one dimension, got ", x.describe());
+// x (N...,D) is the input the statistics are taken over, named `arg`.
+void check_input(const char* op, const Tensor& x, const Tensor& gamma, const char* arg = "x") {
+  detail::check_floating(op, arg, x);
+  WEFT_CHECK(x.rank() >= 1, op, ": ", arg, " must have at least one dimension, got ", x.describe());
   detail::check_floating(op, "gamma", gamma);
   detail::check_shape(op, "gamma", gamma, {x.dim(-1)});
-  WEFT_CHECK(gamma.dtype() == x.dtype(), op, ": gamma must have x's dtype, got ",
+  WEFT_CHECK(gamma.dtype() == x.dtype(), op, ": gamma must have ", arg, "'s dtype, got ",
              gamma.describe(), " and ", x.describe());
   detail::check_device(op, "gamma", gamma, x.device());
 }
@@ -41,9 +42,8 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
   WEFT_DISPATCH(x.device(), layer_norm_forward, x, gamma, beta, eps, y, mean, rstd);
 }
 
-void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
-                         const Tensor& mean, const Tensor& rstd, Tensor& dx, Tensor& dgamma,
-                         Tensor& dbeta) {
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                         const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const char* op = "layer_norm_backward";
   check_input(op, x, gamma);
   detail::check_same(op, "dy", dy, x);
@@ -53,6 +53,21 @@ void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
   detail::check_same(op, "dgamma", dgamma, gamma);
   detail::check_same(op, "dbeta", dbeta, gamma);
   WEFT_DISPATCH(x.device(), layer_norm_backward, dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+}
+
+void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
+                            const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
+                            Tensor& rstd) {
+  const char* op = "add_layer_norm_forward";
+  check_input(op, a, gamma, "a");
+  detail::check_same(op, "b", b, a);
+  detail::check_same(op, "beta", beta, gamma);
+  WEFT_CHECK(eps >= 0.0, op, ": eps must be >= 0, got ", eps);
+  detail::check_same(op, "sum", sum, a);
+  detail::check_same(op, "y", y, a);
+  check_stats(op, "mean", mean, a);
+  check_stats(op, "rstd", rstd, a);
+  WEFT_DISPATCH(a.device(), add_layer_norm_forward, a, b, gamma, beta, eps, sum, y, mean, rstd);
 }
 
 }  // namespace weft::ops

@@ -1,6 +1,7 @@
 // weft bench: training steps of a model on synthetic tokens, reporting
-// tokens/s, achieved GFLOP/s and MFU against the peak of a large GEMM
-// measured in the same run, and where the step's time goes by kernel.
+// tokens/s, achieved FLOP/s and MFU against the peak of a large GEMM
+// measured in the same run, where the step's time goes by kernel, and on a
+// GPU the peak device memory and, on request, the largest batch that fits.
 
 #include <omp.h>
 
@@ -8,50 +9,48 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/bench_batch.h"
+#include "cli/bench_run.h"
 #include "cli/commands.h"
+#include "cli/device_setup.h"
 #include "cli/peak.h"
+#include "weft/backend/gpu.h"
 #include "weft/backend/profiler.h"
-#include "weft/model/model.h"
 #include "weft/tensor/error.h"
-#include "weft/train/adamw.h"
 #include "weft/train/comm_volume.h"
-#include "weft/train/schedule.h"
-#include "weft/train/trainer.h"
 
 namespace po = boost::program_options;
 
 namespace weft::cli {
 namespace {
 
-// Uniformly random token ids: the speed of a step does not depend on them.
-class SyntheticTokens final : public BatchSource {
- public:
-  SyntheticTokens(const ModelConfig& c, int64_t batch, int64_t seq)
-      : config_(c), batch_(batch), seq_(seq) {}
-  Batch next() override {
-    Batch b;
-    b.input = random_ids(config_.vocab_size, seq_);
-    b.target = random_ids(config_.vocab_size, seq_);
-    if (config_.architecture == Architecture::EncoderDecoder) {
-      b.source = random_ids(config_.encoder_vocab_size(), seq_);
-    }
-    return b;
-  }
+double gib(size_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0);
+}
 
- private:
-  Tensor random_ids(int64_t vocab, int64_t seq) {
-    Tensor t = Tensor::empty({batch_, seq}, DType::I32);
-    int32_t* p = t.data<int32_t>();
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
-      p[i] = static_cast<int32_t>((state_ >> 33) % static_cast<uint64_t>(vocab));
-    }
-    return t;
+// choose_target's messages name weft train's keys; bench says it with its own.
+void check_device_options(const DeviceSettings& s) {
+  WEFT_CHECK(s.device == "auto" || s.device == "cpu" || s.device == "cuda",
+             "--device must be auto, cpu or cuda, got '", s.device, "'");
+  WEFT_CHECK(s.precision == "fp32" || s.precision == "bf16",
+             "--precision must be fp32 or bf16, got '", s.precision, "'");
+  WEFT_CHECK(s.device != "cuda" || gpu::available(), "--device cuda: no GPU to run on (",
+             gpu::describe(), "); use --device cpu");
+  const bool on_gpu = s.device == "cuda" || (s.device == "auto" && gpu::available());
+  WEFT_CHECK(s.precision != "bf16" || on_gpu, "--precision bf16 needs --device cuda and a GPU ",
+             "(the CPU backend computes in fp32); use --precision fp32");
+}
+
+// "12.3 GFLOP/s" on a CPU, "312.4 TFLOP/s" on a GPU.
+std::string flops_rate(double flops_per_s, Device device) {
+  char text[64];
+  if (device == Device::CUDA) {
+    std::snprintf(text, sizeof text, "%.1f TFLOP/s", flops_per_s / 1e12);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f GFLOP/s", flops_per_s / 1e9);
   }
-  ModelConfig config_;
-  int64_t batch_, seq_;
-  uint64_t state_ = 42;
-};
+  return text;
+}
 
 }  // namespace
 
@@ -59,7 +58,8 @@ int run_bench(int argc, char** argv) {
   std::string preset;
   int64_t batch, seq, steps, warmup, vocab, layers, d_model, heads, d_ff, peak_n;
   int64_t tp, dp, grad_accum;
-  bool profile, comm_volume;
+  bool profile, comm_volume, max_batch;
+  DeviceSettings device;
   po::options_description opts("weft bench options");
   opts.add_options()
       ("help,h", "show this help")
@@ -70,12 +70,23 @@ int run_bench(int argc, char** argv) {
       ("seq", po::value(&seq)->default_value(0), "tokens per sequence (0: the model's context)")
       ("steps", po::value(&steps)->default_value(5), "timed training steps")
       ("warmup", po::value(&warmup)->default_value(1), "untimed steps first")
+      ("device", po::value(&device.device)->default_value("auto"),
+       "auto | cpu | cuda (auto: cuda when a GPU is present)")
+      ("precision", po::value(&device.precision)->default_value("fp32"),
+       "fp32 | bf16 (bf16 weights and activations, f32 master weights; cuda only)")
+      ("gpu-memory-fraction", po::value(&device.gpu_memory_fraction)->default_value(0.9, "0.9"),
+       "share of the free GPU memory the arena takes")
+      ("max-batch", po::bool_switch(&max_batch),
+       "cuda: find the largest batch whose training step fits in the arena (doubling, then "
+       "bisecting), then benchmark with it instead of --batch")
       ("vocab", po::value(&vocab)->default_value(0), "vocabulary size (0: the preset's)")
       ("layers", po::value(&layers)->default_value(0), "override model.n_layers")
       ("d-model", po::value(&d_model)->default_value(0), "override model.d_model")
       ("heads", po::value(&heads)->default_value(0), "override model.n_heads")
-      ("d-ff", po::value(&d_ff)->default_value(0), "override model.d_ff (default 4·d_model when d-model is set)")
-      ("peak-n", po::value(&peak_n)->default_value(2048), "size of the sgemm that measures peak")
+      ("d-ff", po::value(&d_ff)->default_value(0),
+       "override model.d_ff (default 4·d_model when d-model is set)")
+      ("peak-n", po::value(&peak_n)->default_value(0),
+       "size of the GEMM that measures peak (0: 2048 sgemm on cpu, 8192 bf16 on cuda)")
       ("profile", po::bool_switch(&profile), "print time per kernel")
       ("comm-volume", po::bool_switch(&comm_volume),
        "print the collectives and bytes one rank hands its groups per step under --dp x --tp "
@@ -114,26 +125,45 @@ int run_bench(int argc, char** argv) {
     return 0;
   }
 
-  std::printf("weft bench: %s, %s, %.2fM parameters, batch %ld x %ld tokens, f32 on cpu, %d threads\n",
-              preset.c_str(), architecture_name(c.architecture), c.parameter_count() / 1e6,
-              static_cast<long>(batch), static_cast<long>(seq), omp_get_max_threads());
-  const double peak = measure_peak_flops(peak_n);
-  std::printf("peak: %.1f GFLOP/s (sgemm %ld^3, best of 3)\n", peak / 1e9, static_cast<long>(peak_n));
+  check_device_options(device);
+  const ComputeTarget target = choose_target(device);
+  const bool on_gpu = target.device == Device::CUDA;
+  WEFT_CHECK(!max_batch || on_gpu, "--max-batch searches the GPU's memory; use it with --device ",
+             "cuda (on the CPU, give --batch)");
+  const std::string where =
+      on_gpu ? target.describe()
+             : target.describe() + ", " + std::to_string(omp_get_max_threads()) + " threads";
+  const std::string rows =
+      max_batch ? std::string("largest batch that fits") : std::to_string(batch);
+  std::printf("weft bench: %s, %s, %.2fM parameters, batch %s x %ld tokens, %s\n", preset.c_str(),
+              architecture_name(c.architecture), c.parameter_count() / 1e6, rows.c_str(),
+              static_cast<long>(seq), where.c_str());
+  if (peak_n == 0) peak_n = on_gpu ? 8192 : 2048;
+  const PeakFlops peak = measure_peak(target.device, peak_n);
+  std::printf("peak: %s (%s)\n", flops_rate(peak.flops_per_s, target.device).c_str(),
+              peak.method.c_str());
+  std::fflush(stdout);
 
-  auto model = make_model(c);
-  initialize_parameters(model->parameters(), 1);
-  AdamW optimizer(model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1});
-  ConstantSchedule schedule(1e-4);
-  Trainer trainer(*model, optimizer, schedule, TrainerOptions{});
-  SyntheticTokens data(c, batch, seq);
+  LayerContext ctx;
+  ctx.dtype = target.dtype, ctx.device = target.device;
+  if (max_batch) {
+    batch = find_max_batch(c, ctx, seq);
+    std::printf("max-batch: %ld sequences of %ld tokens is the largest batch that fits\n",
+                static_cast<long>(batch), static_cast<long>(seq));
+  }
 
-  for (int64_t i = 0; i < warmup; ++i) trainer.train_step(data);
+  // On a GPU the peak counts everything in use during the benchmark,
+  // including scratch that ops kept from the batch search.
+  const size_t in_use_before = on_gpu ? gpu::memory_stats().in_use : 0;
+  if (on_gpu) gpu::reset_peak();
+  BenchRun run(c, ctx, batch, seq);
+  for (int64_t i = 0; i < warmup; ++i) run.step();
   profiler::reset();
   profiler::enable(profile);
   double seconds = 0.0, flops = 0.0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < steps; ++i) {
-    const StepStats s = trainer.train_step(data);
+    const StepStats s = run.step();
     std::printf("step %ld: loss %.4f, %.3f s, %.0f tokens/s\n", static_cast<long>(i + 1), s.loss,
                 s.seconds, s.tokens_per_second);
     seconds += s.seconds;
@@ -145,8 +175,16 @@ int run_bench(int argc, char** argv) {
   const double tokens_per_s = static_cast<double>(tokens) / seconds;
   const double flops_per_token = flops / static_cast<double>(tokens);
   const double achieved = flops / seconds;
-  std::printf("training: %.0f tokens/s, %.1f GFLOP/s achieved (%.1f MFLOP/token), MFU %.1f%%\n",
-              tokens_per_s, achieved / 1e9, flops_per_token / 1e6, 100.0 * achieved / peak);
+  std::printf(
+      "training: %s, %s, batch %ld: %.0f tokens/s, %s achieved (%.1f MFLOP/token), MFU %.1f%%",
+      device_name(target.device), device.precision.c_str(), static_cast<long>(batch), tokens_per_s,
+      flops_rate(achieved, target.device).c_str(), flops_per_token / 1e6,
+      100.0 * achieved / peak.flops_per_s);
+  if (on_gpu) {
+    std::printf(", peak device memory %.2f GiB (%.2f GiB in use before the model was built)",
+                gib(gpu::memory_stats().peak), gib(in_use_before));
+  }
+  std::printf("\n");
   if (profile) {
     std::printf("time by kernel over %ld steps (%.3f s):\n", static_cast<long>(steps), seconds);
     for (const auto& k : profiler::snapshot()) {

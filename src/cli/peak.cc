@@ -5,10 +5,23 @@
 
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
+#include "weft/backend/gpu.h"
+#include "weft/tensor/error.h"
 
 namespace weft::cli {
 
-double measure_peak_flops(int64_t n) {
+namespace {
+
+double gemm_flops(int64_t n) {
+  const double d = static_cast<double>(n);
+  return 2.0 * d * d * d;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double cpu_sgemm_peak(int64_t n) {
   Tensor a = Tensor::empty({n, n}), b = Tensor::empty({n, n}), c = Tensor::empty({n, n});
   ops::fill(a, 0.5);
   ops::fill(b, 0.25);
@@ -16,10 +29,49 @@ double measure_peak_flops(int64_t n) {
   for (int i = 0; i < 4; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     ops::gemm(a, false, b, false, c);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (i > 0) best = std::min(best, s);  // the first run warms up
+    if (i > 0) best = std::min(best, seconds_since(t0));  // the first run warms up
   }
-  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / best;
+  return gemm_flops(n) / best;
+}
+
+// One GEMM takes ~2 ms at n = 8192 on an H100, too short to time alone
+// against launch and clock overheads, so each sample is a loop of them
+// between two synchronisations.
+constexpr int kGemmsPerSample = 10;
+constexpr int kSamples = 3;
+
+double cuda_bf16_gemm_peak(int64_t n) {
+  Tensor a = Tensor::empty({n, n}, DType::BF16, Device::CUDA);
+  Tensor b = Tensor::empty({n, n}, DType::BF16, Device::CUDA);
+  Tensor c = Tensor::empty({n, n}, DType::BF16, Device::CUDA);
+  ops::fill(a, 0.5);
+  ops::fill(b, 0.25);
+  double best = 1e30;
+  for (int sample = 0; sample <= kSamples; ++sample) {  // sample 0 warms up
+    gpu::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kGemmsPerSample; ++i) ops::gemm(a, false, b, false, c);
+    gpu::synchronize();
+    if (sample > 0) best = std::min(best, seconds_since(t0) / kGemmsPerSample);
+  }
+  return gemm_flops(n) / best;
+}
+
+}  // namespace
+
+PeakFlops measure_peak(Device device, int64_t n) {
+  WEFT_CHECK(n > 0, "peak: the GEMM size must be positive, got ", n);
+  const std::string size = std::to_string(n) + "^3";
+  if (device == Device::CUDA) {
+    return {cuda_bf16_gemm_peak(n), "bf16 GEMM " + size + " on cuda, best of " +
+                                        std::to_string(kSamples) + " loops of " +
+                                        std::to_string(kGemmsPerSample)};
+  }
+  return {cpu_sgemm_peak(n), "sgemm " + size + " on cpu, best of 3"};
+}
+
+double measure_peak_flops(int64_t n) {
+  return measure_peak(Device::CPU, n).flops_per_s;
 }
 
 }  // namespace weft::cli

@@ -1,11 +1,24 @@
 #pragma once
 // The machine's attainable FLOP/s, measured in the same run as the figure it
-// divides (MFU): the best of a few n×n×n sgemm runs.
+// divides (MFU). On the CPU: the best of a few n×n×n sgemm runs. On CUDA: the
+// best of a few timed loops of n×n×n bf16 GEMMs (the tensor cores' dense
+// rate, which MFU is conventionally quoted against whatever the precision).
 
 #include <cstdint>
+#include <string>
+
+#include "weft/tensor/dtype.h"
 
 namespace weft::cli {
 
+struct PeakFlops {
+  double flops_per_s = 0.0;
+  std::string method;  // "sgemm 2048^3 on cpu, best of 3"
+};
+
+PeakFlops measure_peak(Device device, int64_t n);
+
+// The CPU's peak, as measure_peak(Device::CPU, n).
 double measure_peak_flops(int64_t n);
 
 }  // namespace weft::cli

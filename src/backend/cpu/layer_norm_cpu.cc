@@ -1,8 +1,10 @@
 // Layer norm over the last dimension, one row per task. Row statistics are
-// accumulated in double. Backward writes dx row by row and accumulates the
-// parameter gradients into a fixed number of row chunks (per-chunk partial
-// sums, added in chunk order), so dgamma and dbeta are race-free and do not
-// depend on the thread count.
+// accumulated in double. The fused residual add writes a row's sum, then
+// normalises it with the same row function, so it equals add followed by
+// layer_norm_forward bit for bit. Backward writes dx row by row and
+// accumulates the parameter gradients into a fixed number of row chunks
+// (per-chunk partial sums, added in chunk order), so dgamma and dbeta are
+// race-free and do not depend on the thread count.
 
 #include "backend/cpu/cpu_common.h"
 #include "backend/kernels.h"
@@ -11,30 +13,52 @@ namespace weft::cpu {
 
 namespace {
 
+// One row: xr, yr (d); the statistics are rounded to T before y uses them,
+// so that backward sees exactly the mean and rstd the forward applied.
+template <typename T>
+void normalize_row(const T* xr, const T* gamma, const T* beta, double eps, T* yr, T& mean, T& rstd,
+                   int64_t d) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < d; ++i) sum += xr[i];
+  const double mu = sum / static_cast<double>(d);
+  double sq = 0.0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < d; ++i) {
+    const double c = xr[i] - mu;
+    sq += c * c;
+  }
+  const double rs = 1.0 / std::sqrt(sq / static_cast<double>(d) + eps);
+  const T m = static_cast<T>(mu), s = static_cast<T>(rs);
+#pragma omp simd
+  for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * s * gamma[i] + beta[i];
+  mean = m;
+  rstd = s;
+}
+
 // x, y (rows, d); mean, rstd (rows); gamma, beta (d).
 template <typename T>
 void forward_impl(const T* x, const T* gamma, const T* beta, double eps, T* y, T* mean, T* rstd,
                   int64_t rows, int64_t d) {
 #pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * d;
-    double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < d; ++i) sum += xr[i];
-    const double mu = sum / static_cast<double>(d);
-    double sq = 0.0;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t i = 0; i < d; ++i) {
-      const double c = xr[i] - mu;
-      sq += c * c;
-    }
-    const double rs = 1.0 / std::sqrt(sq / static_cast<double>(d) + eps);
-    const T m = static_cast<T>(mu), s = static_cast<T>(rs);
-    T* yr = y + r * d;
+    normalize_row(x + r * d, gamma, beta, eps, y + r * d, mean[r], rstd[r], d);
+  }
+}
+
+// a, b, sum, y (rows, d); sum may alias a (each element is read before it is
+// written, by the same thread).
+template <typename T>
+void add_forward_impl(const T* a, const T* b, const T* gamma, const T* beta, double eps, T* sum,
+                      T* y, T* mean, T* rstd, int64_t rows, int64_t d) {
+#pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* ar = a + r * d;
+    const T* br = b + r * d;
+    T* sr = sum + r * d;
 #pragma omp simd
-    for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * s * gamma[i] + beta[i];
-    mean[r] = m;
-    rstd[r] = s;
+    for (int64_t i = 0; i < d; ++i) sr[i] = ar[i] + br[i];
+    normalize_row(sr, gamma, beta, eps, y + r * d, mean[r], rstd[r], d);
   }
 }
 
@@ -101,9 +125,20 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
   });
 }
 
-void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma,
-                         const Tensor& mean, const Tensor& rstd, Tensor& dx, Tensor& dgamma,
-                         Tensor& dbeta) {
+void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
+                            const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
+                            Tensor& rstd) {
+  const int64_t d = a.dim(-1);
+  const int64_t rows = d == 0 ? 0 : a.numel() / d;
+  dispatch_floating("add_layer_norm_forward", a.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    add_forward_impl(a.data<T>(), b.data<T>(), gamma.data<T>(), beta.data<T>(), eps, sum.data<T>(),
+                     y.data<T>(), mean.data<T>(), rstd.data<T>(), rows, d);
+  });
+}
+
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                         const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const int64_t d = x.dim(-1);
   const int64_t rows = d == 0 ? 0 : x.numel() / d;
   dispatch_floating("layer_norm_backward", x.dtype(), [&](auto zero) {

@@ -1,0 +1,364 @@
+// Layer norm on CUDA: the functions of src/backend/cpu/layer_norm_cpu.cc,
+// computed in f32 and stored in the tensors' dtype (f32 or bf16).
+//
+// Forward: one warp per row, three passes over it (mean, variance about the
+// mean, normalise). As on CPU, mean and rstd are rounded to the tensors'
+// dtype before y uses them, so backward sees exactly what forward applied.
+// The fused add writes sum = a + b (rounded) in the first pass and the later
+// passes read the sum back, so it equals add followed by forward.
+//
+// Backward: one block per row, each block over a fixed range of rows that
+// depends only on the row count. dx is written. Every thread owns the same
+// columns in every row and keeps its block's dgamma/dbeta partial sums for
+// them in shared memory; the block writes them to f32 scratch, and a second
+// kernel adds the blocks' partials in block order into dgamma and dbeta
+// (+=). No atomics: the same bits on every run and on every GPU.
+
+#include <climits>
+
+#include "backend/cuda/device_common.cuh"
+#include "backend/kernels.h"
+
+namespace weft::cuda {
+
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kForwardThreads = 256;  // one row per warp: 8 rows per block
+constexpr int kBackwardMaxThreads = 256;
+constexpr int64_t kBackwardMinRowsPerBlock = 8;
+constexpr int64_t kBackwardMaxBlocks = 1024;  // bounds the partial sums to 1024 × 2d floats
+constexpr int kFinishSlices = 8;              // row slices of the partial-sum kernel's blocks
+constexpr size_t kDefaultSharedBytes = 48 * 1024;
+
+// W consecutive elements as floats: one 128-bit access when W is
+// Packed<T>::size, a scalar one when W is 1.
+template <int W, typename T>
+__device__ __forceinline__ void load_vec(const T* p, float (&f)[W]) {
+  if constexpr (W == 1) {
+    f[0] = to_float(*p);
+  } else {
+    static_assert(W == Packed<T>::size, "a vector access is one 16-byte pack");
+    const Packed<T> x = load_packed(p);
+#pragma unroll
+    for (int j = 0; j < W; ++j) f[j] = x.get(j);
+  }
+}
+
+template <int W, typename T>
+__device__ __forceinline__ void store_vec(T* p, const float (&f)[W]) {
+  if constexpr (W == 1) {
+    *p = from_float<T>(f[0]);
+  } else {
+    static_assert(W == Packed<T>::size, "a vector access is one 16-byte pack");
+    Packed<T> x;
+#pragma unroll
+    for (int j = 0; j < W; ++j) x.set(j, f[j]);
+    store_packed(p, x);
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ float round_to(float x) {
+  return to_float(from_float<T>(x));
+}
+
+// a, b, sum, y (rows, d); gamma, beta (d); mean, rstd (rows). Without kAdd
+// a is the input x, and b and sum are unused. Lane l of a row's warp handles
+// elements [i, i + W) for i = l·W, l·W + 32·W, ... in every pass, so the sum
+// it reads back in passes 2 and 3 is what it wrote itself in pass 1.
+template <typename T, int W, bool kAdd>
+__global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const T* gamma,
+                                          const T* beta, float eps, T* y, T* mean, T* rstd,
+                                          int64_t rows, int d) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
+  if (row >= rows) return;  // whole warps only: there is no block-wide barrier below
+  const int64_t offset = row * d;
+
+  float total = 0.0f;
+  for (int i = lane * W; i < d; i += kWarp * W) {
+    float v[W];
+    load_vec<W>(a + offset + i, v);
+    if constexpr (kAdd) {
+      float u[W];
+      load_vec<W>(b + offset + i, u);
+#pragma unroll
+      for (int j = 0; j < W; ++j) v[j] = round_to<T>(v[j] + u[j]);
+      store_vec<W>(sum + offset + i, v);  // may overwrite a: each element was read just above
+    }
+#pragma unroll
+    for (int j = 0; j < W; ++j) total += v[j];
+  }
+  const float mu = warp_sum(total) / static_cast<float>(d);
+
+  const T* x = (kAdd ? static_cast<const T*>(sum) : a) + offset;
+  float squares = 0.0f;
+  for (int i = lane * W; i < d; i += kWarp * W) {
+    float v[W];
+    load_vec<W>(x + i, v);
+#pragma unroll
+    for (int j = 0; j < W; ++j) {
+      const float c = v[j] - mu;
+      squares += c * c;
+    }
+  }
+  const float var = warp_sum(squares) / static_cast<float>(d);
+  const T mean_t = from_float<T>(mu);
+  const T rstd_t = from_float<T>(1.0f / sqrtf(var + eps));
+  const float m = to_float(mean_t), s = to_float(rstd_t);
+
+  for (int i = lane * W; i < d; i += kWarp * W) {
+    float v[W], g[W], bias[W];
+    load_vec<W>(x + i, v);
+    load_vec<W>(gamma + i, g);
+    load_vec<W>(beta + i, bias);
+#pragma unroll
+    for (int j = 0; j < W; ++j) v[j] = (v[j] - m) * s * g[j] + bias[j];
+    store_vec<W>(y + offset + i, v);
+  }
+  if (lane == 0) {
+    mean[row] = mean_t;
+    rstd[row] = rstd_t;
+  }
+}
+
+// dy, x, dx (rows, d); gamma (d); mean, rstd (rows). With xhat = (x − mean)·rstd
+// and g = dy·gamma, per row:
+//   dx = rstd · (g − mean(g) − xhat · mean(g·xhat))
+// partial (gridDim.x, 2, d) f32: this block's Σ dy·xhat, then Σ dy, over its
+// rows [rows·b/blocks, rows·(b+1)/blocks). dx may alias dy: every element of
+// dy is read by the thread that writes dx there, before it writes.
+// Dynamic shared memory: 2·d floats, laid out [dgamma|dbeta][j][pack] so that
+// neighbouring threads touch neighbouring banks.
+template <typename T, int W>
+__global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gamma, const T* mean,
+                                           const T* rstd, T* dx, float* partial, int64_t rows,
+                                           int d) {
+  extern __shared__ float column_sums[];
+  __shared__ float reduce_scratch[kWarp];
+  const int packs = d / W;
+  float* sum_dgamma = column_sums;
+  float* sum_dbeta = column_sums + d;
+  // Thread t owns packs t, t + blockDim.x, ... in every row: no other thread
+  // touches its entries of column_sums, so they need no barrier.
+  for (int p = threadIdx.x; p < packs; p += blockDim.x) {
+#pragma unroll
+    for (int j = 0; j < W; ++j) {
+      sum_dgamma[j * packs + p] = 0.0f;
+      sum_dbeta[j * packs + p] = 0.0f;
+    }
+  }
+
+  const int64_t begin = rows * blockIdx.x / gridDim.x;
+  const int64_t end = rows * (blockIdx.x + 1) / gridDim.x;
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t offset = r * d;
+    const float m = to_float(mean[r]), s = to_float(rstd[r]);
+    float sum_g = 0.0f, sum_gx = 0.0f;
+    for (int p = threadIdx.x; p < packs; p += blockDim.x) {
+      float dyv[W], xv[W], gv[W];
+      load_vec<W>(dy + offset + p * W, dyv);
+      load_vec<W>(x + offset + p * W, xv);
+      load_vec<W>(gamma + p * W, gv);
+#pragma unroll
+      for (int j = 0; j < W; ++j) {
+        const float g = dyv[j] * gv[j];
+        sum_g += g;
+        sum_gx += g * ((xv[j] - m) * s);
+      }
+    }
+    const float mean_g = block_sum(sum_g, reduce_scratch) / static_cast<float>(d);
+    const float mean_gx = block_sum(sum_gx, reduce_scratch) / static_cast<float>(d);
+    for (int p = threadIdx.x; p < packs; p += blockDim.x) {
+      float dyv[W], xv[W], gv[W], dxv[W];
+      load_vec<W>(dy + offset + p * W, dyv);
+      load_vec<W>(x + offset + p * W, xv);
+      load_vec<W>(gamma + p * W, gv);
+#pragma unroll
+      for (int j = 0; j < W; ++j) {
+        const float xhat = (xv[j] - m) * s;
+        dxv[j] = s * (dyv[j] * gv[j] - mean_g - xhat * mean_gx);
+        sum_dgamma[j * packs + p] += dyv[j] * xhat;
+        sum_dbeta[j * packs + p] += dyv[j];
+      }
+      store_vec<W>(dx + offset + p * W, dxv);
+    }
+  }
+
+  float* out = partial + static_cast<int64_t>(blockIdx.x) * 2 * d;
+  for (int p = threadIdx.x; p < packs; p += blockDim.x) {
+#pragma unroll
+    for (int j = 0; j < W; ++j) {
+      out[p * W + j] = sum_dgamma[j * packs + p];
+      out[d + p * W + j] = sum_dbeta[j * packs + p];
+    }
+  }
+}
+
+// partial (blocks, 2d) f32 -> dgamma (d) += Σ_b partial[b][c], dbeta (d) +=
+// Σ_b partial[b][d + c]. Block (32, kFinishSlices): column c = blockIdx.x·32 +
+// threadIdx.x of the 2d; slice y adds blocks y, y + kFinishSlices, ... in
+// order, then the slices are added in slice order.
+template <typename T>
+__global__ void layer_norm_param_grads_kernel(const float* partial, int64_t blocks, int d,
+                                              T* dgamma, T* dbeta) {
+  __shared__ float slice_sums[kFinishSlices][kWarp];
+  const int64_t width = 2 * static_cast<int64_t>(d);
+  const int64_t column = static_cast<int64_t>(blockIdx.x) * kWarp + threadIdx.x;
+  float total = 0.0f;
+  if (column < width) {
+    for (int64_t b = threadIdx.y; b < blocks; b += kFinishSlices)
+      total += partial[b * width + column];
+  }
+  slice_sums[threadIdx.y][threadIdx.x] = total;
+  __syncthreads();
+  if (threadIdx.y == 0 && column < width) {
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kFinishSlices; ++k) sum += slice_sums[k][threadIdx.x];
+    T* target = column < d ? dgamma + column : dbeta + (column - d);
+    *target = from_float<T>(to_float(*target) + sum);
+  }
+}
+
+int64_t row_count(const Tensor& x) {
+  return x.dim(-1) == 0 ? 0 : x.numel() / x.dim(-1);
+}
+
+// Row lengths and row counts the kernels' int indices and grids can hold.
+void check_sizes(const char* op, int64_t rows, int64_t d) {
+  WEFT_CHECK(d <= INT_MAX / 2, "cuda ", op, ": rows of ", d, " elements are too long (at most ",
+             INT_MAX / 2, ")");
+  WEFT_CHECK(rows / (kForwardThreads / kWarp) < INT_MAX, "cuda ", op, ": ", rows,
+             " rows are too many for one launch");
+}
+
+// Shared by layer_norm_forward and add_layer_norm_forward: without the add,
+// b and sum are null and a is x.
+template <typename T>
+void forward_rows(const char* op, const Tensor& a, const Tensor* b, Tensor* sum,
+                  const Tensor& gamma, const Tensor& beta, double eps, Tensor& y, Tensor& mean,
+                  Tensor& rstd) {
+  const int64_t d = a.dim(-1), rows = row_count(a);
+  if (rows == 0) return;
+  check_sizes(op, rows, d);
+  const T* pa = ptr<T>(a);
+  const T* pb = b != nullptr ? ptr<T>(*b) : nullptr;
+  T* ps = sum != nullptr ? ptr<T>(*sum) : nullptr;
+  const bool packed = packable<T>(pa, d) && (pb == nullptr || packable<T>(pb, d)) &&
+                      (ps == nullptr || packable<T>(ps, d)) && packable<T>(gamma.raw(), d) &&
+                      packable<T>(beta.raw(), d) && packable<T>(y.raw(), d);
+  constexpr int kRowsPerBlock = kForwardThreads / kWarp;
+  const auto blocks = static_cast<unsigned>((rows + kRowsPerBlock - 1) / kRowsPerBlock);
+  const cudaStream_t s = stream(op);
+  const int di = static_cast<int>(d);
+  const float e = static_cast<float>(eps);
+  auto launch = [&](auto kernel) {
+    kernel<<<blocks, kForwardThreads, 0, s>>>(pa, pb, ps, ptr<T>(gamma), ptr<T>(beta), e, ptr<T>(y),
+                                              ptr<T>(mean), ptr<T>(rstd), rows, di);
+    WEFT_LAUNCH_CHECK(op);
+  };
+  constexpr int kPack = Packed<T>::size;
+  if (sum != nullptr && packed) {
+    launch(layer_norm_forward_kernel<T, kPack, true>);
+  } else if (sum != nullptr) {
+    launch(layer_norm_forward_kernel<T, 1, true>);
+  } else if (packed) {
+    launch(layer_norm_forward_kernel<T, kPack, false>);
+  } else {
+    launch(layer_norm_forward_kernel<T, 1, false>);
+  }
+}
+
+// The per-block partial sums of backward, reused across calls.
+Tensor& partial_scratch(int64_t floats) {
+  thread_local Tensor scratch;
+  Tensor::ensure(scratch, {floats}, DType::F32, Device::CUDA);
+  return scratch;
+}
+
+// Lets `kernel` use `bytes` of dynamic shared memory (beyond the default
+// 48 KiB it must opt in), or refuses rows too long for this GPU.
+template <typename Kernel>
+void allow_shared_memory(const char* op, Kernel kernel, size_t bytes, int64_t d) {
+  if (bytes <= kDefaultSharedBytes) return;
+  int limit = 0;
+  WEFT_CUDA_CALL(op, cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin,
+                                            context(op).device));
+  // The block-sum scratch takes kWarp floats of static shared memory.
+  WEFT_CHECK(bytes + kWarp * sizeof(float) <= static_cast<size_t>(limit), "cuda ", op, ": rows of ",
+             d, " elements need ", bytes,
+             " bytes of shared memory per block for the parameter gradients; this GPU allows ",
+             limit);
+  WEFT_CUDA_CALL(op, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(bytes)));
+}
+
+template <typename T>
+void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                   const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  const char* op = "layer_norm_backward";
+  const int64_t d = x.dim(-1), rows = row_count(x);
+  if (rows == 0) return;
+  check_sizes(op, rows, d);
+  constexpr int kPack = Packed<T>::size;
+  const bool packed = packable<T>(dy.raw(), d) && packable<T>(x.raw(), d) &&
+                      packable<T>(gamma.raw(), d) && packable<T>(dx.raw(), d);
+  const int64_t packs = packed ? d / kPack : d;
+  const int64_t wanted_threads = (packs + kWarp - 1) / kWarp * kWarp;
+  const int threads =
+      static_cast<int>(wanted_threads < kBackwardMaxThreads ? wanted_threads : kBackwardMaxThreads);
+  const int64_t wanted_blocks = (rows + kBackwardMinRowsPerBlock - 1) / kBackwardMinRowsPerBlock;
+  const int64_t blocks = wanted_blocks < kBackwardMaxBlocks ? wanted_blocks : kBackwardMaxBlocks;
+  float* partial = ptr<float>(partial_scratch(blocks * 2 * d));
+  const size_t shared_bytes = 2 * static_cast<size_t>(d) * sizeof(float);
+  const cudaStream_t s = stream(op);
+  const int di = static_cast<int>(d);
+  auto launch = [&](auto kernel) {
+    allow_shared_memory(op, kernel, shared_bytes, d);
+    kernel<<<static_cast<unsigned>(blocks), threads, shared_bytes, s>>>(
+        ptr<T>(dy), ptr<T>(x), ptr<T>(gamma), ptr<T>(mean), ptr<T>(rstd), ptr<T>(dx), partial, rows,
+        di);
+    WEFT_LAUNCH_CHECK(op);
+  };
+  if (packed) {
+    launch(layer_norm_backward_kernel<T, kPack>);
+  } else {
+    launch(layer_norm_backward_kernel<T, 1>);
+  }
+
+  const auto finish_blocks = static_cast<unsigned>((2 * d + kWarp - 1) / kWarp);
+  layer_norm_param_grads_kernel<T><<<finish_blocks, dim3(kWarp, kFinishSlices), 0, s>>>(
+      partial, blocks, di, ptr<T>(dgamma), ptr<T>(dbeta));
+  WEFT_LAUNCH_CHECK(op);
+}
+
+}  // namespace
+
+void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                        Tensor& y, Tensor& mean, Tensor& rstd) {
+  dispatch_floating("layer_norm_forward", x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    forward_rows<T>("layer_norm_forward", x, nullptr, nullptr, gamma, beta, eps, y, mean, rstd);
+  });
+}
+
+void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
+                            const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
+                            Tensor& rstd) {
+  dispatch_floating("add_layer_norm_forward", a.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    forward_rows<T>("add_layer_norm_forward", a, &b, &sum, gamma, beta, eps, y, mean, rstd);
+  });
+}
+
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                         const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  dispatch_floating("layer_norm_backward", x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    backward_rows<T>(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+  });
+}
+
+}  // namespace weft::cuda
