@@ -9,13 +9,14 @@ namespace weft::ops {
 //   gelu = false:  y = x·wᵀ + bias
 //   gelu = true:   pre = x·wᵀ + bias,  y = gelu(pre)   (tanh form, as
 //                  ops::Activation::GELU); pre (N...,out) is kept for backward.
-// `pre` must be undefined when gelu is false.
+// `pre` must be undefined when gelu is false, and must not alias y.
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool gelu, Tensor& pre,
                     Tensor& y);
 
 // The backward GEMM into a GELU's input, with the GELU derivative applied on
 // the way out:  dpre = (dy · w) ⊙ gelu'(pre)
-//   dy (N...,out)   w (out,in)   pre (N...,in)   dpre (N...,in), written.
+//   dy (N...,out)   w (out,in)   pre (N...,in)   dpre (N...,in), written;
+//   dpre may alias neither pre nor dy.
 void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, Tensor& dpre);
 
 }  // namespace weft::ops

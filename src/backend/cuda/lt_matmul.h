@@ -1,0 +1,58 @@
+#pragma once
+// One cuBLASLt matmul on row-major matrices, with an optional epilogue:
+//   c (m,n) = alpha · op(a) · op(b) + beta · c,   op(a) (m,k), op(b) (k,n)
+// then, by epilogue,
+//   Bias         c += bias (n) on every row
+//   GeluAux      aux = c;          c = gelu(aux)
+//   GeluAuxBias  aux = c + bias;   c = gelu(aux)
+//   DGelu        c = c ⊙ gelu'(aux)     (aux is read)
+// gelu is the tanh form. aux (m,n) is row-major with leading dimension
+// ld_aux. With batch > 1 the strides (in elements) step from one matrix to
+// the next (bias is shared by the batch).
+//
+// cuBLASLt is column-major: the call computes cᵀ = op(b)ᵀ · op(a)ᵀ, so its
+// "rows" are our n — the bias length and the aux leading-dimension rule
+// (ld_aux ≥ n, a multiple of 8) read that way.
+//
+// The descriptors, layouts and the algorithm chosen by cuBLASLt's heuristic
+// are cached per problem (shapes, strides, dtype, epilogue, pointer
+// alignments), so a steady-state call does no search.
+
+#include <cstdint>
+
+#include "weft/tensor/dtype.h"
+
+namespace weft::cuda {
+
+enum class LtEpilogue { None, Bias, GeluAux, GeluAuxBias, DGelu };
+
+struct LtMatmul {
+  DType dtype = DType::F32;  // of a, b, c, bias and aux: F32 or BF16; f32 compute either way
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  const void* a = nullptr;  // leading dimensions: elements per stored row
+  int64_t lda = 0;
+  const void* b = nullptr;
+  int64_t ldb = 0;
+  void* c = nullptr;
+  int64_t ldc = 0;
+  float alpha = 1.0f, beta = 0.0f;
+  LtEpilogue epilogue = LtEpilogue::None;
+  const void* bias = nullptr;  // (n), Bias and GeluAuxBias
+  void* aux = nullptr;         // (m,n), the GELU epilogues
+  int64_t ld_aux = 0;
+  int64_t batch = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0, stride_aux = 0;
+};
+
+// Runs the matmul on the compute stream. Returns false, having done nothing,
+// when cuBLASLt cannot apply this epilogue here (aux leading dimension or
+// stride not a multiple of 8, bias or aux not 16-byte aligned, no algorithm):
+// the caller then runs a plain matmul and its own elementwise kernel. m, n
+// and k must be positive.
+bool try_lt_matmul(const char* op, const LtMatmul& problem);
+
+// The same, refusing with an error naming `op` when no algorithm exists.
+void lt_matmul(const char* op, const LtMatmul& problem);
+
+}  // namespace weft::cuda

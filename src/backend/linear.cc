@@ -1,0 +1,81 @@
+#include "weft/backend/linear.h"
+
+#include "backend/check.h"
+#include "backend/dispatch.h"
+
+namespace weft::ops {
+
+namespace {
+
+// `t` is `like`'s leading dimensions followed by `last`, in `like`'s dtype and
+// on its device: y beside x, pre and dpre beside dy.
+void check_rows_like(const char* op, const char* arg, const Tensor& t, const Tensor& like,
+                     int64_t last) {
+  Shape shape(like.shape().begin(), like.shape().end() - 1);
+  shape.push_back(last);
+  WEFT_CHECK(
+      t.defined() && t.shape() == shape && t.dtype() == like.dtype() && t.device() == like.device(),
+      op, ": ", arg, " must be ", dtype_name(like.dtype()), shape_str(shape), " on ",
+      device_name(like.device()), ", got ", t.defined() ? t.describe() : "undefined");
+}
+
+// w (out,in), in x's dtype and on its device.
+void check_weight(const char* op, const Tensor& w, const Tensor& x) {
+  detail::check_floating(op, "w", w);
+  WEFT_CHECK(w.rank() == 2, op, ": w must be (out,in), got ", w.describe());
+  WEFT_CHECK(w.dtype() == x.dtype(), op, ": w must have the dtype of x (", dtype_name(x.dtype()),
+             "), got ", w.describe());
+  detail::check_device(op, "w", w, x.device());
+}
+
+// Two outputs, or an input and an output, that must not share memory: the
+// kernels read one after writing the other.
+void check_distinct(const char* op, const char* a_arg, const Tensor& a, const char* b_arg,
+                    const Tensor& b) {
+  WEFT_CHECK(a.numel() == 0 || a.raw() != b.raw(), op, ": ", b_arg, " must not alias ", a_arg);
+}
+
+}  // namespace
+
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool gelu, Tensor& pre,
+                    Tensor& y) {
+  const char* op = "linear_forward";
+  detail::check_floating(op, "x", x);
+  WEFT_CHECK(x.rank() >= 1, op, ": x must be (N...,in), got ", x.describe());
+  check_weight(op, w, x);
+  WEFT_CHECK(w.dim(1) == x.dim(-1), op, ": w must be (out,", x.dim(-1), ") for x ", x.describe(),
+             ", got ", w.describe());
+  const int64_t out = w.dim(0);
+  if (bias.defined()) {
+    WEFT_CHECK(
+        bias.shape() == Shape{out} && bias.dtype() == x.dtype() && bias.device() == x.device(), op,
+        ": bias must be undefined or ", dtype_name(x.dtype()), "[", out, "] on ",
+        device_name(x.device()), ", got ", bias.describe());
+  }
+  check_rows_like(op, "y", y, x, out);
+  if (gelu) {
+    WEFT_CHECK(pre.defined(), op, ": pre must be defined when gelu is true (backward needs it)");
+    detail::check_same(op, "pre", pre, y);
+    check_distinct(op, "y", y, "pre", pre);
+  } else {
+    WEFT_CHECK(!pre.defined(), op, ": pre must be undefined when gelu is false, got ",
+               pre.describe());
+  }
+  WEFT_DISPATCH(x.device(), linear_forward, x, w, bias, gelu, pre, y);
+}
+
+void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, Tensor& dpre) {
+  const char* op = "linear_backward_gelu";
+  detail::check_floating(op, "dy", dy);
+  WEFT_CHECK(dy.rank() >= 1, op, ": dy must be (N...,out), got ", dy.describe());
+  check_weight(op, w, dy);
+  WEFT_CHECK(w.dim(0) == dy.dim(-1), op, ": w must be (", dy.dim(-1), ",in) for dy ", dy.describe(),
+             ", got ", w.describe());
+  check_rows_like(op, "pre", pre, dy, w.dim(1));
+  detail::check_same(op, "dpre", dpre, pre);
+  check_distinct(op, "pre", pre, "dpre", dpre);
+  check_distinct(op, "dy", dy, "dpre", dpre);
+  WEFT_DISPATCH(dy.device(), linear_backward_gelu, dy, w, pre, dpre);
+}
+
+}  // namespace weft::ops
