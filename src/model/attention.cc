@@ -55,7 +55,7 @@ void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Te
     Tensor::ensure(probs_, {B, heads_local_, T, S}, dt, dev);
   }
   Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
-  key_valid_ = key_valid;
+  key_valid_ = &key_valid;
 
   Tensor q2 = q_out_.view({B, T, local}), k2 = k_out_.view({B, S, local}),
          v2 = v_out_.view({B, S, local});
@@ -90,7 +90,7 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
   o_.backward(heads_.view({B, T, local}), dy, dheads2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   if (flash_) {
-    ops::flash_attention_backward(q_out_, k_out_, v_out_, key_valid_,
+    ops::flash_attention_backward(q_out_, k_out_, v_out_, *key_valid_,
                                   kind_ == AttentionKind::CausalSelf, scale, heads_, lse_,
                                   dheads_, dq_, dk_, dv_);
   } else {

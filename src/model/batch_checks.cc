@@ -60,7 +60,7 @@ const Tensor& key_mask(const Tensor& ids, int32_t pad_id, Tensor& mask) {
     return mask;
   }
   const bool on_cpu = ids.device() == Device::CPU;
-  Tensor staging;  // host copy of the mask for a device batch
+  thread_local Tensor staging;  // host copy of the mask for a device batch, reused
   Tensor& host_mask = on_cpu ? mask : staging;
   Tensor::ensure(host_mask, ids.shape(), DType::I32, Device::CPU);
   const Tensor host = on_host(ids);

@@ -8,7 +8,7 @@ namespace weft::ops {
 // source to its k beams:
 //   src (N, C...)   index (M) i32 in [0, N)   dst (M, C...)
 //   dst[m] = src[index[m]]                     (written)
-// Any dtype (src and dst alike); index on the host or on src's device. dst
+// Any dtype (src and dst alike); index on src's device. dst
 // must not overlap src: a permutation in place would read rows already
 // overwritten. Inference only, so there is no backward.
 void gather_rows(const Tensor& src, const Tensor& index, Tensor& dst);

@@ -55,7 +55,10 @@ class MultiHeadAttention : public Module {
   // On CUDA training attention runs flash-style: the forward keeps each
   // query's log-sum-exp (lse_) instead of the (T,S) probabilities.
   bool flash_ = false;
-  Tensor key_valid_, lse_;
+  // The forward's key mask, read again by the flash backward. A pointer, not
+  // a copy: a second owner would make the model reallocate the mask each step.
+  const Tensor* key_valid_ = nullptr;
+  Tensor lse_;
   Tensor q_out_, k_out_, v_out_, probs_, heads_;   // forward caches
   Tensor dheads_, dq_, dk_, dv_, dprobs_;          // backward scratch
 };

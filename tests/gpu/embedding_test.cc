@@ -1,0 +1,138 @@
+// Token embeddings (vocabulary shards with offsets, ids outside the shard,
+// repeated ids), positions, and the row gather of beam search, on the GPU
+// against the CPU in f64.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gpu_testing.h"
+#include "support/tensor_testing.h"
+#include "weft/backend/embedding.h"
+#include "weft/backend/gather_rows.h"
+#include "weft/tensor/error.h"
+
+namespace weft::testing {
+namespace {
+
+// A table shard holding rows [offset, offset + rows) of a vocabulary of
+// `vocab`, looked up by ids of shape `ids` drawn from the whole vocabulary.
+struct EmbeddingCase {
+  int64_t vocab, rows, offset, d;
+  Shape ids;
+  double scale;
+};
+
+std::string case_str(const EmbeddingCase& c) {
+  return detail::concat("rows [", c.offset, ", ", c.offset + c.rows, ") of ", c.vocab, ", D ", c.d,
+                        ", ids ", shape_str(c.ids), ", scale ", c.scale);
+}
+
+const std::vector<EmbeddingCase>& embedding_cases() {
+  static const std::vector<EmbeddingCase> all = {
+      {50, 50, 0, 67, {3, 11}, 1.0},
+      {1000, 333, 334, 128, {4, 37}, std::sqrt(128.0)},
+      {97, 30, 60, 13, {257}, 0.5},
+      {7, 7, 0, 768, {8, 64}, 1.0},  // every id repeated many times
+  };
+  return all;
+}
+
+class EmbeddingGpu : public GpuPrecisionTest {};
+WEFT_GPU_PRECISIONS(EmbeddingGpu);
+
+TEST_P(EmbeddingGpu, Forward) {
+  Seeds seeds;
+  for (const EmbeddingCase& c : embedding_cases()) {
+    SCOPED_TRACE(case_str(c));
+    const Operand table = random_operand({c.rows, c.d}, dtype(), seeds.next());
+    const Operand ids = ids_operand(random_ids(c.ids, static_cast<int32_t>(c.vocab), seeds.next()));
+    Shape out_shape = c.ids;
+    out_shape.push_back(c.d);
+    Tensor out_ref = Tensor::zeros(out_shape, DType::F64);
+    ops::embedding_forward(table.ref, ids.ref, c.scale, c.offset, out_ref);
+    Tensor out = poisoned(out_shape, dtype());  // rows of ids outside the shard are written 0
+    ops::embedding_forward(table.gpu, ids.gpu, c.scale, c.offset, out);
+    EXPECT_TRUE(close_to_cpu("embedding_forward", "out", out, out_ref, budget()));
+  }
+}
+
+TEST_P(EmbeddingGpu, Backward) {
+  Seeds seeds;
+  for (const EmbeddingCase& c : embedding_cases()) {
+    SCOPED_TRACE(case_str(c));
+    const Operand ids = ids_operand(random_ids(c.ids, static_cast<int32_t>(c.vocab), seeds.next()));
+    Shape out_shape = c.ids;
+    out_shape.push_back(c.d);
+    const Operand dout = random_operand(out_shape, dtype(), seeds.next());
+    Operand dtable = random_operand({c.rows, c.d}, dtype(), seeds.next());
+    ops::embedding_backward(dout.ref, ids.ref, c.scale, c.offset, dtable.ref);
+    ops::embedding_backward(dout.gpu, ids.gpu, c.scale, c.offset, dtable.gpu);
+    EXPECT_TRUE(close_to_cpu("embedding_backward", "dtable", dtable.gpu, dtable.ref, budget()));
+  }
+}
+
+// x (B,T,D) += table[start + t], and its backward, both accumulating.
+struct PositionsCase {
+  int64_t B, T, D, table_rows, start;
+};
+
+const std::vector<PositionsCase>& positions_cases() {
+  static const std::vector<PositionsCase> all = {
+      {3, 9, 67, 16, 3}, {2, 64, 768, 64, 0}, {5, 1, 13, 40, 39}};
+  return all;
+}
+
+TEST_P(EmbeddingGpu, Positions) {
+  Seeds seeds;
+  for (const PositionsCase& c : positions_cases()) {
+    SCOPED_TRACE(detail::concat("x (", c.B, ",", c.T, ",", c.D, "), rows from ", c.start, " of ",
+                                c.table_rows));
+    const Operand table = random_operand({c.table_rows, c.D}, dtype(), seeds.next());
+    Operand x = random_operand({c.B, c.T, c.D}, dtype(), seeds.next());
+    ops::add_positions(table.ref, c.start, x.ref);
+    ops::add_positions(table.gpu, c.start, x.gpu);
+    EXPECT_TRUE(close_to_cpu("add_positions", "x", x.gpu, x.ref, budget()));
+
+    const Operand dx = random_operand({c.B, c.T, c.D}, dtype(), seeds.next());
+    Operand dtable = random_operand({c.table_rows, c.D}, dtype(), seeds.next());
+    ops::add_positions_backward(dx.ref, c.start, dtable.ref);
+    ops::add_positions_backward(dx.gpu, c.start, dtable.gpu);
+    EXPECT_TRUE(close_to_cpu("add_positions_backward", "dtable", dtable.gpu, dtable.ref, budget()));
+  }
+}
+
+// Angles up to 1023 radians: the budget holds only if they are formed in
+// double, as on the CPU.
+TEST_P(EmbeddingGpu, SinusoidalTable) {
+  for (const Shape& shape : std::vector<Shape>{{37, 67}, {1024, 768}, {3, 1}}) {
+    SCOPED_TRACE("table " + shape_str(shape));
+    Tensor table_ref = Tensor::zeros(shape, DType::F64);
+    ops::sinusoidal_positions(table_ref);
+    Tensor table = poisoned(shape, dtype());
+    ops::sinusoidal_positions(table);
+    EXPECT_TRUE(close_to_cpu("sinusoidal_positions", "table", table, table_ref, budget()));
+  }
+}
+
+class GatherRowsGpu : public GpuTest {};
+
+// A byte copy: the GPU must give the CPU's bits for every dtype.
+TEST_F(GatherRowsGpu, SameBitsAsTheCpu) {
+  Seeds seeds;
+  for (DType dtype : {DType::F32, DType::BF16, DType::I32}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const Shape src_shape = {11, 3, 37};
+    const Tensor host_src = dtype == DType::I32 ? random_ids(src_shape, 1000, seeds.next())
+                                                : random_tensor(src_shape, dtype, seeds.next());
+    const Tensor index = random_ids({23}, 11, seeds.next());  // repeats rows
+    Tensor dst_ref = Tensor::empty({23, 3, 37}, dtype);
+    ops::gather_rows(host_src, index, dst_ref);
+    Tensor dst = poisoned({23, 3, 37}, dtype);
+    ops::gather_rows(host_src.to(Device::CUDA), index.to(Device::CUDA), dst);
+    EXPECT_TRUE(same_bits("gather_rows", "dst", dst, dst_ref));
+  }
+}
+
+}  // namespace
+}  // namespace weft::testing
