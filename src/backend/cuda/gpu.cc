@@ -25,8 +25,8 @@ void fail_cuda(cudaError_t error, const char* op, const char* call, const char* 
 void fail_cublas(cublasStatus_t status, const char* op, const char* call, const char* file,
                  int line) {
   throw Error(::weft::detail::concat("cuda ", op, ": ", call, " failed: ",
-                                     cublasGetStatusString(status), " (status ",
-                                     static_cast<int>(status), ")"),
+                                     cublasLtGetStatusString(status), " (",
+                                     cublasLtGetStatusName(status), ")"),
               ::weft::detail::concat(file, ":", line));
 }
 
@@ -126,11 +126,12 @@ std::string describe() {
   cudaGetDevice(&device);
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return "an unreadable CUDA device";
-  char line[256];
-  std::snprintf(line, sizeof line, "%s (sm_%d%d, %d SMs, %.1f GiB)", prop.name, prop.major,
-                prop.minor, prop.multiProcessorCount,
+  char memory[32];
+  std::snprintf(memory, sizeof memory, "%.1f GiB",
                 static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
-  return line;
+  return std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
+         std::to_string(prop.minor) + ", " + std::to_string(prop.multiProcessorCount) + " SMs, " +
+         memory + ")";
 }
 
 MemoryStats memory_stats() {
