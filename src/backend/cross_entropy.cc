@@ -15,8 +15,11 @@ void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_i
   detail::check_shape(op, "targets", targets, {n});
   detail::check_device(op, "targets", targets, logits.device());
   detail::check_shape(op, "losses", losses, {n});
-  WEFT_CHECK(losses.dtype() == logits.dtype(), op, ": losses must have the logits' dtype ",
-             dtype_name(logits.dtype()), ", got ", losses.describe());
+  // Mixed precision keeps the loss in f32 for bf16 logits.
+  WEFT_CHECK(losses.dtype() == logits.dtype() ||
+                 (logits.dtype() == DType::BF16 && losses.dtype() == DType::F32),
+             op, ": losses must have the logits' dtype ", dtype_name(logits.dtype()),
+             " (or f32 for bf16 logits), got ", losses.describe());
   detail::check_device(op, "losses", losses, logits.device());
   if (dlogits.defined()) detail::check_same(op, "dlogits", dlogits, logits);
   WEFT_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op,

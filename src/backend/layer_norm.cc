@@ -11,8 +11,11 @@ namespace {
 void check_stats(const char* op, const char* arg, const Tensor& t, const Tensor& x) {
   const Shape leading(x.shape().begin(), x.shape().end() - 1);
   const int64_t rows = x.dim(-1) == 0 ? 0 : x.numel() / x.dim(-1);
-  WEFT_CHECK(t.defined() && (t.shape() == Shape{rows} || t.shape() == leading) &&
-                 t.dtype() == x.dtype() && t.device() == x.device(),
+  // Mixed precision keeps the statistics of bf16 rows in f32.
+  const bool dtype_ok = t.defined() && (t.dtype() == x.dtype() ||
+                                        (x.dtype() == DType::BF16 && t.dtype() == DType::F32));
+  WEFT_CHECK(dtype_ok && (t.shape() == Shape{rows} || t.shape() == leading) &&
+                 t.device() == x.device(),
              op, ": ", arg, " must be ", dtype_name(x.dtype()), "[", rows, "] on ",
              device_name(x.device()), " (one entry per row of ", x.describe(), "), got ",
              t.describe());

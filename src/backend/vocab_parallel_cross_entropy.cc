@@ -44,8 +44,11 @@ void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int
              all_stats.defined() ? all_stats.describe() : std::string("undefined"));
   detail::check_device(op, "all_stats", all_stats, logits.device());
   detail::check_shape(op, "losses", losses, {n});
-  WEFT_CHECK(losses.dtype() == logits.dtype(), op, ": losses must have the logits' dtype ",
-             dtype_name(logits.dtype()), ", got ", losses.describe());
+  // Mixed precision keeps the loss in f32 for bf16 logits.
+  WEFT_CHECK(losses.dtype() == logits.dtype() ||
+                 (logits.dtype() == DType::BF16 && losses.dtype() == DType::F32),
+             op, ": losses must have the logits' dtype ", dtype_name(logits.dtype()),
+             " (or f32 for bf16 logits), got ", losses.describe());
   detail::check_device(op, "losses", losses, logits.device());
   if (dlogits.defined()) detail::check_same(op, "dlogits", dlogits, logits);
   WEFT_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op,

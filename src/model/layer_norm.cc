@@ -4,6 +4,12 @@
 
 namespace weft {
 
+namespace {
+// bf16 rows keep their mean and 1/std in f32: rounded to bf16 they would cost
+// the backward pass three significant digits.
+DType stats_dtype(const Tensor& x) { return x.dtype() == DType::BF16 ? DType::F32 : x.dtype(); }
+}  // namespace
+
 LayerNorm::LayerNorm(std::string name, int64_t dim, double eps, const LayerContext& ctx)
     : Module(std::move(name)), eps_(eps) {
   gain_ = &add_parameter("weight", {dim}, ctx, Init::Ones, 0.0, false);
@@ -12,15 +18,15 @@ LayerNorm::LayerNorm(std::string name, int64_t dim, double eps, const LayerConte
 
 void LayerNorm::forward(const Tensor& x, Tensor& y) {
   const Shape rows = {x.numel() / x.dim(-1)};
-  Tensor::ensure(mean_, rows, x.dtype(), x.device());
-  Tensor::ensure(rstd_, rows, x.dtype(), x.device());
+  Tensor::ensure(mean_, rows, stats_dtype(x), x.device());
+  Tensor::ensure(rstd_, rows, stats_dtype(x), x.device());
   ops::layer_norm_forward(x, gain_->value, bias_->value, eps_, y, mean_, rstd_);
 }
 
 void LayerNorm::forward_add(const Tensor& a, const Tensor& b, Tensor& sum, Tensor& y) {
   const Shape rows = {a.numel() / a.dim(-1)};
-  Tensor::ensure(mean_, rows, a.dtype(), a.device());
-  Tensor::ensure(rstd_, rows, a.dtype(), a.device());
+  Tensor::ensure(mean_, rows, stats_dtype(a), a.device());
+  Tensor::ensure(rstd_, rows, stats_dtype(a), a.device());
   ops::add_layer_norm_forward(a, b, gain_->value, bias_->value, eps_, sum, y, mean_, rstd_);
 }
 

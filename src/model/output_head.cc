@@ -33,7 +33,9 @@ LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_
   } else {
     Tensor::ensure(logits_, {block, V_local}, h.dtype(), h.device());
   }
-  Tensor::ensure(losses_, {N}, h.dtype(), h.device());
+  // The loss stays f32 under mixed precision.
+  const DType loss_dtype = h.dtype() == DType::BF16 ? DType::F32 : h.dtype();
+  Tensor::ensure(losses_, {N}, loss_dtype, h.device());
   Tensor::ensure(stats_, {block, 4}, DType::F64, h.device());
   Tensor::ensure(all_stats_, {shards, block, 4}, DType::F64, h.device());
 

@@ -5,7 +5,8 @@ namespace weft::ops {
 
 // Layer norm over the last dimension D of x (N...,D):
 //   y = (x − mean) · rstd · gamma + beta,   rstd = 1 / sqrt(var + eps)
-// mean and rstd (N) are cached for the backward pass.
+// mean and rstd (N) are cached for the backward pass; they have x's dtype, or
+// f32 for bf16 x (mixed precision).
 void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                         Tensor& y, Tensor& mean, Tensor& rstd);
 // dx is written; dgamma and dbeta are accumulated (+=).

@@ -24,8 +24,8 @@ namespace weft::ops {
 void cross_entropy_shard_stats(const Tensor& logits, const Tensor& targets, int64_t vocab_offset,
                                int64_t ignore_index, Tensor& stats);
 
-// all_stats f64 (shards,N,4) -> losses (N, logits' dtype); dlogits (N,V_local)
-// may alias logits. A target outside [0, vocab_size) that is not
+// all_stats f64 (shards,N,4) -> losses (N, logits' dtype or f32 for bf16);
+// dlogits (N,V_local) may alias logits. A target outside [0, vocab_size) that is not
 // ignore_index is refused naming the row.
 void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int64_t vocab_offset,
                                 int64_t vocab_size, int64_t ignore_index, double label_smoothing,

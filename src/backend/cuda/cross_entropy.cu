@@ -125,10 +125,10 @@ __device__ __forceinline__ void record_bad_row(unsigned* flag, int64_t r, int64_
 }
 
 // logits, dlogits (n,v); targets, losses (n). dlogits null: loss only.
-template <typename T>
+template <typename T, typename L>
 __global__ void __launch_bounds__(kThreads)
     cross_entropy_kernel(const T* logits, const int32_t* __restrict__ targets, int64_t ignore_index,
-                         double eps, double grad_scale, T* losses, T* dlogits, unsigned* bad_row,
+                         double eps, double grad_scale, L* losses, T* dlogits, unsigned* bad_row,
                          int64_t n, int64_t v) {
   const int64_t r = blockIdx.x;
   const T* x = logits + r * v;
@@ -136,7 +136,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t t = targets[r];
   if (t == ignore_index || t < 0 || t >= v) {  // the same for the whole block
     if (t != ignore_index) record_bad_row(bad_row, r, n);
-    if (threadIdx.x == 0) losses[r] = from_float<T>(0.0f);
+    if (threadIdx.x == 0) losses[r] = from_float<L>(0.0f);
     if (dx != nullptr) zero_row(dx, v);
     return;
   }
@@ -145,7 +145,7 @@ __global__ void __launch_bounds__(kThreads)
   const double lse = static_cast<double>(row.max) + log(row.sum_exp);
   const double mean_x = row.sum_x / static_cast<double>(v);
   if (threadIdx.x == 0) {
-    losses[r] = from_float<T>(static_cast<float>((1.0 - eps) * (lse - x_t) + eps * (lse - mean_x)));
+    losses[r] = from_float<L>(static_cast<float>((1.0 - eps) * (lse - x_t) + eps * (lse - mean_x)));
   }
   if (dx == nullptr) return;
   // grad_scale · (p − (1 − ε)·onehot(t) − ε/V)
@@ -183,11 +183,11 @@ __global__ void __launch_bounds__(kThreads)
 
 // all (shards,n,4) -> losses (n); dlogits (n,v) this shard's columns, may be
 // null or alias logits.
-template <typename T>
+template <typename T, typename L>
 __global__ void __launch_bounds__(kThreads)
     shard_finish_kernel(const T* logits, const int32_t* __restrict__ targets, int64_t offset,
                         int64_t vocab, int64_t ignore_index, double eps, double grad_scale,
-                        const double* __restrict__ all, int64_t shards, T* losses, T* dlogits,
+                        const double* __restrict__ all, int64_t shards, L* losses, T* dlogits,
                         unsigned* bad_row, int64_t n, int64_t v) {
   const int64_t r = blockIdx.x;
   const T* x = logits + r * v;
@@ -195,7 +195,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t t = targets[r];
   if (t == ignore_index || t < 0 || t >= vocab) {
     if (t != ignore_index) record_bad_row(bad_row, r, n);
-    if (threadIdx.x == 0) losses[r] = from_float<T>(0.0f);
+    if (threadIdx.x == 0) losses[r] = from_float<L>(0.0f);
     if (dx != nullptr) zero_row(dx, v);
     return;
   }
@@ -212,7 +212,7 @@ __global__ void __launch_bounds__(kThreads)
   const double lse = global_max + log(sum_e);
   const double mean_x = sum_x / static_cast<double>(vocab);
   if (threadIdx.x == 0) {
-    losses[r] = from_float<T>(static_cast<float>((1.0 - eps) * (lse - x_t) + eps * (lse - mean_x)));
+    losses[r] = from_float<L>(static_cast<float>((1.0 - eps) * (lse - x_t) + eps * (lse - mean_x)));
   }
   if (dx == nullptr) return;
   // grad_scale · (p − (1 − ε)·onehot(t) − ε/V) on this shard's columns.
@@ -262,6 +262,15 @@ void check_targets(const char* op, const unsigned* flag, const Tensor& targets, 
                                      ") and is not ignore_index ", ignore_index));
 }
 
+// Losses are f32 under mixed precision (bf16 logits), else the logits' dtype.
+template <typename T, typename Launch> void with_loss_type(const Tensor& losses, Launch&& launch) {
+  if (losses.dtype() == DType::F32) {
+    launch(float{});
+  } else {
+    launch(T{});
+  }
+}
+
 }  // namespace
 
 void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
@@ -274,9 +283,12 @@ void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_i
   dispatch_floating(op, logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* dl = dlogits.defined() ? ptr<T>(dlogits) : nullptr;
-    cross_entropy_kernel<T><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
-        ptr<T>(logits), ptr<int32_t>(targets), ignore_index, label_smoothing, grad_scale,
-        ptr<T>(losses), dl, flag, n, v);
+    with_loss_type<T>(losses, [&](auto loss_zero) {
+      using L = decltype(loss_zero);
+      cross_entropy_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
+          ptr<T>(logits), ptr<int32_t>(targets), ignore_index, label_smoothing, grad_scale,
+          ptr<L>(losses), dl, flag, n, v);
+    });
     WEFT_LAUNCH_CHECK("cross_entropy_kernel");
   });
   check_targets(op, flag, targets, n, v, ignore_index);
@@ -308,10 +320,13 @@ void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int
   dispatch_floating(op, logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* dl = dlogits.defined() ? ptr<T>(dlogits) : nullptr;
-    shard_finish_kernel<T><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
-        ptr<T>(logits), ptr<int32_t>(targets), vocab_offset, vocab_size, ignore_index,
-        label_smoothing, grad_scale, ptr<double>(all_stats), all_stats.dim(0), ptr<T>(losses), dl,
-        flag, n, v);
+    with_loss_type<T>(losses, [&](auto loss_zero) {
+      using L = decltype(loss_zero);
+      shard_finish_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
+          ptr<T>(logits), ptr<int32_t>(targets), vocab_offset, vocab_size, ignore_index,
+          label_smoothing, grad_scale, ptr<double>(all_stats), all_stats.dim(0), ptr<L>(losses),
+          dl, flag, n, v);
+    });
     WEFT_LAUNCH_CHECK("shard_finish_kernel");
   });
   check_targets(op, flag, targets, n, vocab_size, ignore_index);

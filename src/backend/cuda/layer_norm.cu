@@ -2,8 +2,8 @@
 // computed in f32 and stored in the tensors' dtype (f32 or bf16).
 //
 // Forward: one warp per row, three passes over it (mean, variance about the
-// mean, normalise). As on CPU, mean and rstd are rounded to the tensors'
-// dtype before y uses them, so backward sees exactly what forward applied.
+// mean, normalise). As on CPU, mean and rstd are rounded to their tensors'
+// dtype (f32 for bf16 data under mixed precision) before y uses them, so backward sees exactly what forward applied.
 // The fused add writes sum = a + b (rounded) in the first pass and the later
 // passes read the sum back, so it equals add followed by forward.
 //
@@ -67,9 +67,9 @@ __device__ __forceinline__ float round_to(float x) {
 // a is the input x, and b and sum are unused. Lane l of a row's warp handles
 // elements [i, i + W) for i = l·W, l·W + 32·W, ... in every pass, so the sum
 // it reads back in passes 2 and 3 is what it wrote itself in pass 1.
-template <typename T, int W, bool kAdd>
+template <typename T, typename S, int W, bool kAdd>
 __global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const T* gamma,
-                                          const T* beta, float eps, T* y, T* mean, T* rstd,
+                                          const T* beta, float eps, T* y, S* mean, S* rstd,
                                           int64_t rows, int d) {
   const int lane = threadIdx.x % kWarp;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / kWarp) + threadIdx.x / kWarp;
@@ -104,8 +104,8 @@ __global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const 
     }
   }
   const float var = warp_sum(squares) / static_cast<float>(d);
-  const T mean_t = from_float<T>(mu);
-  const T rstd_t = from_float<T>(1.0f / sqrtf(var + eps));
+  const S mean_t = from_float<S>(mu);
+  const S rstd_t = from_float<S>(1.0f / sqrtf(var + eps));
   const float m = to_float(mean_t), s = to_float(rstd_t);
 
   for (int i = lane * W; i < d; i += kWarp * W) {
@@ -131,9 +131,9 @@ __global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const 
 // dy is read by the thread that writes dx there, before it writes.
 // Dynamic shared memory: 2·d floats, laid out [dgamma|dbeta][j][pack] so that
 // neighbouring threads touch neighbouring banks.
-template <typename T, int W>
-__global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gamma, const T* mean,
-                                           const T* rstd, T* dx, float* partial, int64_t rows,
+template <typename T, typename S, int W>
+__global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gamma, const S* mean,
+                                           const S* rstd, T* dx, float* partial, int64_t rows,
                                            int d) {
   extern __shared__ float column_sums[];
   __shared__ float reduce_scratch[kWarp];
@@ -236,7 +236,7 @@ void check_sizes(const char* op, int64_t rows, int64_t d) {
 
 // Shared by layer_norm_forward and add_layer_norm_forward: without the add,
 // b and sum are null and a is x.
-template <typename T>
+template <typename T, typename S>
 void forward_rows(const char* op, const Tensor& a, const Tensor* b, Tensor* sum,
                   const Tensor& gamma, const Tensor& beta, double eps, Tensor& y, Tensor& mean,
                   Tensor& rstd) {
@@ -256,18 +256,18 @@ void forward_rows(const char* op, const Tensor& a, const Tensor* b, Tensor* sum,
   const float e = static_cast<float>(eps);
   auto launch = [&](auto kernel) {
     kernel<<<blocks, kForwardThreads, 0, s>>>(pa, pb, ps, ptr<T>(gamma), ptr<T>(beta), e, ptr<T>(y),
-                                              ptr<T>(mean), ptr<T>(rstd), rows, di);
+                                              ptr<S>(mean), ptr<S>(rstd), rows, di);
     WEFT_LAUNCH_CHECK(op);
   };
   constexpr int kPack = Packed<T>::size;
   if (sum != nullptr && packed) {
-    launch(layer_norm_forward_kernel<T, kPack, true>);
+    launch(layer_norm_forward_kernel<T, S, kPack, true>);
   } else if (sum != nullptr) {
-    launch(layer_norm_forward_kernel<T, 1, true>);
+    launch(layer_norm_forward_kernel<T, S, 1, true>);
   } else if (packed) {
-    launch(layer_norm_forward_kernel<T, kPack, false>);
+    launch(layer_norm_forward_kernel<T, S, kPack, false>);
   } else {
-    launch(layer_norm_forward_kernel<T, 1, false>);
+    launch(layer_norm_forward_kernel<T, S, 1, false>);
   }
 }
 
@@ -295,7 +295,7 @@ void allow_shared_memory(const char* op, Kernel kernel, size_t bytes, int64_t d)
                                           static_cast<int>(bytes)));
 }
 
-template <typename T>
+template <typename T, typename S>
 void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                    const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const char* op = "layer_norm_backward";
@@ -318,14 +318,14 @@ void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const
   auto launch = [&](auto kernel) {
     allow_shared_memory(op, kernel, shared_bytes, d);
     kernel<<<static_cast<unsigned>(blocks), threads, shared_bytes, s>>>(
-        ptr<T>(dy), ptr<T>(x), ptr<T>(gamma), ptr<T>(mean), ptr<T>(rstd), ptr<T>(dx), partial, rows,
+        ptr<T>(dy), ptr<T>(x), ptr<T>(gamma), ptr<S>(mean), ptr<S>(rstd), ptr<T>(dx), partial, rows,
         di);
     WEFT_LAUNCH_CHECK(op);
   };
   if (packed) {
-    launch(layer_norm_backward_kernel<T, kPack>);
+    launch(layer_norm_backward_kernel<T, S, kPack>);
   } else {
-    launch(layer_norm_backward_kernel<T, 1>);
+    launch(layer_norm_backward_kernel<T, S, 1>);
   }
 
   const auto finish_blocks = static_cast<unsigned>((2 * d + kWarp - 1) / kWarp);
@@ -334,30 +334,45 @@ void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const
   WEFT_LAUNCH_CHECK(op);
 }
 
+// Calls fn(T{}, S{}): T the data's dtype, S the statistics' (f32 under mixed
+// precision, else T).
+template <typename Fn> void dispatch_with_stats(const char* op, DType x, DType stats, Fn&& fn) {
+  dispatch_floating(op, x, [&](auto zero) {
+    if (stats == DType::F32) {
+      fn(zero, float{});
+    } else {
+      fn(zero, zero);
+    }
+  });
+}
+
 }  // namespace
 
 void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                         Tensor& y, Tensor& mean, Tensor& rstd) {
-  dispatch_floating("layer_norm_forward", x.dtype(), [&](auto zero) {
+  dispatch_with_stats("layer_norm_forward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
-    forward_rows<T>("layer_norm_forward", x, nullptr, nullptr, gamma, beta, eps, y, mean, rstd);
+    using S = decltype(stat);
+    forward_rows<T, S>("layer_norm_forward", x, nullptr, nullptr, gamma, beta, eps, y, mean, rstd);
   });
 }
 
 void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
                             const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
                             Tensor& rstd) {
-  dispatch_floating("add_layer_norm_forward", a.dtype(), [&](auto zero) {
+  dispatch_with_stats("add_layer_norm_forward", a.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
-    forward_rows<T>("add_layer_norm_forward", a, &b, &sum, gamma, beta, eps, y, mean, rstd);
+    using S = decltype(stat);
+    forward_rows<T, S>("add_layer_norm_forward", a, &b, &sum, gamma, beta, eps, y, mean, rstd);
   });
 }
 
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  dispatch_floating("layer_norm_backward", x.dtype(), [&](auto zero) {
+  dispatch_with_stats("layer_norm_backward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
-    backward_rows<T>(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+    using S = decltype(stat);
+    backward_rows<T, S>(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
   });
 }
 
