@@ -6,23 +6,11 @@
 namespace weft::ops {
 
 namespace {
-void check_head_layout(const char* op, const char* arg, const Tensor& t) {
-  detail::check_floating(op, arg, t);
-  WEFT_CHECK(t.rank() == 4, op, ": ", arg, " must be (B,T,H,Dh), got ", t.describe());
-}
-
-// q (B,Tq,H,Dh), k and v (B,Tk,H,Dh), probs (B,H,Tq,Tk): one dtype, one device.
+// q, k, v as check_qkv; probs (B,H,Tq,Tk) of q's dtype on q's device.
 void check_operands(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
                     const Tensor& probs) {
-  check_head_layout(op, "q", q);
-  check_head_layout(op, "k", k);
-  const int64_t B = q.dim(0), Tq = q.dim(1), H = q.dim(2), Dh = q.dim(3), Tk = k.dim(1);
-  detail::check_shape(op, "k", k, {B, Tk, H, Dh});
-  WEFT_CHECK(k.dtype() == q.dtype(), op, ": k must have q's dtype, got ", k.describe(), " and ",
-             q.describe());
-  detail::check_device(op, "k", k, q.device());
-  detail::check_same(op, "v", v, k);
-  detail::check_shape(op, "probs", probs, {B, H, Tq, Tk});
+  detail::check_qkv(op, q, k, v);
+  detail::check_shape(op, "probs", probs, {q.dim(0), q.dim(2), q.dim(1), k.dim(1)});
   WEFT_CHECK(probs.dtype() == q.dtype(), op, ": probs must have q's dtype, got ",
              probs.describe());
   detail::check_device(op, "probs", probs, q.device());
@@ -33,11 +21,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
                        bool causal, double scale, Tensor& probs, Tensor& out) {
   const char* op = "attention_forward";
   check_operands(op, q, k, v, probs);
-  if (key_valid.defined()) {
-    detail::check_ids(op, "key_valid", key_valid);
-    detail::check_shape(op, "key_valid", key_valid, {q.dim(0), k.dim(1)});
-    detail::check_device(op, "key_valid", key_valid, q.device());
-  }
+  detail::check_key_valid(op, key_valid, q, k);
   detail::check_same(op, "out", out, q);
   WEFT_DISPATCH(q.device(), attention_forward, q, k, v, key_valid, causal, scale, probs, out);
 }

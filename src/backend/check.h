@@ -2,6 +2,8 @@
 // Argument checks shared by the op files: every refusal names the op, the
 // argument and what was expected.
 
+#include <utility>
+
 #include "weft/tensor/error.h"
 #include "weft/tensor/tensor.h"
 
@@ -33,6 +35,29 @@ inline void check_shape(const char* op, const char* arg, const Tensor& t, const 
 inline void check_device(const char* op, const char* arg, const Tensor& t, Device device) {
   WEFT_CHECK(t.device() == device, op, ": ", arg, " is on ", device_name(t.device()),
              ", expected ", device_name(device));
+}
+
+// Attention's operands: q (B,Tq,H,Dh), k and v (B,Tk,H,Dh), one floating
+// dtype, all on q's device.
+inline void check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v) {
+  for (const auto& [arg, t] : {std::pair<const char*, const Tensor*>{"q", &q}, {"k", &k}}) {
+    check_floating(op, arg, *t);
+    WEFT_CHECK(t->rank() == 4, op, ": ", arg, " must be (B,T,H,Dh), got ", t->describe());
+  }
+  check_shape(op, "k", k, {q.dim(0), k.dim(1), q.dim(2), q.dim(3)});
+  WEFT_CHECK(k.dtype() == q.dtype(), op, ": k must have q's dtype, got ", k.describe(), " and ",
+             q.describe());
+  check_device(op, "k", k, q.device());
+  check_same(op, "v", v, k);
+}
+
+// Attention's key mask: (B,Tk) i32 on q's device, or undefined (no padding).
+inline void check_key_valid(const char* op, const Tensor& key_valid, const Tensor& q,
+                            const Tensor& k) {
+  if (!key_valid.defined()) return;
+  check_ids(op, "key_valid", key_valid);
+  check_shape(op, "key_valid", key_valid, {q.dim(0), k.dim(1)});
+  check_device(op, "key_valid", key_valid, q.device());
 }
 
 }  // namespace weft::ops::detail

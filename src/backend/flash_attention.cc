@@ -6,32 +6,15 @@
 namespace weft::ops {
 
 namespace {
-void check_head_layout(const char* op, const char* arg, const Tensor& t) {
-  detail::check_floating(op, arg, t);
-  WEFT_CHECK(t.rank() == 4, op, ": ", arg, " must be (B,T,H,Dh), got ", t.describe());
-}
-
-// q (B,Tq,H,Dh), k and v (B,Tk,H,Dh) of one dtype, lse (B,H,Tq) f32,
-// key_valid (B,Tk) i32 or undefined: all on q's device.
+// q, k, v as attention's; lse (B,H,Tq) f32 and key_valid on q's device.
 void check_operands(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
                     const Tensor& key_valid, const Tensor& lse) {
-  check_head_layout(op, "q", q);
-  check_head_layout(op, "k", k);
-  const int64_t B = q.dim(0), Tq = q.dim(1), H = q.dim(2), Dh = q.dim(3), Tk = k.dim(1);
-  detail::check_shape(op, "k", k, {B, Tk, H, Dh});
-  WEFT_CHECK(k.dtype() == q.dtype(), op, ": k must have q's dtype, got ", k.describe(), " and ",
-             q.describe());
-  detail::check_device(op, "k", k, q.device());
-  detail::check_same(op, "v", v, k);
-  detail::check_shape(op, "lse", lse, {B, H, Tq});
+  detail::check_qkv(op, q, k, v);
+  detail::check_shape(op, "lse", lse, {q.dim(0), q.dim(2), q.dim(1)});
   WEFT_CHECK(lse.dtype() == DType::F32, op, ": lse must be f32 whatever q's dtype, got ",
              lse.describe());
   detail::check_device(op, "lse", lse, q.device());
-  if (key_valid.defined()) {
-    detail::check_ids(op, "key_valid", key_valid);
-    detail::check_shape(op, "key_valid", key_valid, {B, Tk});
-    detail::check_device(op, "key_valid", key_valid, q.device());
-  }
+  detail::check_key_valid(op, key_valid, q, k);
 }
 }  // namespace
 

@@ -19,10 +19,6 @@ constexpr float kSqrt2OverPi = static_cast<float>(0.7978845608028654);
 constexpr float kCubic = static_cast<float>(0.044715);
 constexpr float kCubicTimes3 = static_cast<float>(3 * 0.044715);
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-}
-
 __device__ __forceinline__ float gelu_gate(float x) {
   const float z = -2.0f * kSqrt2OverPi * (x + kCubic * x * x * x);
   return z > 80.0f ? 0.0f : 1.0f / (1.0f + expf(z));

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "backend/cuda/attention_problem.cuh"
 #include "backend/cuda/device_common.cuh"
 #include "backend/kernels.h"
 
@@ -22,17 +23,7 @@ constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
 constexpr int kColumnThreads = 128;
 
-struct Problem {
-  int64_t B, H, Tq, Tk, Dh;
-  bool causal;
-  float scale;
-  const int32_t* valid;  // (B,Tk) or null
-
-  // Element offset of row t of head h in a (B,T,H,Dh) tensor.
-  __device__ int64_t row(int64_t b, int64_t t, int64_t h, int64_t T) const {
-    return ((b * T + t) * H + h) * Dh;
-  }
-};
+using Problem = AttentionProblem;
 
 // Σ_c a[c]·b[c] over Dh, lanes across c; every lane gets the result.
 template <typename T>
@@ -166,24 +157,12 @@ __global__ void __launch_bounds__(kColumnThreads)
   }
 }
 
-Problem problem(const Tensor& q, const Tensor& k, const Tensor& key_valid, bool causal,
-                double scale) {
-  return Problem{q.dim(0),
-                 q.dim(2),
-                 q.dim(1),
-                 k.dim(1),
-                 q.dim(3),
-                 causal,
-                 static_cast<float>(scale),
-                 key_valid.defined() ? ptr<int32_t>(key_valid) : nullptr};
-}
-
 }  // namespace
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        bool causal, double scale, Tensor& probs, Tensor& out) {
   const char* op = "attention_forward";
-  const Problem p = problem(q, k, key_valid, causal, scale);
+  const Problem p = attention_problem(q, k, key_valid, causal, scale);
   const int64_t rows = p.B * p.H * p.Tq;
   if (rows == 0) return;
   dispatch_floating(op, q.dtype(), [&](auto zero) {
@@ -198,7 +177,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                         const Tensor& dout, double scale, Tensor& dprobs, Tensor& dq, Tensor& dk,
                         Tensor& dv) {
   const char* op = "attention_backward";
-  const Problem p = problem(q, k, Tensor(), false, scale);
+  const Problem p = attention_problem(q, k, Tensor(), false, scale);
   const int64_t rows = p.B * p.H * p.Tq, columns = p.B * p.H * p.Tk;
   dispatch_floating(op, q.dtype(), [&](auto zero) {
     using T = decltype(zero);

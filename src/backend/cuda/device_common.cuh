@@ -54,8 +54,9 @@ template <typename T> __device__ __forceinline__ Packed<T> load_packed(const T* 
 template <typename T> __device__ __forceinline__ void store_packed(T* p, const Packed<T>& x) {
   *reinterpret_cast<Packed<T>*>(p) = x;
 }
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 template <typename T> inline bool packable(const void* p, int64_t n) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0 && n % Packed<T>::size == 0;
+  return aligned16(p) && n % Packed<T>::size == 0;
 }
 
 __device__ __forceinline__ float warp_sum(float x) {

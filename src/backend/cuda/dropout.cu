@@ -16,10 +16,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-}
-
 struct Mask {
   uint64_t key;
   int64_t row_offset;

@@ -22,10 +22,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-}
-
 // kW consecutive elements as floats: one 128-bit access when kW is the pack.
 template <typename T, int kW>
 struct Floats {

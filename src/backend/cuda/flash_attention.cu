@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "backend/cuda/attention_problem.cuh"
 #include "backend/cuda/device_common.cuh"
 #include "backend/kernels.h"
 
@@ -37,22 +38,7 @@ constexpr int kRowTile = kWarps * kRowsPerWarp;  // rows a block owns
 constexpr int kTile = 32;                        // rows stepped through: one per lane
 constexpr int64_t kMaxHeadDim = 128;
 
-struct Problem {
-  int64_t B, H, Tq, Tk, Dh;
-  bool causal;
-  float scale;
-  const int32_t* valid;  // (B,Tk) or null
-
-  // Whether query i of batch b sees key j (out-of-range rows see nothing).
-  __device__ bool sees(int64_t b, int64_t i, int64_t j) const {
-    return i < Tq && j < Tk && (!causal || j <= i + Tk - Tq) &&
-           (valid == nullptr || valid[b * Tk + j] != 0);
-  }
-  // Element offset of row t of head h in a (B,T,H,Dh) tensor.
-  __device__ int64_t row(int64_t b, int64_t t, int64_t h, int64_t T) const {
-    return ((b * T + t) * H + h) * Dh;
-  }
-};
+using Problem = AttentionProblem;
 
 // Rows [t0, t0 + rows) of head h of src (B,len,H,Dh) into shared memory as
 // f32, row stride `stride`; rows past len and dims past Dh become 0 so that
@@ -322,18 +308,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-Problem problem(const Tensor& q, const Tensor& k, const Tensor& key_valid, bool causal,
-                double scale) {
-  return Problem{q.dim(0),
-                 q.dim(2),
-                 q.dim(1),
-                 k.dim(1),
-                 q.dim(3),
-                 causal,
-                 static_cast<float>(scale),
-                 key_valid.defined() ? ptr<int32_t>(key_valid) : nullptr};
-}
-
 // Calls fn(std::integral_constant<int, kDh>) for the padded head size.
 template <typename Fn>
 void dispatch_head_dim(const char* op, int64_t Dh, Fn&& fn) {
@@ -374,7 +348,7 @@ void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor& key_valid, bool causal, double scale, Tensor& lse,
                              Tensor& out) {
   const char* op = "flash_attention_forward";
-  const Problem p = problem(q, k, key_valid, causal, scale);
+  const Problem p = attention_problem(q, k, key_valid, causal, scale);
   const int64_t query_tiles = tiles(p.Tq, kRowTile), blocks = p.B * p.H * query_tiles;
   if (blocks == 0) return;
   dispatch_floating(op, q.dtype(), [&](auto zero) {
@@ -393,7 +367,7 @@ void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
                               const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
                               Tensor& dv) {
   const char* op = "flash_attention_backward";
-  const Problem p = problem(q, k, key_valid, causal, scale);
+  const Problem p = attention_problem(q, k, key_valid, causal, scale);
   const int64_t query_tiles = tiles(p.Tq, kRowTile), key_tiles = tiles(p.Tk, kRowTile);
   const int64_t rows = p.B * p.Tq * p.H;
   thread_local Tensor delta;  // (B,H,Tq) rowsum(dout ⊙ out), reused across calls
