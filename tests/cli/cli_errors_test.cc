@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cli_testing.h"
+#include "weft/backend/gpu.h"
 
 namespace weft::testing {
 namespace {
@@ -79,6 +80,20 @@ TEST_F(CliErrors, BadValues) {
   expect_refused("train --model.n_heads 3", {"model.n_heads", "model.d_model"});
   expect_refused("train --parallel.tp 2", {"parallel.tp"});
   expect_refused("train --model.preset gpt5", {"gpt5"});
+}
+
+// Devices and precisions that cannot run are refused before the run
+// directory is written. (Where a GPU is present cuda is not refused; the
+// `gpu` suite trains on it instead.)
+TEST_F(CliErrors, DeviceAndPrecision) {
+  expect_refused("train --train.device gpu", {"train.device", "gpu"});
+  expect_refused("train --train.precision fp8", {"train.precision", "fp8"});
+  expect_refused("train --train.gpu_memory_fraction 1.5", {"train.gpu_memory_fraction"});
+  expect_refused("train --train.device cpu --train.precision bf16",
+                 {"train.precision", "bf16", "cuda"});
+  if (!gpu::available()) expect_refused("train --train.device cuda", {"train.device", "cuda"});
+  expect_refused("train --train.device cuda --parallel.simulate_ranks 2",
+                 {"parallel.simulate_ranks", "cpu"});
 }
 
 TEST_F(CliErrors, ModelFamilyMustFitTheData) {
