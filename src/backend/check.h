@@ -60,4 +60,31 @@ inline void check_key_valid(const char* op, const Tensor& key_valid, const Tenso
   check_device(op, "key_valid", key_valid, q.device());
 }
 
+// Cross-entropy's inputs: logits (N,V) floating, targets (N) i32 on the
+// logits' device. `shape` names the logits' shape in messages.
+inline void check_logits_and_targets(const char* op, const Tensor& logits, const Tensor& targets,
+                                     const char* shape) {
+  check_floating(op, "logits", logits);
+  WEFT_CHECK(logits.rank() == 2, op, ": logits must be ", shape, ", got ", logits.describe());
+  check_ids(op, "targets", targets);
+  check_shape(op, "targets", targets, {logits.dim(0)});
+  check_device(op, "targets", targets, logits.device());
+}
+
+// Cross-entropy's outputs and smoothing: losses (N) of the logits' dtype (f32
+// for bf16 logits: mixed precision keeps the loss in f32), dlogits like the
+// logits or undefined, label_smoothing in [0, 1].
+inline void check_loss_outputs(const char* op, const Tensor& logits, const Tensor& losses,
+                               const Tensor& dlogits, double label_smoothing) {
+  check_shape(op, "losses", losses, {logits.dim(0)});
+  WEFT_CHECK(losses.dtype() == logits.dtype() ||
+                 (logits.dtype() == DType::BF16 && losses.dtype() == DType::F32),
+             op, ": losses must have the logits' dtype ", dtype_name(logits.dtype()),
+             " (or f32 for bf16 logits), got ", losses.describe());
+  check_device(op, "losses", losses, logits.device());
+  if (dlogits.defined()) check_same(op, "dlogits", dlogits, logits);
+  WEFT_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op,
+             ": label_smoothing must be in [0, 1], got ", label_smoothing);
+}
+
 }  // namespace weft::ops::detail

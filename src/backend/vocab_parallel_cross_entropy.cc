@@ -8,11 +8,7 @@ namespace {
 
 void check_logits_and_targets(const char* op, const Tensor& logits, const Tensor& targets,
                               int64_t vocab_offset) {
-  detail::check_floating(op, "logits", logits);
-  WEFT_CHECK(logits.rank() == 2, op, ": logits must be (N,V_local), got ", logits.describe());
-  detail::check_ids(op, "targets", targets);
-  detail::check_shape(op, "targets", targets, {logits.dim(0)});
-  detail::check_device(op, "targets", targets, logits.device());
+  detail::check_logits_and_targets(op, logits, targets, "(N,V_local)");
   WEFT_CHECK(vocab_offset >= 0, op, ": vocab_offset must be >= 0, got ", vocab_offset);
 }
 
@@ -43,16 +39,7 @@ void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int
              op, ": all_stats must be f64 (shards,", n, ",4), got ",
              all_stats.defined() ? all_stats.describe() : std::string("undefined"));
   detail::check_device(op, "all_stats", all_stats, logits.device());
-  detail::check_shape(op, "losses", losses, {n});
-  // Mixed precision keeps the loss in f32 for bf16 logits.
-  WEFT_CHECK(losses.dtype() == logits.dtype() ||
-                 (logits.dtype() == DType::BF16 && losses.dtype() == DType::F32),
-             op, ": losses must have the logits' dtype ", dtype_name(logits.dtype()),
-             " (or f32 for bf16 logits), got ", losses.describe());
-  detail::check_device(op, "losses", losses, logits.device());
-  if (dlogits.defined()) detail::check_same(op, "dlogits", dlogits, logits);
-  WEFT_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op,
-             ": label_smoothing must be in [0, 1], got ", label_smoothing);
+  detail::check_loss_outputs(op, logits, losses, dlogits, label_smoothing);
   WEFT_DISPATCH(logits.device(), cross_entropy_shard_finish, logits, targets, vocab_offset,
                 vocab_size, ignore_index, label_smoothing, grad_scale, all_stats, losses, dlogits);
 }

@@ -4,32 +4,17 @@
 
 #include "weft/backend/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "ops_testing.h"
+#include "attention_testing.h"
 
 namespace weft::testing {
 namespace {
 
-struct Problem {
-  int64_t B, Tq, Tk, H, Dh;
-  bool causal;
-  std::vector<int32_t> valid;  // (B,Tk), empty for no padding mask
-  double scale() const { return 1.0 / std::sqrt(static_cast<double>(Dh)); }
-};
-
-struct Inputs {
-  Tensor q, k, v, key_valid;
-};
-
-Inputs make_inputs(const Problem& p, DType dt, uint64_t seed) {
-  Inputs in{random_tensor({p.B, p.Tq, p.H, p.Dh}, dt, seed, -2.0, 2.0),
-            random_tensor({p.B, p.Tk, p.H, p.Dh}, dt, seed + 1, -2.0, 2.0),
-            random_tensor({p.B, p.Tk, p.H, p.Dh}, dt, seed + 2), Tensor()};
-  if (!p.valid.empty()) in.key_valid = Tensor::from_vector(p.valid, {p.B, p.Tk});
-  return in;
-}
+using Problem = AttentionProblem;
+using Inputs = AttentionInputs;
 
 // probs (B,H,Tq,Tk) and out (B,Tq,H,Dh), straight from the definition.
 void reference(const Problem& p, const Inputs& in, std::vector<double>& probs,
@@ -38,25 +23,11 @@ void reference(const Problem& p, const Inputs& in, std::vector<double>& probs,
                             v = in.v.to_double_vector();
   probs.assign(p.B * p.H * p.Tq * p.Tk, 0.0);
   out.assign(p.B * p.Tq * p.H * p.Dh, 0.0);
-  // Offset of row (b, t) of head h in a (B,T,H,Dh) tensor.
-  auto at = [&](int64_t b, int64_t t, int64_t h, int64_t T) {
-    return ((b * T + t) * p.H + h) * p.Dh;
-  };
   for (int64_t b = 0; b < p.B; ++b) {
     for (int64_t h = 0; h < p.H; ++h) {
       for (int64_t i = 0; i < p.Tq; ++i) {
-        std::vector<double> s(p.Tk, -std::numeric_limits<double>::infinity());
-        double mx = s[0];
-        for (int64_t j = 0; j < p.Tk; ++j) {
-          if (p.causal && j > i + (p.Tk - p.Tq)) continue;
-          if (!p.valid.empty() && p.valid[b * p.Tk + j] == 0) continue;
-          double dotqk = 0.0;
-          for (int64_t c = 0; c < p.Dh; ++c) {
-            dotqk += q[at(b, i, h, p.Tq) + c] * k[at(b, j, h, p.Tk) + c];
-          }
-          s[j] = p.scale() * dotqk;
-          mx = std::max(mx, s[j]);
-        }
+        std::vector<double> s = scores_of(p, q, k, b, h, i);
+        const double mx = *std::max_element(s.begin(), s.end());
         if (std::isinf(mx)) continue;  // sees no key: stays 0
         double sum = 0.0;
         for (double& x : s) sum += (x = std::exp(x - mx));
@@ -64,7 +35,7 @@ void reference(const Problem& p, const Inputs& in, std::vector<double>& probs,
           const double pr = s[j] / sum;
           probs[((b * p.H + h) * p.Tq + i) * p.Tk + j] = pr;
           for (int64_t c = 0; c < p.Dh; ++c) {
-            out[at(b, i, h, p.Tq) + c] += pr * v[at(b, j, h, p.Tk) + c];
+            out[p.at(b, i, h, p.Tq) + c] += pr * v[p.at(b, j, h, p.Tk) + c];
           }
         }
       }
@@ -83,21 +54,13 @@ Outputs run_forward(const Problem& p, const Inputs& in) {
   return o;
 }
 
-std::vector<int32_t> padded(int64_t B, int64_t Tk, const std::vector<int64_t>& lengths) {
-  std::vector<int32_t> valid(B * Tk, 0);
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t j = 0; j < lengths[b]; ++j) valid[b * Tk + j] = 1;
-  }
-  return valid;
-}
-
 const Problem kProblems[] = {
     {3, 5, 5, 3, 7, false, {}},
     {3, 5, 5, 3, 7, true, {}},
-    {2, 3, 7, 3, 5, true, {}},                          // one query per step of a cache
-    {2, 5, 3, 1, 3, true, {}},                          // Tq > Tk: the first rows see nothing
-    {3, 5, 7, 3, 5, false, padded(3, 7, {7, 4, 0})},    // batch 2 is all padding
-    {1, 70, 70, 2, 5, true, {}},                        // two query blocks
+    {2, 3, 7, 3, 5, true, {}},                        // one query per step of a cache
+    {2, 5, 3, 1, 3, true, {}},                        // Tq > Tk: the first rows see nothing
+    {3, 5, 7, 3, 5, false, padded(3, 7, {7, 4, 0})},  // batch 2 is all padding
+    {1, 70, 70, 2, 5, true, {}},                      // two query blocks
     {2, 67, 131, 1, 3, true, padded(2, 131, {131, 90})},
 };
 
@@ -107,7 +70,7 @@ TEST_P(AttentionForward, MatchesReference) {
   for (const Problem& p : kProblems) {
     SCOPED_TRACE(::testing::Message() << "B " << p.B << " Tq " << p.Tq << " Tk " << p.Tk
                                       << " causal " << p.causal << " padded " << !p.valid.empty());
-    const Inputs in = make_inputs(p, GetParam(), 7);
+    const Inputs in = make_attention_inputs(p, GetParam(), 7);
     const Outputs o = run_forward(p, in);
     std::vector<double> probs, out;
     reference(p, in, probs, out);
@@ -120,7 +83,7 @@ WEFT_FLOATING_SUITE(AttentionForward);
 
 TEST(AttentionMasks, PaddedKeysChangeNothing) {
   const Problem p{3, 5, 7, 3, 5, true, padded(3, 7, {7, 4, 2})};
-  Inputs in = make_inputs(p, DType::F32, 21);
+  Inputs in = make_attention_inputs(p, DType::F32, 21);
   const Outputs before = run_forward(p, in);
   // Overwrite every padded key and value of batch 1 (keys 4..6) with large values.
   for (int64_t j = 4; j < 7; ++j) {
@@ -138,7 +101,7 @@ TEST(AttentionMasks, RowThatSeesNoKeyIsZero) {
   // causal with Tq = 5 > Tk = 3: query i sees keys j <= i − 2, so rows 0, 1 see none;
   // batch 1 is all padding, so all its rows see none.
   const Problem p{2, 5, 3, 3, 5, true, padded(2, 3, {3, 0})};
-  const Inputs in = make_inputs(p, DType::F64, 31);
+  const Inputs in = make_attention_inputs(p, DType::F64, 31);
   const Outputs o = run_forward(p, in);
   const std::vector<double> probs = o.probs.to_double_vector(), out = o.out.to_double_vector();
   for (int64_t h = 0; h < p.H; ++h) {
@@ -158,7 +121,7 @@ TEST(AttentionBackward, MatchesFiniteDifferences) {
     if (p.Tq * p.Tk > 2000) continue;  // the blocked case below keeps this fast
     SCOPED_TRACE(::testing::Message() << "B " << p.B << " Tq " << p.Tq << " Tk " << p.Tk
                                       << " causal " << p.causal << " padded " << !p.valid.empty());
-    Inputs in = make_inputs(p, DType::F64, 41);
+    Inputs in = make_attention_inputs(p, DType::F64, 41);
     const Tensor w = random_tensor(in.q.shape(), DType::F64, 44);
     Outputs o = run_forward(p, in);
     Tensor dprobs = zeros_like(o.probs);
@@ -179,7 +142,7 @@ TEST(AttentionBackward, MatchesFiniteDifferences) {
 
 TEST(AttentionBackward, QueryBlocksMatchFiniteDifferences) {
   const Problem p{1, 67, 69, 1, 3, true, padded(1, 69, {60})};
-  Inputs in = make_inputs(p, DType::F64, 51);
+  Inputs in = make_attention_inputs(p, DType::F64, 51);
   const Tensor w = random_tensor(in.q.shape(), DType::F64, 52);
   Outputs o = run_forward(p, in);
   Tensor dprobs = zeros_like(o.probs);
@@ -196,7 +159,7 @@ TEST(AttentionBackward, QueryBlocksMatchFiniteDifferences) {
 
 TEST(AttentionChecks, RefusesMismatchedArguments) {
   const Problem p{2, 3, 5, 2, 4, false, {}};
-  const Inputs in = make_inputs(p, DType::F32, 61);
+  const Inputs in = make_attention_inputs(p, DType::F32, 61);
   Tensor probs = Tensor::empty({2, 2, 3, 5}), out = Tensor::empty(in.q.shape());
   Tensor bad_probs = Tensor::empty({2, 2, 5, 3}), flat_out = Tensor::empty({2, 3, 8});
   const Tensor float_valid = Tensor::zeros({2, 5});

@@ -10,26 +10,14 @@
 #include <cmath>
 #include <limits>
 
-#include "ops_testing.h"
+#include "attention_testing.h"
 #include "weft/backend/attention.h"
 
 namespace weft::testing {
 namespace {
 
-struct Problem {
-  int64_t B, Tq, Tk, H, Dh;
-  bool causal;
-  std::vector<int32_t> valid;  // (B,Tk), empty for no padding mask
-  double scale() const { return 1.0 / std::sqrt(static_cast<double>(Dh)); }
-};
-
-std::vector<int32_t> padded(int64_t B, int64_t Tk, const std::vector<int64_t>& lengths) {
-  std::vector<int32_t> valid(B * Tk, 0);
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t j = 0; j < lengths[b]; ++j) valid[b * Tk + j] = 1;
-  }
-  return valid;
-}
+using Problem = AttentionProblem;
+using Inputs = AttentionInputs;
 
 const Problem kProblems[] = {
     {3, 5, 5, 3, 7, false, {}},
@@ -48,41 +36,16 @@ Tolerance agreement(DType dtype) {
   return dtype == DType::F64 ? Tolerance{1e-12, 1e-12} : Tolerance{1e-5, 1e-5};
 }
 
-struct Inputs {
-  Tensor q, k, v, key_valid, dout;
-};
-
-Inputs make_inputs(const Problem& p, DType dt, uint64_t seed) {
-  Inputs in{random_tensor({p.B, p.Tq, p.H, p.Dh}, dt, seed, -2.0, 2.0),
-            random_tensor({p.B, p.Tk, p.H, p.Dh}, dt, seed + 1, -2.0, 2.0),
-            random_tensor({p.B, p.Tk, p.H, p.Dh}, dt, seed + 2), Tensor(),
-            random_tensor({p.B, p.Tq, p.H, p.Dh}, dt, seed + 3)};
-  if (!p.valid.empty()) in.key_valid = Tensor::from_vector(p.valid, {p.B, p.Tk});
-  return in;
-}
-
 // lse (B,H,Tq) in double: log Σ exp(scale · q·k) over the keys each query sees.
 std::vector<double> reference_lse(const Problem& p, const Inputs& in) {
   const std::vector<double> q = in.q.to_double_vector(), k = in.k.to_double_vector();
   std::vector<double> lse(p.B * p.H * p.Tq, -std::numeric_limits<double>::infinity());
-  auto at = [&](int64_t b, int64_t t, int64_t h, int64_t T) {
-    return ((b * T + t) * p.H + h) * p.Dh;
-  };
   for (int64_t b = 0; b < p.B; ++b) {
     for (int64_t h = 0; h < p.H; ++h) {
       for (int64_t i = 0; i < p.Tq; ++i) {
-        std::vector<double> s;
-        for (int64_t j = 0; j < p.Tk; ++j) {
-          if (p.causal && j > i + (p.Tk - p.Tq)) continue;
-          if (!p.valid.empty() && p.valid[b * p.Tk + j] == 0) continue;
-          double dotqk = 0.0;
-          for (int64_t c = 0; c < p.Dh; ++c) {
-            dotqk += q[at(b, i, h, p.Tq) + c] * k[at(b, j, h, p.Tk) + c];
-          }
-          s.push_back(p.scale() * dotqk);
-        }
-        if (s.empty()) continue;
+        const std::vector<double> s = scores_of(p, q, k, b, h, i);
         const double mx = *std::max_element(s.begin(), s.end());
+        if (std::isinf(mx)) continue;  // sees no key: lse stays −inf
         double sum = 0.0;
         for (double x : s) sum += std::exp(x - mx);
         lse[(b * p.H + h) * p.Tq + i] = mx + std::log(sum);
@@ -120,7 +83,7 @@ TEST_P(FlashAttention, MatchesProbabilitiesForm) {
     SCOPED_TRACE(::testing::Message()
                  << "B " << p.B << " Tq " << p.Tq << " Tk " << p.Tk << " Dh " << p.Dh << " causal "
                  << p.causal << " padded " << !p.valid.empty());
-    const Inputs in = make_inputs(p, dt, 17);
+    const Inputs in = make_attention_inputs(p, dt, 17);
     const Flash f = run_flash(p, in);
 
     Tensor probs = Tensor::empty({p.B, p.H, p.Tq, p.Tk}, dt), out = zeros_like(in.q);
@@ -146,7 +109,7 @@ TEST(FlashAttentionMasks, RowThatSeesNoKeyIsZero) {
   // causal with Tq = 5 > Tk = 3: query i sees keys j <= i − 2, so rows 0, 1 see none;
   // batch 1 is all padding, so all its rows see none.
   const Problem p{2, 5, 3, 3, 5, true, padded(2, 3, {3, 0})};
-  const Inputs in = make_inputs(p, DType::F64, 31);
+  const Inputs in = make_attention_inputs(p, DType::F64, 31);
   const Flash f = run_flash(p, in);
   const std::vector<double> lse = f.lse.to_double_vector(), out = f.out.to_double_vector(),
                             dq = f.dq.to_double_vector();
@@ -176,7 +139,7 @@ TEST(FlashAttentionMasks, RowThatSeesNoKeyIsZero) {
 
 TEST(FlashAttentionChecks, RefusesMismatchedArguments) {
   const Problem p{2, 3, 5, 2, 4, false, {}};
-  const Inputs in = make_inputs(p, DType::F32, 61);
+  const Inputs in = make_attention_inputs(p, DType::F32, 61);
   Tensor lse = Tensor::empty({2, 2, 3}), out = Tensor::empty(in.q.shape());
   Tensor lse_t = Tensor::empty({2, 3, 2}), lse64 = Tensor::empty({2, 2, 3}, DType::F64);
   Tensor flat_out = Tensor::empty({2, 3, 8});

@@ -262,15 +262,6 @@ void check_targets(const char* op, const unsigned* flag, const Tensor& targets, 
                                      ") and is not ignore_index ", ignore_index));
 }
 
-// Losses are f32 under mixed precision (bf16 logits), else the logits' dtype.
-template <typename T, typename Launch> void with_loss_type(const Tensor& losses, Launch&& launch) {
-  if (losses.dtype() == DType::F32) {
-    launch(float{});
-  } else {
-    launch(T{});
-  }
-}
-
 }  // namespace
 
 void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
@@ -280,15 +271,14 @@ void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_i
   if (n == 0) return;
   check_rows(op, n);
   unsigned* flag = cleared_bad_row_flag(op);
-  dispatch_floating(op, logits.dtype(), [&](auto zero) {
+  // Losses are f32 under mixed precision (bf16 logits), else the logits' dtype.
+  dispatch_floating_with_companion(op, logits.dtype(), losses.dtype(), [&](auto zero, auto loss) {
     using T = decltype(zero);
+    using L = decltype(loss);
     T* dl = dlogits.defined() ? ptr<T>(dlogits) : nullptr;
-    with_loss_type<T>(losses, [&](auto loss_zero) {
-      using L = decltype(loss_zero);
-      cross_entropy_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
-          ptr<T>(logits), ptr<int32_t>(targets), ignore_index, label_smoothing, grad_scale,
-          ptr<L>(losses), dl, flag, n, v);
-    });
+    cross_entropy_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
+        ptr<T>(logits), ptr<int32_t>(targets), ignore_index, label_smoothing, grad_scale,
+        ptr<L>(losses), dl, flag, n, v);
     WEFT_LAUNCH_CHECK("cross_entropy_kernel");
   });
   check_targets(op, flag, targets, n, v, ignore_index);
@@ -317,16 +307,14 @@ void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int
   if (n == 0) return;
   check_rows(op, n);
   unsigned* flag = cleared_bad_row_flag(op);
-  dispatch_floating(op, logits.dtype(), [&](auto zero) {
+  dispatch_floating_with_companion(op, logits.dtype(), losses.dtype(), [&](auto zero, auto loss) {
     using T = decltype(zero);
+    using L = decltype(loss);
     T* dl = dlogits.defined() ? ptr<T>(dlogits) : nullptr;
-    with_loss_type<T>(losses, [&](auto loss_zero) {
-      using L = decltype(loss_zero);
-      shard_finish_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
-          ptr<T>(logits), ptr<int32_t>(targets), vocab_offset, vocab_size, ignore_index,
-          label_smoothing, grad_scale, ptr<double>(all_stats), all_stats.dim(0), ptr<L>(losses),
-          dl, flag, n, v);
-    });
+    shard_finish_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
+        ptr<T>(logits), ptr<int32_t>(targets), vocab_offset, vocab_size, ignore_index,
+        label_smoothing, grad_scale, ptr<double>(all_stats), all_stats.dim(0), ptr<L>(losses), dl,
+        flag, n, v);
     WEFT_LAUNCH_CHECK("shard_finish_kernel");
   });
   check_targets(op, flag, targets, n, vocab_size, ignore_index);

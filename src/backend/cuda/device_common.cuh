@@ -29,6 +29,20 @@ template <typename Fn> void dispatch_floating(const char* kernel, DType dtype, F
   }
 }
 
+// dispatch_floating for an op with a companion tensor that mixed precision
+// keeps in f32 (losses, layer-norm statistics): calls fn(T{}, C{}) with C =
+// float when the companion is f32, else T.
+template <typename Fn>
+void dispatch_floating_with_companion(const char* kernel, DType dtype, DType companion, Fn&& fn) {
+  dispatch_floating(kernel, dtype, [&](auto zero) {
+    if (companion == DType::F32) {
+      fn(zero, float{});
+    } else {
+      fn(zero, zero);
+    }
+  });
+}
+
 template <typename T> T* ptr(Tensor& t) { return static_cast<T*>(t.raw()); }
 template <typename T> const T* ptr(const Tensor& t) { return static_cast<const T*>(t.raw()); }
 

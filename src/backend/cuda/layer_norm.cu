@@ -334,23 +334,11 @@ void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const
   WEFT_LAUNCH_CHECK(op);
 }
 
-// Calls fn(T{}, S{}): T the data's dtype, S the statistics' (f32 under mixed
-// precision, else T).
-template <typename Fn> void dispatch_with_stats(const char* op, DType x, DType stats, Fn&& fn) {
-  dispatch_floating(op, x, [&](auto zero) {
-    if (stats == DType::F32) {
-      fn(zero, float{});
-    } else {
-      fn(zero, zero);
-    }
-  });
-}
-
 }  // namespace
 
 void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                         Tensor& y, Tensor& mean, Tensor& rstd) {
-  dispatch_with_stats("layer_norm_forward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
+  dispatch_floating_with_companion("layer_norm_forward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
     using S = decltype(stat);
     forward_rows<T, S>("layer_norm_forward", x, nullptr, nullptr, gamma, beta, eps, y, mean, rstd);
@@ -360,7 +348,7 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
 void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
                             const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
                             Tensor& rstd) {
-  dispatch_with_stats("add_layer_norm_forward", a.dtype(), mean.dtype(), [&](auto zero, auto stat) {
+  dispatch_floating_with_companion("add_layer_norm_forward", a.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
     using S = decltype(stat);
     forward_rows<T, S>("add_layer_norm_forward", a, &b, &sum, gamma, beta, eps, y, mean, rstd);
@@ -369,7 +357,7 @@ void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamm
 
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  dispatch_with_stats("layer_norm_backward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
+  dispatch_floating_with_companion("layer_norm_backward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
     using S = decltype(stat);
     backward_rows<T, S>(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
