@@ -29,12 +29,13 @@ LossSum DecoderOnly::forward_backward(const Batch& batch, const StepContext& ctx
 
 LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double grad_scale,
                          bool backward) {
+  // Checked where the loader made them, on the host, then copied over.
+  detail::check_token_ids("input", batch_in.input, config_.vocab_size, config_.max_seq_len);
+  detail::check_targets(batch_in.target, batch_in.input, config_.vocab_size);
   const Device device = tokens_.table().value.device();
   Batch batch;
   batch.input = detail::ids_on(batch_in.input, device, staged_input_);
   batch.target = detail::ids_on(batch_in.target, device, staged_target_);
-  detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
-  detail::check_targets(batch.target, batch.input, config_.vocab_size);
   const Tensor& valid = detail::key_mask(batch.input, config_.pad_id, valid_);
   const Tensor none;
 

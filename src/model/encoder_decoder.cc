@@ -46,17 +46,18 @@ LossSum EncoderDecoder::forward_backward(const Batch& batch, const StepContext& 
 
 LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, double grad_scale,
                             bool backward) {
+  // Checked where the loader made them, on the host, then copied over.
+  detail::check_token_ids("source", batch_in.source, config_.encoder_vocab_size(),
+                          config_.max_seq_len);
+  detail::check_token_ids("input", batch_in.input, config_.vocab_size, config_.max_seq_len);
+  detail::check_targets(batch_in.target, batch_in.input, config_.vocab_size);
+  WEFT_CHECK(batch_in.source.dim(0) == batch_in.input.dim(0), "batch.source has ",
+             batch_in.source.dim(0), " sequences but batch.input has ", batch_in.input.dim(0));
   const Device device = target_tokens_.table().value.device();
   Batch batch;
   batch.source = detail::ids_on(batch_in.source, device, staged_source_);
   batch.input = detail::ids_on(batch_in.input, device, staged_input_);
   batch.target = detail::ids_on(batch_in.target, device, staged_target_);
-  detail::check_token_ids("source", batch.source, config_.encoder_vocab_size(),
-                          config_.max_seq_len);
-  detail::check_token_ids("input", batch.input, config_.vocab_size, config_.max_seq_len);
-  detail::check_targets(batch.target, batch.input, config_.vocab_size);
-  WEFT_CHECK(batch.source.dim(0) == batch.input.dim(0), "batch.source has ",
-             batch.source.dim(0), " sequences but batch.input has ", batch.input.dim(0));
   const Tensor& source_valid = detail::key_mask(batch.source, config_.pad_id, source_valid_);
   const Tensor& target_valid = detail::key_mask(batch.input, config_.pad_id, target_valid_);
   const Tensor none;
@@ -78,9 +79,9 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
 }
 
 void EncoderDecoder::encode(const Tensor& source_in, KVCache& cache) {
+  detail::check_token_ids("source", source_in, config_.encoder_vocab_size(), config_.max_seq_len);
   const Tensor& source =
       detail::ids_on(source_in, target_tokens_.table().value.device(), staged_source_);
-  detail::check_token_ids("source", source, config_.encoder_vocab_size(), config_.max_seq_len);
   const Tensor& source_valid = detail::key_mask(source, config_.pad_id, source_valid_);
   const Tensor none;
   const Tensor& memory = encoder_.forward(source, source_valid, none, none, StepContext{});
