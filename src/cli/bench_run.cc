@@ -1,5 +1,7 @@
 #include "cli/bench_run.h"
 
+#include "weft/model/factory.h"
+
 namespace weft::cli {
 
 SyntheticTokens::SyntheticTokens(const ModelConfig& config, int64_t batch, int64_t seq,

@@ -15,10 +15,12 @@ namespace weft::cli {
 
 // Uniformly random token ids (B,T), made on the host and copied to `device`:
 // the speed of a step does not depend on them.
-class SyntheticTokens final : public BatchSource {
+class SyntheticTokens final : public BatchStream {
  public:
   SyntheticTokens(const ModelConfig& config, int64_t batch, int64_t seq, Device device);
   Batch next() override;
+  nlohmann::json state() const override { return {{"synthetic", state_}}; }
+  void restore(const nlohmann::json& state) override { state_ = state.at("synthetic"); }
 
  private:
   Tensor random_ids(int64_t vocab);

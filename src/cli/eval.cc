@@ -9,7 +9,7 @@
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "cli/run_data.h"
-#include "cli/samples.h"
+#include "cli/quality_report.h"
 #include "weft/data/loader.h"
 #include "weft/tensor/error.h"
 

@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "weft/tensor/error.h"
-#include "weft/train/export_hf.h"
+#include "weft/inference/export_hf.h"
 
 namespace po = boost::program_options;
 

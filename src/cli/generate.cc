@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "weft/model/decoder_only.h"
-#include "weft/model/sampling.h"
+#include "weft/inference/sampling.h"
 #include "weft/tensor/error.h"
 
 namespace po = boost::program_options;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "weft/model/factory.h"
 #include "weft/tensor/error.h"
 
 namespace fs = std::filesystem;

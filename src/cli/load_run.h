@@ -7,7 +7,7 @@
 
 #include "weft/data/tokenizer.h"
 #include "weft/model/model.h"
-#include "weft/train/checkpoint.h"
+#include "weft/checkpoint/checkpoint.h"
 
 namespace weft::cli {
 

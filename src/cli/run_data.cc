@@ -9,17 +9,6 @@
 namespace weft::cli {
 namespace {
 
-template <typename Loader> class Stream final : public DataStream {
- public:
-  template <typename... Args> explicit Stream(Args&&... args) : loader_(std::forward<Args>(args)...) {}
-  Batch next() override { return loader_.next(); }
-  nlohmann::json state() const override { return loader_.state(); }
-  void restore(const nlohmann::json& state) override { loader_.restore(state); }
-
- private:
-  Loader loader_;
-};
-
 constexpr const char* kBuiltinPrefix = "builtin:";
 
 }  // namespace
@@ -51,20 +40,20 @@ void fit_model_to_data(ModelConfig& model, const DatasetInfo& data) {
   model.pad_id = data.tokenizer->pad_id();
 }
 
-std::unique_ptr<DataStream> make_stream(const DatasetInfo& data, const RunConfig& config,
+std::unique_ptr<BatchStream> make_stream(const DatasetInfo& data, const RunConfig& config,
                                         const std::string& split, bool training,
                                         int64_t dp_rank, int64_t dp_size) {
   // Evaluation batches use a fixed seed so every evaluation sees the same ones.
   const uint64_t seed = training ? config.seed : 0;
   const int64_t micro_batch = config.batch_size / config.grad_accum;
   if (data.is_translation()) {
-    return std::make_unique<Stream<TranslationLoader>>(data, split, micro_batch, seed, training,
+    return std::make_unique<TranslationLoader>(data, split, micro_batch, seed, training,
                                                        config.model.max_seq_len, dp_rank, dp_size);
   }
   const int64_t seq = config.seq_len > 0 ? config.seq_len : config.model.max_seq_len;
   WEFT_CHECK(seq <= config.model.max_seq_len, "data.seq_len ", seq,
              " is longer than the model's context model.max_seq_len ", config.model.max_seq_len);
-  return std::make_unique<Stream<LmLoader>>(data, split, micro_batch, seq, seed, dp_rank, dp_size);
+  return std::make_unique<LmLoader>(data, split, micro_batch, seq, seed, dp_rank, dp_size);
 }
 
 }  // namespace weft::cli

@@ -7,16 +7,9 @@
 
 #include "cli/run_config.h"
 #include "weft/data/dataset.h"
-#include "weft/train/trainer.h"
+#include "weft/data/batch.h"
 
 namespace weft::cli {
-
-// A loader whose position can be saved and restored (LmLoader, TranslationLoader).
-class DataStream : public BatchSource {
- public:
-  virtual nlohmann::json state() const = 0;
-  virtual void restore(const nlohmann::json& state) = 0;
-};
 
 // builtin:NAME -> data/builtin-NAME (prepared when absent); else the
 // directory as given. Throws weft::Error naming the dataset when unusable.
@@ -28,7 +21,7 @@ void fit_model_to_data(ModelConfig& model, const DatasetInfo& data);
 
 // Training (shuffled, seeded) or evaluation (fixed) batches of `split`;
 // data-parallel rank dp_rank of dp_size gets its rows of every batch.
-std::unique_ptr<DataStream> make_stream(const DatasetInfo& data, const RunConfig& config,
+std::unique_ptr<BatchStream> make_stream(const DatasetInfo& data, const RunConfig& config,
                                         const std::string& split, bool training,
                                         int64_t dp_rank = 0, int64_t dp_size = 1);
 

@@ -14,18 +14,19 @@
 #include <fstream>
 
 #include "cli/commands.h"
-#include "cli/layout.h"
+#include "cli/run_on_ranks.h"
 #include "cli/load_run.h"
 #include "cli/device_setup.h"
 #include "cli/peak.h"
+#include "weft/model/factory.h"
 #include "weft/backend/gpu.h"
 #include "cli/progress.h"
 #include "cli/run_config.h"
 #include "cli/run_data.h"
-#include "cli/samples.h"
+#include "cli/quality_report.h"
 #include "cli/signals.h"
 #include "weft/model/config_json.h"
-#include "weft/train/checkpoint.h"
+#include "weft/checkpoint/checkpoint.h"
 #include "weft/train/schedule.h"
 #include "weft/tensor/error.h"
 #include "weft/train/trainer.h"
@@ -101,7 +102,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   fit_model_to_data(c.model, data);
   c.model.validate();
   check_layout(c, groups.world->size());
-  std::unique_ptr<DataStream> train_data =
+  std::unique_ptr<BatchStream> train_data =
       make_stream(data, c, "train", true, groups.dp_rank(), groups.dp_size());
   std::optional<Checkpoint> resume_from =
       checkpoint_to_resume(c, data.tokenizer->vocabulary_hash());

@@ -7,7 +7,7 @@
 #include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
-#include "weft/model/beam_search.h"
+#include "weft/inference/beam_search.h"
 #include "weft/model/encoder_decoder.h"
 #include "weft/tensor/error.h"
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "data/prepare_internal.h"
-#include "weft/backend/counter_rng.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/tensor/error.h"
 
 namespace weft {

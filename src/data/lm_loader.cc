@@ -1,5 +1,5 @@
 #include "data/loader_common.h"
-#include "weft/backend/counter_rng.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/data/loader.h"
 #include "weft/tensor/error.h"
 
@@ -56,6 +56,7 @@ Batch LmLoader::next() {
   Batch batch;
   batch.input = Tensor::from_vector(input, {rows, seq_len_});
   batch.target = Tensor::from_vector(target, {rows, seq_len_});
+  batch.counted = rows * seq_len_;  // every position of a window carries loss
   return batch;
 }
 

@@ -2,9 +2,8 @@
 #include <numeric>
 
 #include "data/loader_common.h"
-#include "weft/backend/counter_rng.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/data/loader.h"
-#include "weft/model/config.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -112,12 +111,14 @@ Batch TranslationLoader::next() {
   std::vector<int32_t> source(rows * source_len, source_pad_);
   std::vector<int32_t> input(rows * target_len, target_pad_);
   std::vector<int32_t> target(rows * target_len, kIgnoreIndex);
+  int64_t counted = 0;  // each sentence's tokens and its EOS carry loss
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t s = picked[r];
     // Both shards store each sentence with its EOS, which source and target keep.
     const int64_t n_source = source_starts_[s + 1] - source_starts_[s];
     source_.read(source_starts_[s], n_source, source.data() + r * source_len);
     const int64_t n_target = target_starts_[s + 1] - target_starts_[s];
+    counted += n_target;
     int32_t* target_row = target.data() + r * target_len;
     target_.read(target_starts_[s], n_target, target_row);
     int32_t* input_row = input.data() + r * target_len;
@@ -129,6 +130,7 @@ Batch TranslationLoader::next() {
   batch.source = Tensor::from_vector(source, {rows, source_len});
   batch.input = Tensor::from_vector(input, {rows, target_len});
   batch.target = Tensor::from_vector(target, {rows, target_len});
+  batch.counted = counted;
   return batch;
 }
 

@@ -39,14 +39,6 @@ void check_targets(const Tensor& target, const Tensor& input, int64_t vocab) {
   }
 }
 
-int64_t counted_targets(const Tensor& target) {
-  const Tensor host = on_host(target);
-  const int32_t* v = host.data<int32_t>();
-  int64_t count = 0;
-  for (int64_t i = 0; i < host.numel(); ++i) count += v[i] != kIgnoreIndex;
-  return count;
-}
-
 const Tensor& ids_on(const Tensor& ids, Device device, Tensor& staging) {
   if (!ids.defined() || ids.device() == device) return ids;
   Tensor::ensure(staging, ids.shape(), ids.dtype(), device);

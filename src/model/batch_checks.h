@@ -10,8 +10,6 @@ namespace weft::detail {
 void check_token_ids(const char* field, const Tensor& ids, int64_t vocab, int64_t max_len);
 // target (B,T) i32 matching input, ids in [0, vocab) or kIgnoreIndex.
 void check_targets(const Tensor& target, const Tensor& input, int64_t vocab);
-// Targets that carry loss (not kIgnoreIndex).
-int64_t counted_targets(const Tensor& target);
 // `ids` on `device`: itself when already there, else a copy in `staging`
 // (whose storage is reused from call to call). Batches come from the data
 // loader in host memory; the model copies them to its own device.

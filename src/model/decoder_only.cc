@@ -41,10 +41,13 @@ LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double g
 
   const Tensor& hidden = decoder_.forward(batch.input, valid, none, none, ctx);
   const double smoothing = ctx.training ? config_.label_smoothing : 0.0;
-  if (!backward) return head_.forward(hidden, batch.target, smoothing, 0.0, nullptr);
+  if (!backward) {
+    return {head_.forward(hidden, batch.target, smoothing, 0.0, nullptr), batch_in.counted_targets()};
+  }
 
   Tensor::ensure(dhidden_, hidden.shape(), hidden.dtype(), hidden.device());
-  LossSum loss = head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_);
+  const LossSum loss{head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_),
+                     batch_in.counted_targets()};
   Tensor no_memory;
   decoder_.backward(dhidden_, batch.input, none, no_memory, ctx);
   return loss;

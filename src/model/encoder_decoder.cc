@@ -65,10 +65,13 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
   const Tensor& memory = encoder_.forward(batch.source, source_valid, none, none, ctx);
   const Tensor& hidden = decoder_.forward(batch.input, target_valid, memory, source_valid, ctx);
   const double smoothing = ctx.training ? config_.label_smoothing : 0.0;
-  if (!backward) return head_.forward(hidden, batch.target, smoothing, 0.0, nullptr);
+  if (!backward) {
+    return {head_.forward(hidden, batch.target, smoothing, 0.0, nullptr), batch_in.counted_targets()};
+  }
 
   Tensor::ensure(dhidden_, hidden.shape(), hidden.dtype(), hidden.device());
-  LossSum loss = head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_);
+  const LossSum loss{head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_),
+                     batch_in.counted_targets()};
   Tensor::ensure(dmemory_, memory.shape(), memory.dtype(), memory.device());
   dmemory_.zero();
   decoder_.backward(dhidden_, batch.input, memory, dmemory_, ctx);

@@ -21,7 +21,7 @@ OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* t
   }
 }
 
-LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
+double OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
                             double grad_scale, Tensor* dh) {
   const int64_t B = h.dim(0), T = h.dim(1), d = h.dim(2), V_local = weight_->value.dim(0);
   const int64_t N = B * T, shards = tp_->size();
@@ -66,12 +66,12 @@ LossSum OutputHead::forward(const Tensor& h, const Tensor& target, double label_
       ops::gemm(dlogits, false, weight_->value, false, dh_rows);
     }
   }
-  LossSum result{ops::sum(losses_), detail::counted_targets(target)};
+  const double loss_sum = ops::sum(losses_);
   if (dh) {
     weight_->grad_written();
     tp_->all_reduce_sum(*dh);  // the "f" operator: each rank's vocabulary columns give a part
   }
-  return result;
+  return loss_sum;
 }
 
 void OutputHead::project(const Tensor& h, Tensor& logits) {

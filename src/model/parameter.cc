@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "weft/backend/counter_rng.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/backend/elementwise.h"
 #include "weft/tensor/error.h"
 

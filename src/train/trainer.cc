@@ -12,17 +12,14 @@ namespace weft {
 
 namespace {
 
-// Counted (non-ignored) targets of one batch, read on the host: the step's
-// loss is a mean over all of them, so the count is needed before any backward.
-int64_t counted_targets(const Tensor& target, int64_t step, int64_t micro) {
-  WEFT_CHECK(target.defined() && target.dtype() == DType::I32 && target.rank() >= 1, "step ", step,
-             ": micro-batch ", micro, " needs an i32 target tensor (B,T), got ",
-             target.defined() ? target.describe() : std::string("none"));
-  const Tensor host = target.device() == Device::CPU ? target : target.to(Device::CPU);
-  const int32_t* t = host.data<int32_t>();
-  int64_t count = 0;
-  for (int64_t i = 0; i < host.numel(); ++i) count += t[i] != kIgnoreIndex ? 1 : 0;
-  return count;
+// The step's loss is a mean over all counted targets, so they are counted
+// (by the loader, on the host) before any backward.
+int64_t counted_targets(const Batch& batch, int64_t step, int64_t micro) {
+  WEFT_CHECK(batch.target.defined() && batch.target.dtype() == DType::I32 &&
+                 batch.target.rank() >= 1,
+             "step ", step, ": micro-batch ", micro, " needs an i32 target tensor (B,T), got ",
+             batch.target.defined() ? batch.target.describe() : std::string("none"));
+  return batch.counted_targets();
 }
 
 // Sums of counted tokens and losses over the data-parallel group: every rank
@@ -70,7 +67,7 @@ void Trainer::set_step(int64_t step) {
   optimizer_.set_step_count(step);
 }
 
-StepStats Trainer::train_step(BatchSource& data) {
+StepStats Trainer::train_step(BatchStream& data) {
   const auto start = std::chrono::steady_clock::now();
   const double waited_before = groups_.wait->seconds;
   const int64_t step = step_ + 1;
@@ -79,7 +76,7 @@ StepStats Trainer::train_step(BatchSource& data) {
   int64_t local_tokens = 0;
   for (int64_t i = 0; i < options_.grad_accum; ++i) {
     micro[i] = data.next();
-    local_tokens += counted_targets(micro[i].target, step, i);
+    local_tokens += counted_targets(micro[i], step, i);
   }
   double global_tokens = static_cast<double>(local_tokens);
   sum_over(*groups_.dp, {&global_tokens});
@@ -145,7 +142,7 @@ StepStats Trainer::train_step(BatchSource& data) {
   return stats;
 }
 
-double Trainer::evaluate(BatchSource& data, int64_t batches) {
+double Trainer::evaluate(BatchStream& data, int64_t batches) {
   WEFT_CHECK(batches >= 1, "evaluate: batches must be >= 1, got ", batches);
   LossSum total;
   int64_t batch_offset = 0;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "support/tensor_testing.h"
-#include "weft/model/model.h"
+#include "weft/model/factory.h"
 #include "support/error_testing.h"
 #include "weft/tensor/error.h"
 #include "weft/train/adamw.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "checkpoint_testing.h"
-#include "train/checkpoint_internal.h"
+#include "checkpoint/checkpoint_internal.h"
 
 namespace weft {
 namespace {

@@ -5,8 +5,9 @@
 #include <mutex>
 
 #include "support/tensor_testing.h"
+#include "weft/model/factory.h"
 #include "weft/comm/simulated.h"
-#include "weft/train/checkpoint.h"
+#include "weft/checkpoint/checkpoint.h"
 #include "weft/train/schedule.h"
 
 namespace weft::testing {
@@ -23,8 +24,10 @@ Tensor rows_of(const Tensor& t, int64_t begin, int64_t end) {
 
 // This data-parallel rank's rows of global micro-batch k, k = position,
 // position + 1, ...: a pure function of k, so every layout sees the same data.
-class RankBatches final : public BatchSource {
+class RankBatches final : public BatchStream {
  public:
+  nlohmann::json state() const override { return {{"position", next_}}; }
+  void restore(const nlohmann::json& state) override { next_ = state.at("position"); }
   RankBatches(const ModelConfig& config, const ProcessGroups& groups, int64_t position)
       : config_(config), dp_rank_(groups.dp_rank()), dp_(groups.dp_size()), next_(position) {}
 

@@ -8,7 +8,8 @@
 #include <filesystem>
 
 #include "checkpoint_testing.h"
-#include "weft/train/checkpoint.h"
+#include "weft/model/factory.h"
+#include "weft/checkpoint/checkpoint.h"
 
 namespace weft {
 namespace {

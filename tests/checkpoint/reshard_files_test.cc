@@ -14,7 +14,7 @@
 #include "layout_runs.h"
 #include "weft/data/tokenizer.h"
 #include "weft/tensor/safetensors.h"
-#include "weft/train/checkpoint.h"
+#include "weft/checkpoint/checkpoint.h"
 
 namespace weft::testing {
 namespace {

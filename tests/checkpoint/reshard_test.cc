@@ -11,7 +11,7 @@
 
 #include "checkpoint_testing.h"
 #include "layout_runs.h"
-#include "weft/train/checkpoint.h"
+#include "weft/checkpoint/checkpoint.h"
 
 namespace weft::testing {
 namespace {

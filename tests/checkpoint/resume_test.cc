@@ -7,7 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "checkpoint_testing.h"
-#include "weft/train/checkpoint.h"
+#include "weft/model/factory.h"
+#include "weft/checkpoint/checkpoint.h"
 #include "weft/train/trainer.h"
 
 namespace weft {
@@ -17,7 +18,7 @@ using nlohmann::json;
 
 // Batches that are a pure function of (seed, position): its position is the
 // whole state, so data_state = {"position": n} resumes it exactly.
-class SeededSource : public BatchSource {
+class SeededSource : public BatchStream {
  public:
   SeededSource(const ModelConfig& config, uint64_t seed, int64_t position = 0)
       : config_(config), seed_(seed), position_(position) {}
@@ -35,7 +36,11 @@ class SeededSource : public BatchSource {
     return b;
   }
 
-  json state() const { return {{"position", position_}, {"seed", seed_}}; }
+  json state() const override { return {{"position", position_}, {"seed", seed_}}; }
+  void restore(const json& state) override {
+    ASSERT_EQ(state.at("seed").get<uint64_t>(), seed_);
+    position_ = state.at("position").get<int64_t>();
+  }
   static SeededSource from_state(const ModelConfig& config, const json& state) {
     return SeededSource(config, state.at("seed").get<uint64_t>(),
                         state.at("position").get<int64_t>());

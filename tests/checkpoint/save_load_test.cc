@@ -6,8 +6,9 @@
 #include <filesystem>
 
 #include "checkpoint_testing.h"
+#include "weft/model/factory.h"
 #include "weft/model/config_json.h"
-#include "weft/train/checkpoint.h"
+#include "weft/checkpoint/checkpoint.h"
 
 namespace weft {
 namespace {

@@ -3,13 +3,13 @@
 // output a brute-force enumeration finds, and every hypothesis ends at EOS
 // within its maximum length.
 
-#include "weft/model/beam_search.h"
+#include "weft/inference/beam_search.h"
 
 #include <cmath>
 #include <functional>
 
 #include "inference_testing.h"
-#include "weft/model/sampling.h"
+#include "weft/inference/sampling.h"
 
 namespace weft::testing {
 namespace {

@@ -2,7 +2,7 @@
 // on fixed corpora. The expected figures come from
 // tests/reference/bleu_expected.py, which holds the same corpora.
 
-#include "weft/train/bleu.h"
+#include "weft/inference/bleu.h"
 
 #include <gtest/gtest.h>
 

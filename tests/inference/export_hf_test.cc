@@ -4,7 +4,7 @@
 // writes the fixture that tests/reference/check_hf_export.py loads into
 // transformers.
 
-#include "weft/train/export_hf.h"
+#include "weft/inference/export_hf.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,7 +13,7 @@
 
 #include "inference_testing.h"
 #include "weft/backend/elementwise.h"
-#include "weft/model/sampling.h"
+#include "weft/inference/sampling.h"
 #include "weft/tensor/safetensors.h"
 
 namespace weft::testing {

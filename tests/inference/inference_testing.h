@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "support/tensor_testing.h"
-#include "weft/model/model.h"
+#include "weft/model/factory.h"
 #include "weft/tensor/error.h"
 
 namespace weft::testing {

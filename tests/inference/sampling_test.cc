@@ -1,7 +1,7 @@
 // Sampling: the candidate sets top-k and top-p keep, temperature, seeded
 // draws, and generate() against the full forward.
 
-#include "weft/model/sampling.h"
+#include "weft/inference/sampling.h"
 
 #include <cmath>
 

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "support/tensor_testing.h"
-#include "weft/model/model.h"
+#include "weft/model/factory.h"
 #include "weft/tensor/error.h"
 
 namespace weft {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "support/tensor_testing.h"
-#include "weft/model/model.h"
+#include "weft/model/factory.h"
 
 namespace weft {
 namespace {

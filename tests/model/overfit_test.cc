@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "support/tensor_testing.h"
-#include "weft/model/model.h"
+#include "weft/model/factory.h"
 #include "weft/train/adamw.h"
 #include "weft/tensor/allocator.h"
 #include "weft/train/clip.h"

@@ -20,7 +20,7 @@ mean loss before each of 5 AdamW steps with gradient clipping ("train_losses")
 and the parameters after them ("final.<name>"). The configuration is in
 __metadata__. Needs only torch; writes safetensors with struct + json.
 
-Usage: python3 tests/reference/make_fixture.py [--out tests/data]
+Usage: python3 tests/reference/make_fixture.py [--out tests/fixtures]
 """
 
 import argparse

@@ -9,9 +9,9 @@
 #include "inference_testing.h"
 #include "weft/backend/elementwise.h"
 #include "weft/model/decoder_only.h"
-#include "weft/model/sampling.h"
+#include "weft/inference/sampling.h"
 #include "weft/tensor/safetensors.h"
-#include "weft/train/export_hf.h"
+#include "weft/inference/export_hf.h"
 
 using namespace weft;
 using namespace weft::testing;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "weft/backend/counter_rng.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/tensor/bf16.h"
 #include "weft/tensor/error.h"
 

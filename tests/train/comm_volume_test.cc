@@ -19,7 +19,7 @@
 #include "weft/comm/counting.h"
 #include "weft/comm/process_groups.h"
 #include "weft/comm/simulated.h"
-#include "weft/model/model.h"
+#include "weft/model/factory.h"
 #include "weft/train/adamw.h"
 #include "weft/train/schedule.h"
 #include "weft/train/trainer.h"
@@ -63,8 +63,10 @@ StepShape tiny_step(int dp, int tp) {
 }
 
 // Random ids for this replica's rows: the volume does not depend on them.
-class RandomBatches final : public BatchSource {
+class RandomBatches final : public BatchStream {
  public:
+  nlohmann::json state() const override { return {{"position", seed_}}; }
+  void restore(const nlohmann::json& state) override { seed_ = state.at("position"); }
   RandomBatches(const ModelConfig& c, int64_t rows, uint64_t seed)
       : config_(c), rows_(rows), seed_(seed) {}
   Batch next() override {

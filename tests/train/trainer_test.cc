@@ -24,8 +24,10 @@ constexpr int64_t kVocab = 5;
 constexpr int32_t X = kIgnoreIndex;
 
 // Hands out the same batches again and again, in order.
-class ListSource : public BatchSource {
+class ListSource : public BatchStream {
  public:
+  nlohmann::json state() const override { return {{"position", next_}}; }
+  void restore(const nlohmann::json& state) override { next_ = state.at("position"); }
   explicit ListSource(std::vector<Batch> batches) : batches_(std::move(batches)) {}
   Batch next() override { return batches_[next_++ % batches_.size()]; }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Batches from a prepared dataset, for the trainer (weft::BatchSource).
+// Batches from a prepared dataset: the two BatchStreams a run draws from.
 //
 // Data parallelism: batch_size is the global batch; rank r of dp_size takes
 // rows [r·B/dp, (r+1)·B/dp) of exactly the batch a single rank would see, so
@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "weft/data/batch.h"
 #include "weft/data/dataset.h"
 #include "weft/data/shard.h"
-#include "weft/train/trainer.h"
 
 namespace weft {
 
 // nanoGPT's random windows: row r of batch k starts at an offset o drawn from
 // the counter-based generator keyed by (seed, split, k, r); input =
 // tokens[o, o+T), target = tokens[o+1, o+T+1). Batch.source stays undefined.
-class LmLoader final : public BatchSource {
+class LmLoader final : public BatchStream {
  public:
   LmLoader(const DatasetInfo& dataset, const std::string& split, int64_t batch_size,
            int64_t seq_len, uint64_t seed, int64_t dp_rank = 0, int64_t dp_size = 1);
@@ -32,8 +32,8 @@ class LmLoader final : public BatchSource {
 
   // {"loader": "lm", "split", "seed", "batch"}; restore refuses a state from
   // another kind of loader, split or seed, naming what differs.
-  nlohmann::json state() const;
-  void restore(const nlohmann::json& state);
+  nlohmann::json state() const override;
+  void restore(const nlohmann::json& state) override;
 
   int64_t batches_drawn() const { return batch_; }
   int64_t local_batch_size() const { return batch_size_ / dp_size_; }
@@ -58,7 +58,7 @@ class LmLoader final : public BatchSource {
 // the split's sentences, seeded by (seed, epoch) when shuffling (training)
 // and the file order when not (evaluation). Every batch is full: the last
 // one of an epoch continues into the next.
-class TranslationLoader final : public BatchSource {
+class TranslationLoader final : public BatchStream {
  public:
   // max_len bounds S and T (EOS/BOS included); 0: no bound. A longer
   // sentence throws weft::Error here, naming the split file, the sentence
@@ -73,8 +73,8 @@ class TranslationLoader final : public BatchSource {
   Batch next() override;
 
   // {"loader": "translation", "split", "seed", "shuffle", "batch"}.
-  nlohmann::json state() const;
-  void restore(const nlohmann::json& state);
+  nlohmann::json state() const override;
+  void restore(const nlohmann::json& state) override;
 
   int64_t batches_drawn() const { return batch_; }
   int64_t local_batch_size() const { return batch_size_ / dp_size_; }

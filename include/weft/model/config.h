@@ -14,7 +14,6 @@ enum class NormPlacement { Pre, Post };
 enum class PositionEncoding { Learned, Sinusoidal };
 
 // Targets equal to this contribute no loss (padding, prompts).
-inline constexpr int32_t kIgnoreIndex = -1;
 
 struct ModelConfig {
   Architecture architecture = Architecture::DecoderOnly;

@@ -4,6 +4,7 @@
 // decode_step run the stack incrementally over a KVCache.
 
 #include "weft/model/kv_cache.h"
+#include "weft/model/model.h"
 #include "weft/model/output_head.h"
 #include "weft/model/stack.h"
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "weft/model/kv_cache.h"
+#include "weft/model/model.h"
 #include "weft/model/output_head.h"
 #include "weft/model/stack.h"
 

@@ -6,7 +6,7 @@
 // pre-activation and the dropped-out activation (fc2's input).
 
 #include "weft/backend/activation.h"
-#include "weft/model/dropout_site.h"
+#include "weft/model/dropout.h"
 #include "weft/model/linear.h"
 
 namespace weft {

@@ -3,20 +3,11 @@
 // summed loss, and on request accumulates the gradient of that loss into its
 // parameters. Both families (DecoderOnly, EncoderDecoder) implement it.
 
-#include <memory>
-
+#include "weft/data/batch.h"
 #include "weft/model/config.h"
 #include "weft/model/parameter.h"
 
 namespace weft {
-
-// Token ids, i32. Padding in `source` and `input` uses the config's pad_id;
-// targets equal to kIgnoreIndex carry no loss.
-struct Batch {
-  Tensor source;  // (B,S) encoder input; encoder-decoder only
-  Tensor input;   // (B,T) decoder input
-  Tensor target;  // (B,T) next tokens
-};
 
 // Σ of per-token losses over the counted (non-ignored) targets, and their count.
 struct LossSum {
@@ -41,7 +32,5 @@ class Model : public Module {
   virtual const Tensor& logits() const = 0;
   virtual const ModelConfig& config() const = 0;
 };
-
-std::unique_ptr<Model> make_model(const ModelConfig& config, const LayerContext& ctx = {});
 
 }  // namespace weft

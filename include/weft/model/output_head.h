@@ -14,7 +14,6 @@
 // at 16k tokens would otherwise need 1.6 GB in bf16).
 
 #include "weft/model/embedding.h"
-#include "weft/model/model.h"
 
 namespace weft {
 
@@ -24,9 +23,10 @@ class OutputHead : public Module {
   OutputHead(std::string name, const ModelConfig& config, TokenEmbedding* tied,
              const LayerContext& ctx);
 
-  // h (B,T,d), target (B,T) i32. When dh is defined, also runs backward of
-  // grad_scale · loss: W.grad += …, dh written.
-  LossSum forward(const Tensor& h, const Tensor& target, double label_smoothing,
+  // h (B,T,d), target (B,T) i32. Returns the loss summed over the counted
+  // targets. When dh is defined, also runs backward of grad_scale · loss:
+  // W.grad += …, dh written.
+  double forward(const Tensor& h, const Tensor& target, double label_smoothing,
                   double grad_scale, Tensor* dh);
   // The logits of the last forward without backward (dh null), (B,T,V_local).
   const Tensor& logits() const { return logits_; }

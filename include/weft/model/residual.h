@@ -10,7 +10,7 @@
 #include <functional>
 
 #include "weft/model/config.h"
-#include "weft/model/dropout_site.h"
+#include "weft/model/dropout.h"
 #include "weft/model/layer_norm.h"
 
 namespace weft {

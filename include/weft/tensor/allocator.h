@@ -22,9 +22,6 @@ class Allocator {
 };
 
 Allocator& allocator_for(Device device);
-// Storage blocks allocated so far on any device: lets a test show that
-// steady-state training steps allocate nothing.
-int64_t allocation_count();
 void register_allocator(Device device, Allocator* allocator);
 
 }  // namespace weft

@@ -3,7 +3,7 @@
 // accumulate the gradient of the mean loss over their counted target tokens,
 // clip by the global gradient norm, and step the optimizer. Also evaluation.
 //
-// Under data parallelism each rank's BatchSource yields its own rows of every
+// Under data parallelism each rank's BatchStream yields its own rows of every
 // global micro-batch (rank d of dp: rows [d·b, (d+1)·b) of a micro-batch of
 // dp·b rows); the counted tokens and losses are summed over the DP group and
 // the gradients are reduced in buckets, overlapped with backward. Under
@@ -15,19 +15,13 @@
 #include <memory>
 
 #include "weft/comm/process_groups.h"
+#include "weft/data/batch.h"
 #include "weft/model/model.h"
 #include "weft/train/adamw.h"
 #include "weft/train/grad_buckets.h"
 #include "weft/train/schedule.h"
 
 namespace weft {
-
-// Yields micro-batches in order; a step takes grad_accum of them.
-class BatchSource {
- public:
-  virtual ~BatchSource() = default;
-  virtual Batch next() = 0;
-};
 
 struct TrainerOptions {
   int64_t grad_accum = 1;  // micro-batches per optimizer step
@@ -61,11 +55,11 @@ class Trainer {
   // One optimizer step over options.grad_accum micro-batches. A non-finite
   // loss or gradient norm throws weft::Error naming the step, before the
   // optimizer is stepped: parameters and the step count stay as they were.
-  StepStats train_step(BatchSource& data);
+  StepStats train_step(BatchStream& data);
 
   // Mean loss over the counted target tokens of the next `batches` batches,
   // with training = false (no dropout, no label smoothing).
-  double evaluate(BatchSource& data, int64_t batches);
+  double evaluate(BatchStream& data, int64_t batches);
 
   int64_t step() const { return step_; }
   // For resume; also sets the optimizer's step count (bias correction).

@@ -8,7 +8,7 @@
 
 #include "backend/cuda/device_common.cuh"
 #include "backend/kernels.h"
-#include "weft/backend/counter_rng.h"
+#include "weft/tensor/counter_rng.h"
 
 namespace weft::cuda {
 

@@ -1,0 +1,169 @@
+// Copying a checkpoint's tensors into a model or an optimizer of any layout.
+// Each local tensor is a slice of its full tensor; it is assembled from the
+// saved shards that overlap it (checkpoint_reshard.cc). Every name, full
+// shape and dtype is checked before the first copy, so a refused restore
+// leaves the model or optimizer as it was.
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "checkpoint/checkpoint_internal.h"
+#include "weft/tensor/error.h"
+#include "weft/tensor/safetensors.h"
+
+namespace weft {
+
+namespace fs = std::filesystem;
+using namespace checkpoint;
+
+namespace {
+
+// A tensor to fill: its name in the files and the parameter whose layout it
+// has (AdamW's moments are split like their parameter).
+struct Target {
+  std::string name;
+  Tensor* tensor = nullptr;
+  const Parameter* parameter = nullptr;
+};
+
+Origin local_origin(const Parameter& p) {
+  Origin origin(p.full_shape.size(), 0);
+  if (p.shard_dim >= 0) origin[p.shard_dim] = p.shard_offset;
+  return origin;
+}
+
+// The saved shards a target reads: shard 0 for a tensor saved whole, else
+// every shard that overlaps the target's slice.
+std::vector<int64_t> shards_for(const Target& t, const SavedParameter& saved, int64_t tp) {
+  if (saved.shard_dim < 0) return {0};
+  std::vector<int64_t> out;
+  const Shape shape = shard_shape(saved.full_shape, saved.shard_dim, tp);
+  for (int64_t s = 0; s < tp; ++s) {
+    if (overlaps(shard_origin(saved.full_shape, saved.shard_dim, s, tp), shape,
+                 local_origin(*t.parameter), t.tensor->shape())) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+// `what` names the owner in messages: "the model", "the optimizer".
+class Restore {
+ public:
+  Restore(const Checkpoint& c, bool optimizer, const char* what)
+      : c_(c), optimizer_(optimizer), what_(what) {}
+
+  void run(const std::vector<Target>& targets) {
+    WEFT_CHECK(static_cast<int64_t>(c_.shards.size()) == c_.tp && c_.tp >= 1, "checkpoint ", c_.dir,
+               " lists ", c_.shards.size(), " shards for tp ", c_.tp,
+               "; load it with load_checkpoint");
+    std::vector<std::vector<int64_t>> reads;
+    for (const Target& t : targets) reads.push_back(check(t));
+    check_no_extra_tensors(targets);
+    for (size_t i = 0; i < targets.size(); ++i) copy(targets[i], reads[i]);
+  }
+
+ private:
+  const std::string& path(int64_t shard) const {
+    return optimizer_ ? c_.shards[shard].optimizer_path : c_.shards[shard].model_path;
+  }
+  [[noreturn]] void refuse(int64_t shard, const std::string& what) const {
+    const std::string& p = path(shard);
+    throw Error(fs::path(p).filename().string() + ": " + what + " (" + p + ")");
+  }
+  const SafetensorsFile& file(int64_t shard) {
+    auto it = files_.find(shard);
+    if (it == files_.end()) it = files_.emplace(shard, load_safetensors(path(shard))).first;
+    return it->second;
+  }
+
+  // The saved shards `t` reads, each checked to hold it as the manifest says.
+  std::vector<int64_t> check(const Target& t) {
+    const Parameter& p = *t.parameter;
+    if (file(0).find(t.name) == nullptr) {
+      refuse(0, "has no tensor " + t.name + ", which " + what_ + " needs");
+    }
+    const auto saved = c_.parameters.find(p.name);
+    if (saved == c_.parameters.end()) {
+      throw Error(c_.dir + "/" + kManifestFile + ": 'parameters' has no entry for " + p.name +
+                  ", which " + what_ + " needs");
+    }
+    if (saved->second.full_shape != p.full_shape) {
+      refuse(0, t.name + " has shape " + shape_str(saved->second.full_shape) + ", " + what_ +
+                    " expects " + shape_str(p.full_shape));
+    }
+    const Shape shape = shard_shape(p.full_shape, saved->second.shard_dim, c_.tp);
+    const std::vector<int64_t> shards = shards_for(t, saved->second, c_.tp);
+    for (int64_t s : shards) {
+      const Tensor* tensor = file(s).find(t.name);
+      if (tensor == nullptr) refuse(s, "has no tensor " + t.name + ", which " + what_ + " needs");
+      if (tensor->shape() != shape) {
+        refuse(s, t.name + " has shape " + shape_str(tensor->shape()) + ", but shard " +
+                      std::to_string(s) + " of " + shape_str(p.full_shape) + " split " +
+                      std::to_string(c_.tp) + " ways along dimension " +
+                      std::to_string(saved->second.shard_dim) + " is " + shape_str(shape));
+      }
+      if (tensor->dtype() != t.tensor->dtype()) {
+        refuse(s, t.name + " is " + safetensors_dtype_name(tensor->dtype()) + ", " + what_ +
+                      " expects " + safetensors_dtype_name(t.tensor->dtype()));
+      }
+    }
+    return shards;
+  }
+
+  void check_no_extra_tensors(const std::vector<Target>& targets) {
+    std::set<std::string> wanted;
+    for (const Target& t : targets) wanted.insert(t.name);
+    for (const auto& [shard, f] : files_) {
+      for (const auto& [saved_name, tensor] : f.tensors) {
+        if (!wanted.count(saved_name)) {
+          refuse(shard, "holds " + saved_name + ", which " + what_ + " does not have");
+        }
+      }
+    }
+  }
+
+  void copy(const Target& t, const std::vector<int64_t>& shards) {
+    const SavedParameter& saved = c_.parameters.at(t.parameter->name);
+    Tensor local = Tensor::empty(t.tensor->shape(), t.tensor->dtype());  // host staging
+    for (int64_t s : shards) {
+      copy_overlap(file(s).at(t.name), shard_origin(saved.full_shape, saved.shard_dim, s, c_.tp),
+                   local, local_origin(*t.parameter));
+    }
+    t.tensor->copy_from(local);
+  }
+
+  const Checkpoint& c_;
+  bool optimizer_;
+  std::string what_;
+  std::map<int64_t, SafetensorsFile> files_;  // loaded on first use
+};
+
+}  // namespace
+
+void restore_model(Model& model, const Checkpoint& checkpoint) {
+  std::vector<Target> targets;
+  for (Parameter* p : model.parameters()) targets.push_back({p->name, &p->value, p});
+  Restore(checkpoint, false, "the model").run(targets);
+}
+
+void restore_optimizer(AdamW& optimizer, const Checkpoint& checkpoint) {
+  const std::vector<Parameter*>& params = optimizer.parameters();
+  const std::vector<NamedTensor> states = optimizer.state_tensors();
+  // state_tensors() lists each parameter's states together, in parameter order.
+  const size_t per_parameter = params.empty() ? 0 : states.size() / params.size();
+  WEFT_CHECK(per_parameter * params.size() == states.size(), "restore_optimizer: ", states.size(),
+             " state tensors for ", params.size(), " parameters");
+  std::vector<Target> targets;
+  for (size_t i = 0; i < states.size(); ++i) {
+    const Parameter* p = params[i / per_parameter];
+    WEFT_CHECK(states[i].name.rfind(p->name + ".", 0) == 0, "restore_optimizer: state tensor ",
+               states[i].name, " does not belong to parameter ", p->name);
+    targets.push_back({states[i].name, states[i].tensor, p});
+  }
+  Restore(checkpoint, true, "the optimizer").run(targets);
+  optimizer.set_step_count(checkpoint.optimizer_step_count);
+}
+
+}  // namespace weft

@@ -1,0 +1,15 @@
+#include "weft/model/factory.h"
+
+#include "weft/model/decoder_only.h"
+#include "weft/model/encoder_decoder.h"
+
+namespace weft {
+
+std::unique_ptr<Model> make_model(const ModelConfig& config, const LayerContext& ctx) {
+  if (config.architecture == Architecture::EncoderDecoder) {
+    return std::make_unique<EncoderDecoder>(config, ctx);
+  }
+  return std::make_unique<DecoderOnly>(config, ctx);
+}
+
+}  // namespace weft

@@ -1,0 +1,150 @@
+// Dropout: the mask is the counter-based one the header defines, has the
+// right density, depends on (seed, step, site) and on global indices only,
+// and backward applies the same mask.
+
+#include "weft/backend/dropout.h"
+
+#include "ops_testing.h"
+#include "weft/tensor/counter_rng.h"
+
+namespace weft::testing {
+namespace {
+
+ops::DropoutSite site_of(uint64_t step, uint64_t site) {
+  ops::DropoutSite s;
+  s.seed = 1234;
+  s.step = step;
+  s.site = site;
+  return s;
+}
+
+// y = x · keep / (1 − p) with keep from the header's formula.
+std::vector<double> reference(const Tensor& x, double p, const ops::DropoutSite& s) {
+  const std::vector<double> xs = x.to_double_vector();
+  const int64_t cols = x.dim(-1), rows = x.numel() / cols;
+  const int64_t global_cols = s.global_cols == 0 ? cols : s.global_cols;
+  const uint64_t key = rng::stream_key(s.seed, s.step, s.site);
+  std::vector<double> y(xs.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint64_t g = (s.row_offset + r) * global_cols + s.col_offset + c;
+      const bool keep = rng::uniform01(key, g) >= p;
+      y[r * cols + c] = keep ? xs[r * cols + c] / (1.0 - p) : 0.0;
+    }
+  }
+  return y;
+}
+
+Tensor dropped(const Tensor& x, double p, const ops::DropoutSite& s) {
+  Tensor y = zeros_like(x);
+  ops::dropout_forward(x, p, s, y);
+  return y;
+}
+
+class DropoutForward : public FloatingTest {};
+
+TEST_P(DropoutForward, MatchesHeaderMask) {
+  const Tensor x = random_tensor({3, 5, 13}, GetParam(), 1, 0.5, 1.5);  // no zeros in x
+  EXPECT_TRUE(matches_reference(dropped(x, 0.3, site_of(7, 2)), reference(x, 0.3, site_of(7, 2))));
+}
+
+TEST_P(DropoutForward, InPlaceAndZeroProbability) {
+  const Tensor x = random_tensor({5, 7}, GetParam(), 2);
+  Tensor y = x.clone();
+  ops::dropout_forward(y, 0.4, site_of(1, 1), y);
+  EXPECT_TRUE(matches_reference(y, reference(x, 0.4, site_of(1, 1))));
+  Tensor z = x.clone();
+  ops::dropout_forward(z, 0.0, site_of(1, 1), z);
+  EXPECT_TRUE(all_close(z, x, 0.0, 0.0));
+  EXPECT_TRUE(all_close(dropped(x, 0.0, site_of(1, 1)), x, 0.0, 0.0));
+}
+
+WEFT_FLOATING_SUITE(DropoutForward);
+
+TEST(DropoutMask, FractionDroppedIsP) {
+  Tensor x = Tensor::empty({1000, 1001});
+  ops::fill(x, 1.0);
+  for (double p : {0.1, 0.5}) {
+    const std::vector<double> y = dropped(x, p, site_of(3, 4)).to_double_vector();
+    int64_t zeros = 0;
+    for (double v : y) zeros += v == 0.0;
+    // Binomial standard deviation is about 5e-4 here; allow 6 of them.
+    EXPECT_NEAR(static_cast<double>(zeros) / y.size(), p, 3e-3) << "p " << p;
+  }
+}
+
+TEST(DropoutMask, SameSiteSameMaskOtherStepOrSiteDiffers) {
+  const Tensor x = random_tensor({9, 31}, DType::F32, 5, 0.5, 1.5);
+  const Tensor a = dropped(x, 0.5, site_of(3, 4));
+  EXPECT_TRUE(all_close(dropped(x, 0.5, site_of(3, 4)), a, 0.0, 0.0));
+  EXPECT_FALSE(all_close(dropped(x, 0.5, site_of(4, 4)), a, 0.0, 0.0));
+  EXPECT_FALSE(all_close(dropped(x, 0.5, site_of(3, 5)), a, 0.0, 0.0));
+  ops::DropoutSite other_seed = site_of(3, 4);
+  other_seed.seed = 99;
+  EXPECT_FALSE(all_close(dropped(x, 0.5, other_seed), a, 0.0, 0.0));
+}
+
+// A (4,10) tensor dropped whole equals its rows 2..3 dropped with row_offset 2
+// and its columns 5..9 dropped with global_cols 10, col_offset 5.
+TEST(DropoutMask, DependsOnGlobalIndexNotLayout) {
+  const Tensor x = random_tensor({4, 10}, DType::F64, 6, 0.5, 1.5);
+  const ops::DropoutSite whole_site = site_of(8, 1);
+  const std::vector<double> whole = dropped(x, 0.5, whole_site).to_double_vector();
+
+  ops::DropoutSite rows_site = whole_site;
+  rows_site.row_offset = 2;
+  const std::vector<double> rows = dropped(x.rows(2, 4).clone(), 0.5, rows_site).to_double_vector();
+  for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(rows[i], whole[20 + i]) << i;
+
+  Tensor right = Tensor::empty({4, 5}, DType::F64);
+  for (int64_t r = 0; r < 4; ++r) {
+    for (int64_t c = 0; c < 5; ++c) {
+      right.data<double>()[r * 5 + c] = x.data<double>()[r * 10 + 5 + c];
+    }
+  }
+  ops::DropoutSite cols_site = whole_site;
+  cols_site.global_cols = 10;
+  cols_site.col_offset = 5;
+  const std::vector<double> cols = dropped(right, 0.5, cols_site).to_double_vector();
+  for (int64_t r = 0; r < 4; ++r) {
+    for (int64_t c = 0; c < 5; ++c) {
+      EXPECT_EQ(cols[r * 5 + c], whole[r * 10 + 5 + c]) << r << "," << c;
+    }
+  }
+}
+
+TEST(DropoutBackward, MatchesFiniteDifferencesWithTheSameMask) {
+  Tensor x = random_tensor({3, 5, 7}, DType::F64, 7);
+  const Tensor w = random_tensor(x.shape(), DType::F64, 8);
+  const ops::DropoutSite s = site_of(2, 9);
+  Tensor y = zeros_like(x);
+  auto loss = [&] {
+    ops::dropout_forward(x, 0.3, s, y);
+    return dot(y, w);
+  };
+  Tensor dx = w.clone();
+  ops::dropout_backward(dx, 0.3, s, dx);  // dx aliases dy
+  EXPECT_TRUE(matches_numeric_gradient(dx, loss, x));
+}
+
+TEST(DropoutChecks, RefusesBadArguments) {
+  const Tensor x = Tensor::zeros({4, 10});
+  Tensor y = zeros_like(x), y_wrong = Tensor::zeros({10, 4});
+  Tensor y64 = Tensor::zeros({4, 10}, DType::F64);
+  const ops::DropoutSite s = site_of(1, 1);
+  EXPECT_NO_THROW(ops::dropout_forward(x, 0.5, s, y));
+  EXPECT_THROW(ops::dropout_forward(x, 1.0, s, y), Error);
+  EXPECT_THROW(ops::dropout_forward(x, -0.1, s, y), Error);
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, s, y_wrong), Error);
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, s, y64), Error);
+  ops::DropoutSite past_end = s;
+  past_end.global_cols = 12;
+  past_end.col_offset = 5;  // columns 5..14 of 12
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, past_end, y), Error);
+  ops::DropoutSite negative = s;
+  negative.row_offset = -1;
+  EXPECT_THROW(ops::dropout_backward(x, 0.5, negative, y), Error);
+}
+
+}  // namespace
+}  // namespace weft::testing
