@@ -76,8 +76,12 @@ TEST(BeamSearch, WiderBeamsScoreAtLeastAsWellAsGreedy) {
     const std::vector<Hypothesis> beam =
         beam_search(as_translator(model), kSources, search(4, 0.6));
     for (size_t i = 0; i < kSources.size(); ++i) {
-      EXPECT_GE(beam[i].score, greedy[i].score - 1e-12) << "seed " << seed << " source " << i;
-      better += beam[i].score > greedy[i].score + 1e-9;
+      // Beam rows and the greedy row are decoded in batches of different
+      // shapes, so the same hypothesis can score differently in the last
+      // f32 bits: 1e-5 relative is f32 rounding, not a worse hypothesis.
+      const double rounding = 1e-5 * std::abs(greedy[i].score);
+      EXPECT_GE(beam[i].score, greedy[i].score - rounding) << "seed " << seed << " source " << i;
+      better += beam[i].score > greedy[i].score + rounding;
       expect_well_formed(beam[i], static_cast<int64_t>(kSources[i].size()) + 50);
     }
   }
