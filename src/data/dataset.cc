@@ -1,5 +1,6 @@
 #include "weft/data/dataset.h"
 
+#include "data/format_header.h"
 #include "data/file_io.h"
 #include "weft/tensor/error.h"
 
@@ -48,10 +49,7 @@ DatasetInfo read_dataset(const std::string& dir) {
   try {
     info.meta = nlohmann::json::parse(text);
     const nlohmann::json& meta = info.meta;
-    WEFT_CHECK(meta.value("format", "") == "weft-dataset", path,
-               ": not a weft dataset description (\"format\" is not \"weft-dataset\")");
-    WEFT_CHECK(meta.at("version").get<int>() == 1, path, ": dataset version ",
-               meta.at("version").dump(), " is not supported (this build reads version 1)");
+    data::check_format_header(meta, path, "weft-dataset", "dataset description", "dataset");
     const std::string kind = meta.at("kind").get<std::string>();
     if (kind == "lm") {
       info.kind = DatasetKind::LanguageModel;

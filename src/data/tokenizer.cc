@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "data/file_io.h"
+#include "data/format_header.h"
 #include "data/tokenizer_file.h"
 #include "weft/tensor/error.h"
 
@@ -73,10 +74,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   int64_t stored_size = 0;
   try {
     const nlohmann::json json = nlohmann::json::parse(text);
-    WEFT_CHECK(json.value("format", "") == "weft-tokenizer", path,
-               ": not a weft tokenizer file (\"format\" is not \"weft-tokenizer\")");
-    WEFT_CHECK(json.at("version").get<int>() == 1, path, ": tokenizer file version ",
-               json.at("version").dump(), " is not supported (this build reads version 1)");
+    data::check_format_header(json, path, "weft-tokenizer", "tokenizer file", "tokenizer file");
     const std::string kind = json.at("kind").get<std::string>();
     if (kind == "char") {
       tokenizer = data::load_char_tokenizer(json, path);

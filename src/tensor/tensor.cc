@@ -91,20 +91,27 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   return t;
 }
 
-Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape, Device device) {
+namespace {
+
+// A tensor of `dtype` on `device` holding host `values` in row-major order.
+template <typename T>
+Tensor from_host_values(const std::vector<T>& values, const Shape& shape, DType dtype,
+                        Device device) {
   WEFT_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), values.size(),
              " values do not fill shape ", shape_str(shape));
-  Tensor t = empty(shape, DType::F32, device);
+  Tensor t = Tensor::empty(shape, dtype, device);
   allocator_for(device).copy_in(t.raw(), values.data(), Device::CPU, t.nbytes());
   return t;
 }
 
+}  // namespace
+
+Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape, Device device) {
+  return from_host_values(values, shape, DType::F32, device);
+}
+
 Tensor Tensor::from_vector(const std::vector<int32_t>& values, const Shape& shape, Device device) {
-  WEFT_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), values.size(),
-             " values do not fill shape ", shape_str(shape));
-  Tensor t = empty(shape, DType::I32, device);
-  allocator_for(device).copy_in(t.raw(), values.data(), Device::CPU, t.nbytes());
-  return t;
+  return from_host_values(values, shape, DType::I32, device);
 }
 
 void Tensor::ensure(Tensor& t, const Shape& shape, DType dtype, Device device) {
