@@ -24,7 +24,6 @@ MultiHeadAttention::MultiHeadAttention(std::string name, int64_t d_model, int64_
       kind_(kind),
       heads_local_(heads_per_rank(this->name(), n_heads, ctx)),
       head_dim_(d_model / n_heads),
-      tp_(ctx.tp),
       q_(child_name("q"), d_model, d_model, ctx, Parallel::Column, init_std),
       k_(child_name("k"), d_model, d_model, ctx, Parallel::Column, init_std),
       v_(child_name("v"), d_model, d_model, ctx, Parallel::Column, init_std),
@@ -98,15 +97,23 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
                             dv_);
   }
 
-  // q, k, v are column-parallel: each rank's input gradient is a partial sum
-  // over its heads, completed by the "f" all-reduce at the region's entry.
-  // For Cross, dmemory collects partial sums from every decoder layer; the
-  // model reduces it once before the encoder's backward.
-  q_.backward(x, dq_.view({B, T, local}), dx);
-  Tensor& dkv = cross ? dmemory : dx;  // both already hold a part: accumulate
-  k_.backward(kv_in, dk_.view({B, S, local}), dkv, true);
-  v_.backward(kv_in, dv_.view({B, S, local}), dkv, true);
-  tp_->all_reduce_sum(dx);
+  // q, k, v are column-parallel: each adds a partial sum over this rank's
+  // heads to its input's gradient, and the region's entry "f" sums it over
+  // the group once. Self: q, k and v read x, so v, the last, completes dx.
+  // Cross: q alone reads x; k and v add to dmemory, which collects partial
+  // sums from every decoder layer and is summed once by the model before the
+  // encoder's backward.
+  const Tensor dq = dq_.view({B, T, local}), dk = dk_.view({B, S, local}),
+               dv = dv_.view({B, S, local});
+  if (cross) {
+    q_.backward(x, dq, dx);
+    k_.backward(memory, dk, dmemory, {.accumulate = true, .complete = false});
+    v_.backward(memory, dv, dmemory, {.accumulate = true, .complete = false});
+  } else {
+    q_.backward(x, dq, dx, {.complete = false});
+    k_.backward(x, dk, dx, {.accumulate = true, .complete = false});
+    v_.backward(x, dv, dx, {.accumulate = true});
+  }
 }
 
 void MultiHeadAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache,

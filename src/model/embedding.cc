@@ -1,6 +1,7 @@
 #include "weft/model/embedding.h"
 
 #include "weft/backend/embedding.h"
+#include "weft/model/tensor_parallel.h"
 
 namespace weft {
 
@@ -12,11 +13,14 @@ TokenEmbedding::TokenEmbedding(std::string name, int64_t vocab, int64_t d_model,
 
 void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {
   ops::embedding_forward(table_->value, ids, scale, table_->shard_offset, out);
-  tp_->all_reduce_sum(out);  // each rank filled only the ids of its rows
+  // Each rank filled only the ids of its rows, zeros elsewhere: the partial
+  // embeddings leave the region through g.
+  reduce_from_tensor_parallel_region_forward(*tp_, out);
 }
 
 void TokenEmbedding::backward(const Tensor& dout, const Tensor& ids, double scale) {
-  ops::embedding_backward(dout, ids, scale, table_->shard_offset, table_->grad);
+  const Tensor& dpartial = reduce_from_tensor_parallel_region_backward(*tp_, dout);
+  ops::embedding_backward(dpartial, ids, scale, table_->shard_offset, table_->grad);
   table_->grad_written();
 }
 

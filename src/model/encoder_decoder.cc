@@ -2,6 +2,7 @@
 
 #include "model/batch_checks.h"
 #include "model/incremental.h"
+#include "weft/model/tensor_parallel.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -75,7 +76,10 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
   Tensor::ensure(dmemory_, memory.shape(), memory.dtype(), memory.device());
   dmemory_.zero();
   decoder_.backward(dhidden_, batch.input, memory, dmemory_, ctx);
-  tp_->all_reduce_sum(dmemory_);  // cross-attention's k, v are column-parallel
+  // The encoder output enters every decoder layer's cross-attention through
+  // its column-parallel k and v; they left their parts in dmemory_, which f's
+  // backward sums over the group once for all layers.
+  copy_to_tensor_parallel_region_backward(*tp_, dmemory_);
   Tensor no_memory;
   encoder_.backward(dmemory_, batch.source, none, no_memory, ctx);
   return loss;

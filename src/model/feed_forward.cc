@@ -10,7 +10,6 @@ FeedForward::FeedForward(std::string name, int64_t d_model, int64_t d_ff,
     : Module(std::move(name)),
       activation_(activation),
       d_ff_(d_ff),
-      tp_(ctx.tp),
       fc1_(child_name("fc1"), d_model, d_ff, ctx, Parallel::Column, init_std),
       fc2_(child_name("fc2"), d_ff, d_model, ctx, Parallel::Row, out_init_std),
       dropout_(child_name("hidden_dropout"), dropout) {
@@ -28,7 +27,8 @@ void FeedForward::forward(const Tensor& x, Tensor& y, const StepContext& ctx) {
     fc1_.forward(x, pre_act_);
     ops::activation_forward(activation_, pre_act_, hidden_);
   }
-  dropout_.forward(hidden_, ctx, T, d_ff_, local * tp_->rank());
+  // The mask is drawn over the full d_ff; this rank's units start at fc1's shard.
+  dropout_.forward(hidden_, ctx, T, d_ff_, fc1_.weight().shard_offset);
   fc2_.forward(hidden_, y);
 }
 
@@ -41,11 +41,10 @@ void FeedForward::backward(const Tensor& dy, const Tensor& x, Tensor& dx, const 
     fc2_.backward_through_gelu(hidden_, dy, pre_act_, dhidden_);
   } else {
     fc2_.backward(hidden_, dy, dhidden_);
-    dropout_.backward(dhidden_, ctx, T, d_ff_, local * tp_->rank());
+    dropout_.backward(dhidden_, ctx, T, d_ff_, fc1_.weight().shard_offset);
     ops::activation_backward(activation_, pre_act_, dhidden_, dhidden_);
   }
   fc1_.backward(x, dhidden_, dx);
-  tp_->all_reduce_sum(dx);  // the "f" operator: fc1 is column-parallel
 }
 
 }  // namespace weft

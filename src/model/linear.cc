@@ -3,6 +3,7 @@
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
 #include "weft/backend/linear.h"
+#include "weft/model/tensor_parallel.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -21,20 +22,28 @@ Linear::Linear(std::string name, int64_t in, int64_t out, const LayerContext& ct
 void Linear::forward(const Tensor& x, Tensor& y) {
   if (parallel_ == Parallel::Row) {  // the bias is added once, after the partial sums
     ops::gemm(x, false, weight_->value, true, y);
-    tp_->all_reduce_sum(y);
+    reduce_from_tensor_parallel_region_forward(*tp_, y);
     if (bias_) ops::add_bias(bias_->value, y);
     return;
   }
+  const Tensor& input =
+      parallel_ == Parallel::Column ? copy_to_tensor_parallel_region_forward(*tp_, x) : x;
   const Tensor no_pre;
   Tensor unused;
-  ops::linear_forward(x, weight_->value, bias_ ? bias_->value : no_pre, false, unused, y);
+  ops::linear_forward(input, weight_->value, bias_ ? bias_->value : no_pre, false, unused, y);
 }
 
 void Linear::forward_gelu(const Tensor& x, Tensor& pre, Tensor& y) {
   WEFT_CHECK(parallel_ != Parallel::Row, name(), ": a row-parallel layer cannot fuse its bias ",
              "and activation, which follow the all-reduce");
+  const Tensor& input =
+      parallel_ == Parallel::Column ? copy_to_tensor_parallel_region_forward(*tp_, x) : x;
   const Tensor no_bias;
-  ops::linear_forward(x, weight_->value, bias_ ? bias_->value : no_bias, true, pre, y);
+  ops::linear_forward(input, weight_->value, bias_ ? bias_->value : no_bias, true, pre, y);
+}
+
+const Tensor& Linear::output_grad(const Tensor& dy) {
+  return parallel_ == Parallel::Row ? reduce_from_tensor_parallel_region_backward(*tp_, dy) : dy;
 }
 
 void Linear::accumulate_parameter_grads(const Tensor& x, const Tensor& dy) {
@@ -46,13 +55,21 @@ void Linear::accumulate_parameter_grads(const Tensor& x, const Tensor& dy) {
   }
 }
 
-void Linear::backward(const Tensor& x, const Tensor& dy, Tensor& dx, bool accumulate_dx) {
+void Linear::backward(const Tensor& x, const Tensor& dy_in, Tensor& dx, InputGrad input_grad) {
+  const Tensor& dy = output_grad(dy_in);
   accumulate_parameter_grads(x, dy);
-  if (dx.defined()) ops::gemm(dy, false, weight_->value, false, dx, 1.0, accumulate_dx ? 1.0 : 0.0);
+  if (!dx.defined()) return;
+  ops::gemm(dy, false, weight_->value, false, dx, 1.0, input_grad.accumulate ? 1.0 : 0.0);
+  if (parallel_ == Parallel::Column && input_grad.complete) {
+    copy_to_tensor_parallel_region_backward(*tp_, dx);
+  }
 }
 
-void Linear::backward_through_gelu(const Tensor& x, const Tensor& dy, const Tensor& pre,
+void Linear::backward_through_gelu(const Tensor& x, const Tensor& dy_in, const Tensor& pre,
                                    Tensor& dpre) {
+  WEFT_CHECK(parallel_ != Parallel::Column, name(), ": a column-parallel layer's input gradient ",
+             "is summed over the group before an activation's derivative can apply");
+  const Tensor& dy = output_grad(dy_in);
   accumulate_parameter_grads(x, dy);
   ops::linear_backward_gelu(dy, weight_->value, pre, dpre);
 }

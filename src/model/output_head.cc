@@ -6,6 +6,7 @@
 #include "weft/backend/vocab_parallel_cross_entropy.h"
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
+#include "weft/model/tensor_parallel.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -39,7 +40,8 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
   Tensor::ensure(stats_, {block, 4}, DType::F64, h.device());
   Tensor::ensure(all_stats_, {shards, block, 4}, DType::F64, h.device());
 
-  const Tensor h2 = h.view({N, d});
+  // h enters the vocabulary-parallel region through f: every rank reads all of it.
+  const Tensor h2 = copy_to_tensor_parallel_region_forward(*tp_, h).view({N, d});
   const Tensor target2 = target.view({N});
   Tensor dh2 = dh ? dh->view({N, d}) : Tensor();
   for (int64_t begin = 0; begin < N; begin += block) {
@@ -69,30 +71,23 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
   const double loss_sum = ops::sum(losses_);
   if (dh) {
     weight_->grad_written();
-    tp_->all_reduce_sum(*dh);  // the "f" operator: each rank's vocabulary columns give a part
+    // Each rank's slice of the vocabulary gave a part of dh: f's backward sums them.
+    copy_to_tensor_parallel_region_backward(*tp_, *dh);
   }
   return loss_sum;
 }
 
 void OutputHead::project(const Tensor& h, Tensor& logits) {
-  const int64_t N = h.dim(0), V_local = weight_->value.dim(0), shards = tp_->size();
-  if (shards == 1) {
+  const int64_t N = h.dim(0), V_local = weight_->value.dim(0);
+  if (tp_->size() == 1) {
     Tensor::ensure(logits, {N, V_local}, h.dtype(), h.device());
     ops::gemm(h, false, weight_->value, true, logits);
     return;
   }
   // Inference under tensor parallelism: every rank gathers the full logits.
   Tensor::ensure(local_logits_, {N, V_local}, h.dtype(), h.device());
-  Tensor::ensure(gathered_, {shards, N, V_local}, h.dtype(), h.device());
   ops::gemm(h, false, weight_->value, true, local_logits_);
-  tp_->all_gather(local_logits_, gathered_);
-  Tensor::ensure(logits, {N, V_local * shards}, h.dtype(), h.device());
-  for (int64_t k = 0; k < shards; ++k) {
-    for (int64_t n = 0; n < N; ++n) {
-      Tensor dst = logits.rows(n, n + 1).view({shards, V_local}).rows(k, k + 1);
-      dst.copy_from(gathered_.rows(k, k + 1).view({N, V_local}).rows(n, n + 1));
-    }
-  }
+  gather_from_tensor_parallel_region_forward(*tp_, local_logits_, gathered_, logits);
 }
 
 }  // namespace weft

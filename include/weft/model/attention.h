@@ -3,7 +3,10 @@
 // cross (queries from the decoder, keys and values from the encoder output).
 //
 // Shards: this rank holds heads [r·H/tp, (r+1)·H/tp): q, k, v are
-// column-parallel, o is row-parallel and sums the heads' partial outputs.
+// column-parallel Linears (the region's entry "f" sums their input
+// gradients over the group), o is row-parallel (its exit "g" sums the heads'
+// partial outputs). Cross-attention leaves its memory gradient a partial sum,
+// collected over the decoder layers; the model completes it once.
 // Caches: q, k, v (B,T,H_local,Dh), the attention probabilities
 // (B,H_local,Tq,Tk) and the heads' concatenated output.
 // Inference (KVCache) keeps keys and values in the caller's buffers instead:
@@ -50,7 +53,6 @@ class MultiHeadAttention : public Module {
   AttentionKind kind_;
   int64_t heads_local_;
   int64_t head_dim_;
-  std::shared_ptr<Communicator> tp_;
   Linear q_, k_, v_, o_;
   // On CUDA training attention runs flash-style: the forward keeps each
   // query's log-sum-exp (lse_) instead of the (T,S) probabilities.

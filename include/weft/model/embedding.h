@@ -3,7 +3,9 @@
 //
 // Shards: the token table is vocabulary-parallel: this rank holds rows
 // [r·V/tp, (r+1)·V/tp), looks up only ids in its range, and the partial
-// embeddings are summed across the group. Position tables are replicated.
+// embeddings leave the region through "g" (weft/model/tensor_parallel.h),
+// summed across the group; backward scatters the replicated gradient into
+// this rank's rows. Position tables are replicated. Neither caches anything.
 
 #include "weft/model/config.h"
 #include "weft/model/parameter.h"

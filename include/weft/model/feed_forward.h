@@ -2,8 +2,10 @@
 // Position-wise feed-forward network: Linear -> activation -> dropout -> Linear.
 //
 // Shards: fc1 is column-parallel (this rank's slice of the d_ff hidden
-// units), fc2 row-parallel (sums the slices' partial outputs). Caches the
-// pre-activation and the dropped-out activation (fc2's input).
+// units; its "f" sums the input gradient over the group), fc2 row-parallel
+// (its "g" sums the slices' partial outputs); the Linears own both
+// collectives. Caches the pre-activation and the dropped-out activation
+// (fc2's input), (B,T,d_ff/tp).
 
 #include "weft/backend/activation.h"
 #include "weft/model/dropout.h"
@@ -22,7 +24,6 @@ class FeedForward : public Module {
  private:
   ops::Activation activation_;
   int64_t d_ff_;
-  std::shared_ptr<Communicator> tp_;
   Linear fc1_, fc2_;
   Dropout dropout_;
   Tensor pre_act_, hidden_;  // (B,T,d_ff_local)

@@ -1,18 +1,31 @@
 #pragma once
 // y = x·Wᵀ + b over the last dimension, W (out, in) as in PyTorch.
 //
-// Shards (Megatron-LM): a Column-parallel layer holds rows [r·out/tp, ...)
-// of W and b, so its output is this rank's slice of the features; a
-// Row-parallel layer holds columns [r·in/tp, ...) of W, takes this rank's
-// slice of the input, and sums partial outputs across the group (the "g"
-// all-reduce) before adding the replicated bias. Caches nothing: callers
-// pass the forward input back to backward().
+// Shards (Megatron-LM's ColumnParallelLinear and RowParallelLinear, with the
+// mappings of weft/model/tensor_parallel.h):
+// - Column: rows [r·out/tp, ...) of W and b; the output is this rank's slice
+//   of the features. The layer enters a region through "f": its input is
+//   replicated, and backward completes the input gradient, a partial sum
+//   over this rank's features, with the group's sum.
+// - Row: columns [r·in/tp, ...) of W, b replicated; the input is this rank's
+//   slice of the features. The layer leaves the region through "g": forward
+//   sums the partial outputs across the group, then adds the bias once.
+// Caches nothing: callers pass the forward input back to backward().
 
 #include "weft/model/parameter.h"
 
 namespace weft {
 
 enum class Parallel { None, Column, Row };
+
+// What backward() does with the input gradient dx.
+struct InputGrad {
+  bool accumulate = false;  // dx += dy·W instead of dx = dy·W
+  // Column-parallel: finish with f's backward, the sum over the group. Layers
+  // that read one input (attention's q, k, v) add their parts into one dx
+  // and let the last one complete it, so the group sums once.
+  bool complete = true;
+};
 
 class Linear : public Module {
  public:
@@ -21,8 +34,9 @@ class Linear : public Module {
 
   // x (N..., in_local) -> y (N..., out_local)
   void forward(const Tensor& x, Tensor& y);
-  // dW += dyᵀ·x, db += Σ dy; dx = dy·W (or += when accumulate_dx), skipped if dx undefined.
-  void backward(const Tensor& x, const Tensor& dy, Tensor& dx, bool accumulate_dx = false);
+  // dW += dyᵀ·x, db += Σ dy; dx from dy·W as `input_grad` says, skipped if
+  // dx is undefined.
+  void backward(const Tensor& x, const Tensor& dy, Tensor& dx, InputGrad input_grad = {});
 
   // y = gelu(x·wᵀ + b) with pre = x·wᵀ + b kept, in one GEMM with its
   // epilogue. Not for a row-parallel layer, whose bias follows the all-reduce.
@@ -30,7 +44,8 @@ class Linear : public Module {
   // backward() of a layer whose input went through a GELU: the weight and
   // bias gradients as backward(), and the gradient of the GELU's input
   //   dpre = (dy · w) ⊙ gelu'(pre)
-  // from one GEMM with the derivative in its epilogue.
+  // from one GEMM with the derivative in its epilogue. Not for a
+  // column-parallel layer, whose dy·w is only a partial sum.
   void backward_through_gelu(const Tensor& x, const Tensor& dy, const Tensor& pre, Tensor& dpre);
 
   int64_t in_local() const { return weight_->value.dim(1); }
@@ -38,10 +53,12 @@ class Linear : public Module {
   Parameter& weight() { return *weight_; }
 
  private:
-  Parallel parallel_;
-  std::shared_ptr<Communicator> tp_;
+  // g's backward (row-parallel: identity) ahead of the parameter gradients.
+  const Tensor& output_grad(const Tensor& dy);
   void accumulate_parameter_grads(const Tensor& x, const Tensor& dy);
 
+  Parallel parallel_;
+  std::shared_ptr<Communicator> tp_;
   Parameter* weight_;
   Parameter* bias_ = nullptr;
 };

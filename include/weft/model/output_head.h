@@ -2,10 +2,14 @@
 // The output projection and the loss: logits = h·Wᵀ with W the target
 // embedding (tied) or a separate lm_head, then softmax cross-entropy.
 //
-// Shards: W is vocabulary-parallel like the embedding, so this rank computes
-// logits (B,T,V/tp) for its slice of the vocabulary and the loss is the
-// vocabulary-parallel cross-entropy: no rank holds full logits. Caches the
-// logits; the backward pass overwrites them with their gradient.
+// Shards: W is vocabulary-parallel like the embedding, a column-parallel
+// projection: h enters the region through "f" (weft/model/tensor_parallel.h),
+// whose backward sums dh over the group, and this rank computes logits
+// (B,T,V/tp) for its slice of the vocabulary. The loss is the
+// vocabulary-parallel cross-entropy: four statistics per row are gathered,
+// no rank holds full logits. Caches the logits; the backward pass overwrites
+// them with their gradient. Inference's project() leaves the region by
+// gathering the logits.
 //
 // Training fuses the projection with the loss and its backward, a block of
 // rows at a time: each block's logits become their gradient in place and are
