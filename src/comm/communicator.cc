@@ -13,6 +13,18 @@ const char* reduce_op_name(ReduceOp op) {
   return "?";
 }
 
+void Communicator::all_reduce(Tensor& t, ReduceOp op) {
+  all_reduce_async(t, op)->wait();
+}
+
+void Communicator::reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op) {
+  reduce_scatter_async(in, out, op)->wait();
+}
+
+void Communicator::all_gather(const Tensor& in, Tensor& out) {
+  all_gather_async(in, out)->wait();
+}
+
 namespace {
 
 class Completed final : public PendingCollective {

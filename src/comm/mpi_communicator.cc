@@ -6,17 +6,15 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <functional>
 #include <string>
 #include <utility>
-#include <vector>
 
-#include "mpi_arrivals.h"
 #include "mpi_check.h"
+#include "mpi_group_core.h"
 #include "mpi_runtime.h"
 #include "weft/comm/mpi.h"
 #include "weft/tensor/error.h"
@@ -25,42 +23,24 @@ namespace weft {
 namespace {
 
 // One group's MPI communicator and the collectives it has in flight.
-class MpiGroup {
+class MpiGroup final : public MpiGroupCore {
  public:
-  // Takes ownership of `comm`; `arrivals` watches it.
-  MpiGroup(MPI_Comm comm, std::string label, CommOptions options, GroupArrivals arrivals)
-      : comm_(comm), label_(std::move(label)), options_(options), arrivals_(std::move(arrivals)) {
-    MPI_Comm_rank(comm_, &rank_);
-    MPI_Comm_size(comm_, &size_);
-  }
+  explicit MpiGroup(NewGroup group) : MpiGroupCore(std::move(group)) {}
 
   ~MpiGroup() {
     if (mpi_runtime::finalized()) return;
     try {
-      wait_through(issued_);
+      wait_through(issued());
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "weft: %s: %s\n", label_.c_str(), e.what());
+      std::fprintf(stderr, "weft: %s: %s\n", label().c_str(), e.what());
     }
-    MPI_Comm_free(&comm_);
   }
-
-  MpiGroup(const MpiGroup&) = delete;
-  MpiGroup& operator=(const MpiGroup&) = delete;
-
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  const std::string& label() const { return label_; }
-  const CommOptions& options() const { return options_; }
-  MPI_Comm comm() const { return comm_; }
-  ArrivalBoard& board() const { return *arrivals_.board(); }
-  const std::shared_ptr<ArrivalBoard>& shared_board() const { return arrivals_.board(); }
 
   // Posts the collective (`start` fills the request) behind those in flight;
   // `finish` runs once it is complete. Returns its sequence number.
   int64_t issue(const char* collective, const std::function<void(MPI_Request*)>& start,
                 std::function<void()> finish = nullptr) {
-    const int64_t seq = ++issued_;
-    arrivals_.post(seq);
+    const int64_t seq = post_next();
     InFlight op{seq, collective, MPI_REQUEST_NULL, std::move(finish)};
     start(&op.request);
     in_flight_.push_back(std::move(op));
@@ -72,7 +52,7 @@ class MpiGroup {
   void wait_through(int64_t seq) {
     while (!in_flight_.empty() && in_flight_.front().seq <= seq) {
       InFlight& op = in_flight_.front();
-      if (!mpi_runtime::wait_for(&op.request, options_.timeout_seconds)) abort_job(op);
+      if (!mpi_runtime::wait_for(&op.request, options().timeout_seconds)) abort_job(op);
       finish_front();
     }
   }
@@ -105,24 +85,14 @@ class MpiGroup {
   [[noreturn]] void abort_job(const InFlight& op) {
     char host[256] = "?";
     gethostname(host, sizeof(host) - 1);
-    const std::string line =
-        detail::concat("weft: ", op.collective, " #", op.seq, " on ", label_, " timed out after ",
-                       options_.timeout_seconds, " s: ", arrivals_.who_did_not_arrive(op.seq),
-                       "; seen by rank ", arrivals_.rank_name(rank_), " on host ", host, ", pid ",
-                       getpid(), "; aborting every rank\n");
+    const std::string line = detail::concat("weft: ", timed_out(op.collective, op.seq), " on host ",
+                                            host, ", pid ", getpid(), "; aborting every rank\n");
     std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 3);
     std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest
   }
 
-  MPI_Comm comm_;
-  std::string label_;
-  CommOptions options_;
-  GroupArrivals arrivals_;
-  int rank_ = 0;
-  int size_ = 0;
-  int64_t issued_ = 0;
   std::deque<InFlight> in_flight_;
 };
 
@@ -158,15 +128,10 @@ std::function<void()> divide_if_average(ReduceOp op, Tensor& t, int group_size) 
   };
 }
 
-class MpiCommunicator final : public Communicator {
+class MpiCommunicator final : public GroupCommunicator<MpiGroup> {
  public:
-  explicit MpiCommunicator(std::shared_ptr<MpiGroup> group) : group_(std::move(group)) {}
+  using GroupCommunicator::GroupCommunicator;
 
-  int rank() const override { return group_->rank(); }
-  int size() const override { return group_->size(); }
-  std::string describe() const override { return group_->label(); }
-
-  void all_reduce(Tensor& t, ReduceOp op) override { all_reduce_async(t, op)->wait(); }
   Pending all_reduce_async(Tensor& t, ReduceOp op) override {
     comm_checks::check_reducible("all_reduce", t, op);
     check_on_cpu("all_reduce", t);
@@ -176,14 +141,11 @@ class MpiCommunicator final : public Communicator {
         "all_reduce",
         [&](MPI_Request* request) {
           WEFT_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, count, mpi_runtime::datatype(t.dtype()),
-                                        mpi_runtime::reduction(op), group_->comm(), request));
+                                        mpi_runtime::reduction(op), group().comm(), request));
         },
         divide_if_average(op, t, size()));
   }
 
-  void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op) override {
-    reduce_scatter_async(in, out, op)->wait();
-  }
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
     comm_checks::check_reduce_scatter(in, out, size(), op);
     check_on_cpu("reduce_scatter", in);
@@ -194,13 +156,12 @@ class MpiCommunicator final : public Communicator {
         [&](MPI_Request* request) {
           WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(
               in.raw(), out.raw(), count, mpi_runtime::datatype(in.dtype()),
-              mpi_runtime::reduction(op), group_->comm(), request));
+              mpi_runtime::reduction(op), group().comm(), request));
         },
         divide_if_average(op, out, size()));
   }
 
   // Gathers and broadcasts move bytes, so they take any dtype.
-  void all_gather(const Tensor& in, Tensor& out) override { all_gather_async(in, out)->wait(); }
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
     comm_checks::check_all_gather(in, out, size());
     check_on_cpu("all_gather", in);
@@ -208,7 +169,7 @@ class MpiCommunicator final : public Communicator {
     mpi_runtime::int_count("all_gather", static_cast<int64_t>(out.nbytes()));
     return issue("all_gather", [&](MPI_Request* request) {
       WEFT_MPI_CHECK(MPI_Iallgather(in.raw(), bytes, MPI_BYTE, out.raw(), bytes, MPI_BYTE,
-                                    group_->comm(), request));
+                                    group().comm(), request));
     });
   }
 
@@ -218,13 +179,13 @@ class MpiCommunicator final : public Communicator {
     check_on_cpu("broadcast", t);
     const int bytes = mpi_runtime::int_count("broadcast", static_cast<int64_t>(t.nbytes()));
     issue("broadcast", [&](MPI_Request* request) {
-      WEFT_MPI_CHECK(MPI_Ibcast(t.raw(), bytes, MPI_BYTE, root, group_->comm(), request));
+      WEFT_MPI_CHECK(MPI_Ibcast(t.raw(), bytes, MPI_BYTE, root, group().comm(), request));
     })->wait();
   }
 
   void barrier() override {
     issue("barrier", [&](MPI_Request* request) {
-      WEFT_MPI_CHECK(MPI_Ibarrier(group_->comm(), request));
+      WEFT_MPI_CHECK(MPI_Ibarrier(group().comm(), request));
     })->wait();
   }
 
@@ -233,46 +194,27 @@ class MpiCommunicator final : public Communicator {
  private:
   Pending issue(const char* collective, const std::function<void(MPI_Request*)>& start,
                 std::function<void()> finish = nullptr) {
-    const int64_t seq = group_->issue(collective, start, std::move(finish));
-    return std::make_unique<MpiPending>(group_, seq);
+    const int64_t seq = group().issue(collective, start, std::move(finish));
+    return std::make_unique<MpiPending>(shared_group(), seq);
   }
-
-  std::shared_ptr<MpiGroup> group_;
 };
 
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
-  WEFT_CHECK(color >= 0, "split: color must be 0 or more, got ", color);
-  // Meet in a timed all-gather first, so that a rank which never comes is
-  // named instead of leaving the others in MPI_Comm_split for ever; it also
-  // tells every rank who its new group's members are.
-  const int mine[3] = {color, key, group_->board().next_group_id()};
-  std::vector<int> triples(3 * static_cast<size_t>(size()));
-  issue("split", [&](MPI_Request* request) {
-    WEFT_MPI_CHECK(
-        MPI_Iallgather(mine, 3, MPI_INT, triples.data(), 3, MPI_INT, group_->comm(), request));
-  })->wait();
-  const SplitOutcome outcome = split_outcome(triples, color);
-  group_->board().claim_group_id(outcome.group_id);
-
-  MPI_Comm sub = MPI_COMM_NULL;
-  WEFT_MPI_CHECK(MPI_Comm_split(group_->comm(), color, key, &sub));
-  WEFT_MPI_CHECK(MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN));
+  // The meeting is a collective of this group, timed and numbered like the others.
   return std::make_shared<MpiCommunicator>(std::make_shared<MpiGroup>(
-      sub, split_label("mpi", outcome.members, group_->label()), group_->options(),
-      GroupArrivals(group_->shared_board(), outcome.group_id, sub)));
+      group().split("mpi", color, key, [this](const int* mine, int* every) {
+        issue("split", [&](MPI_Request* request) {
+          WEFT_MPI_CHECK(
+              MPI_Iallgather(mine, 3, MPI_INT, every, 3, MPI_INT, group().comm(), request));
+        })->wait();
+      })));
 }
 
 }  // namespace
 
 std::shared_ptr<Communicator> make_mpi_world(CommOptions options) {
   mpi_runtime::ensure_initialized();
-  MPI_Comm world = mpi_runtime::duplicate(MPI_COMM_WORLD);
-  int size = 0;
-  WEFT_MPI_CHECK(MPI_Comm_size(world, &size));
-  auto board = std::make_shared<ArrivalBoard>(world);
-  return std::make_shared<MpiCommunicator>(
-      std::make_shared<MpiGroup>(world, detail::concat("mpi world (", size, " ranks)"), options,
-                                 GroupArrivals(board, /*group_id=*/0, world)));
+  return std::make_shared<MpiCommunicator>(std::make_shared<MpiGroup>(world_group("mpi", options)));
 }
 
 int mpi_local_rank() {

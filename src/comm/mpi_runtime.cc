@@ -1,12 +1,11 @@
 #include "mpi_runtime.h"
 
-#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "mpi_check.h"
+#include "polling.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -100,25 +99,12 @@ int int_count(const char* collective, int64_t count) {
 }
 
 bool wait_for(MPI_Request* request, double timeout_seconds) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  const auto limit = std::chrono::duration<double>(timeout_seconds);
-  auto pause = std::chrono::microseconds(10);
-  for (int tries = 0;; ++tries) {
+  // Each MPI_Test also moves the collective on.
+  return poll_until(timeout_seconds, [request] {
     int done = 0;
     WEFT_MPI_CHECK(MPI_Test(request, &done, MPI_STATUS_IGNORE));
-    if (done) return true;
-    if (timeout_seconds > 0.0 && Clock::now() - start > limit) return false;
-    // Spin a little (among ready ranks a collective takes microseconds), then
-    // back off so that ranks sharing cores leave them to the others; each
-    // MPI_Test also moves the collective on.
-    if (tries < 64) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(1000));
-    }
-  }
+    return done != 0;
+  });
 }
 
 }  // namespace mpi_runtime

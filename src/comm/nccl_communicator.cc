@@ -8,19 +8,17 @@
 // ranks that never issued the collective. Host tensors (step statistics,
 // flags) cross through a device copy.
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "mpi_arrivals.h"
 #include "mpi_check.h"
+#include "mpi_group_core.h"
 #include "mpi_runtime.h"
 #include "nccl_check.h"
+#include "polling.h"
 #include "weft/backend/gpu.h"
 #include "weft/comm/nccl.h"
 
@@ -65,27 +63,21 @@ void warn_if_failed(const char* call, bool failed, const char* text) {
 
 // One group: its MPI communicator (bootstrap, split, arrival board), its
 // NCCL communicator and stream.
-class NcclGroup {
+class NcclGroup final : public MpiGroupCore {
  public:
-  // Takes ownership of `mpi_comm`; `arrivals` watches it. Collective over it.
-  NcclGroup(MPI_Comm mpi_comm, std::string label, CommOptions options, GroupArrivals arrivals)
-      : mpi_(mpi_comm),
-        label_(std::move(label)),
-        options_(options),
-        arrivals_(std::move(arrivals)) {
-    MPI_Comm_rank(mpi_, &rank_);
-    MPI_Comm_size(mpi_, &size_);
+  // Collective over the new group's MPI communicator.
+  explicit NcclGroup(NewGroup group) : MpiGroupCore(std::move(group)) {
     ncclUniqueId id{};
-    if (rank_ == 0) WEFT_NCCL_CHECK(ncclGetUniqueId(&id));
+    if (rank() == 0) WEFT_NCCL_CHECK(ncclGetUniqueId(&id));
     MPI_Request request = MPI_REQUEST_NULL;
-    WEFT_MPI_CHECK(MPI_Ibcast(&id, sizeof(id), MPI_BYTE, 0, mpi_, &request));
-    WEFT_CHECK(mpi_runtime::wait_for(&request, options_.timeout_seconds), label_,
-               ": rank 0 did not send the NCCL id within ", options_.timeout_seconds, " s");
+    WEFT_MPI_CHECK(MPI_Ibcast(&id, sizeof(id), MPI_BYTE, 0, comm(), &request));
+    WEFT_CHECK(mpi_runtime::wait_for(&request, options().timeout_seconds), label(),
+               ": rank 0 did not send the NCCL id within ", options().timeout_seconds, " s");
     WEFT_CUDA_CHECK(cudaGetDevice(&device_));
     WEFT_CUDA_CHECK(cudaStreamCreate(&stream_));
     WEFT_CUDA_CHECK(cudaEventCreateWithFlags(&written_, cudaEventDisableTiming));
     WEFT_CUDA_CHECK(cudaMalloc(&barrier_word_, sizeof(float)));
-    WEFT_NCCL_CHECK(ncclCommInitRank(&nccl_, size_, id, rank_));
+    WEFT_NCCL_CHECK(ncclCommInitRank(&nccl_, size(), id, rank()));
   }
 
   ~NcclGroup() {
@@ -98,19 +90,8 @@ class NcclGroup {
     if (barrier_word_ != nullptr) cudaFree(barrier_word_);
     if (written_ != nullptr) cudaEventDestroy(written_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
-    if (!mpi_runtime::finalized()) MPI_Comm_free(&mpi_);
   }
 
-  NcclGroup(const NcclGroup&) = delete;
-  NcclGroup& operator=(const NcclGroup&) = delete;
-
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  const std::string& label() const { return label_; }
-  const CommOptions& options() const { return options_; }
-  MPI_Comm mpi() const { return mpi_; }
-  ArrivalBoard& board() const { return *arrivals_.board(); }
-  const std::shared_ptr<ArrivalBoard>& shared_board() const { return arrivals_.board(); }
   void* barrier_word() const { return barrier_word_; }
 
   // Queues the collective (`launch` enqueues it given the NCCL communicator
@@ -118,8 +99,7 @@ class NcclGroup {
   // caller owns the event.
   int64_t issue(const std::function<void(ncclComm_t, cudaStream_t)>& launch, cudaEvent_t* done) {
     throw_if_broken();
-    const int64_t seq = ++issued_;
-    arrivals_.post(seq);
+    const int64_t seq = post_next();
     WEFT_CUDA_CHECK(cudaSetDevice(device_));
     if (gpu::initialized()) {  // order after the kernels that wrote the tensors
       WEFT_CUDA_CHECK(cudaEventRecord(written_, static_cast<cudaStream_t>(gpu::compute_stream())));
@@ -134,34 +114,20 @@ class NcclGroup {
   // Waits for the event of collective `seq`; the stream runs collectives in
   // issue order, so every earlier one is complete too.
   void wait(cudaEvent_t done, int64_t seq, const char* collective) {
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    const auto limit = std::chrono::duration<double>(options_.timeout_seconds);
-    auto pause = std::chrono::microseconds(10);
-    for (int tries = 0;; ++tries) {
+    const bool complete = poll_until(options().timeout_seconds, [&] {
       throw_if_broken();
       const cudaError_t state = cudaEventQuery(done);
-      if (state == cudaSuccess) return;
+      if (state == cudaSuccess) return true;
       if (state != cudaErrorNotReady) WEFT_CUDA_CHECK(state);
       ncclResult_t async = ncclSuccess;
       WEFT_NCCL_CHECK(ncclCommGetAsyncError(nccl_, &async));
       if (async != ncclSuccess) {
-        fail(detail::concat(collective, " #", seq, " on ", label_, " failed on rank ",
-                            arrivals_.rank_name(rank_), ": ", ncclGetErrorString(async)));
+        fail(detail::concat(name(collective, seq), " failed on rank ", this_rank(), ": ",
+                            ncclGetErrorString(async)));
       }
-      if (options_.timeout_seconds > 0.0 && Clock::now() - start > limit) {
-        fail(detail::concat(collective, " #", seq, " on ", label_, " timed out after ",
-                            options_.timeout_seconds, " s: ", arrivals_.who_did_not_arrive(seq),
-                            "; seen by rank ", arrivals_.rank_name(rank_),
-                            "; the group is aborted and unusable"));
-      }
-      if (tries < 64) {
-        std::this_thread::yield();
-      } else {
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(1000));
-      }
-    }
+      return false;
+    });
+    if (!complete) fail(timed_out(collective, seq) + "; the group is aborted and unusable");
   }
 
   // Every collective issued so far is complete (within the timeout).
@@ -179,7 +145,7 @@ class NcclGroup {
 
  private:
   void throw_if_broken() const {
-    WEFT_CHECK(failure_.empty(), label_, " is unusable after an earlier failure: ", failure_);
+    WEFT_CHECK(failure_.empty(), label(), " is unusable after an earlier failure: ", failure_);
   }
 
   [[noreturn]] void fail(const std::string& message) {
@@ -190,19 +156,12 @@ class NcclGroup {
     throw Error(message);
   }
 
-  MPI_Comm mpi_;
-  std::string label_;
-  CommOptions options_;
-  GroupArrivals arrivals_;
-  int rank_ = 0;
-  int size_ = 0;
   int device_ = 0;
   ncclComm_t nccl_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t written_ = nullptr;  // recorded on the compute stream before each collective
-  void* barrier_word_ = nullptr;  // one float on the device, summed by barrier()
-  int64_t issued_ = 0;
-  std::string failure_;  // non-empty once the group timed out or failed
+  void* barrier_word_ = nullptr;   // one float on the device, summed by barrier()
+  std::string failure_;            // non-empty once the group timed out or failed
 };
 
 class NcclPending final : public PendingCollective {
@@ -227,36 +186,31 @@ class NcclPending final : public PendingCollective {
   bool complete_ = false;
 };
 
-// A collective that already completed (a host tensor's round trip).
-class DonePending final : public PendingCollective {
- public:
-  void wait() override {}
-};
-
-// Host tensors cross through device copies. Needs the GPU started
-// (gpu::initialize), since device memory comes from its arena.
-Tensor on_device(const Tensor& host, const char* collective) {
-  WEFT_CHECK(gpu::initialized(), collective, ": ", host.describe(), " is in host memory and ",
+// Host tensors (step statistics, flags) cross through device copies: `run`
+// runs the collective on copies of `in` and `out` and waits for it, then `out`
+// receives the result. An in-place collective passes the same tensor twice and
+// has one copy. Needs the GPU started (gpu::initialize), since device memory
+// comes from its arena.
+Pending through_device(const char* collective, const Tensor& in, Tensor& out,
+                       const std::function<void(const Tensor& in, Tensor& out)>& run) {
+  WEFT_CHECK(gpu::initialized(), collective, ": ", in.describe(), " is in host memory and ",
              "the GPU is not started, so it cannot be staged for NCCL");
-  return host.to(Device::CUDA);
+  const Tensor staged_in = in.to(Device::CUDA);
+  Tensor staged_out = &in == &out ? staged_in : out.to(Device::CUDA);
+  run(staged_in, staged_out);
+  out.copy_from(staged_out);
+  return completed_collective();
 }
 
-class NcclCommunicator final : public Communicator {
+class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
  public:
-  explicit NcclCommunicator(std::shared_ptr<NcclGroup> group) : group_(std::move(group)) {}
+  using GroupCommunicator::GroupCommunicator;
 
-  int rank() const override { return group_->rank(); }
-  int size() const override { return group_->size(); }
-  std::string describe() const override { return group_->label(); }
-
-  void all_reduce(Tensor& t, ReduceOp op) override { all_reduce_async(t, op)->wait(); }
   Pending all_reduce_async(Tensor& t, ReduceOp op) override {
     comm_checks::check_reducible("all_reduce", t, op);
     if (t.device() == Device::CPU) {
-      Tensor staged = on_device(t, "all_reduce");
-      all_reduce_async(staged, op)->wait();
-      t.copy_from(staged);
-      return std::make_unique<DonePending>();
+      return through_device("all_reduce", t, t,
+                            [&](const Tensor&, Tensor& staged) { all_reduce(staged, op); });
     }
     check_on_cuda("all_reduce", t);
     void* data = t.raw();
@@ -266,17 +220,13 @@ class NcclCommunicator final : public Communicator {
     });
   }
 
-  void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op) override {
-    reduce_scatter_async(in, out, op)->wait();
-  }
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
     comm_checks::check_reduce_scatter(in, out, size(), op);
     if (in.device() == Device::CPU && out.device() == Device::CPU) {
-      const Tensor staged_in = on_device(in, "reduce_scatter");
-      Tensor staged_out = on_device(out, "reduce_scatter");
-      reduce_scatter_async(staged_in, staged_out, op)->wait();
-      out.copy_from(staged_out);
-      return std::make_unique<DonePending>();
+      return through_device("reduce_scatter", in, out,
+                            [&](const Tensor& staged_in, Tensor& staged_out) {
+                              reduce_scatter(staged_in, staged_out, op);
+                            });
     }
     check_on_cuda("reduce_scatter", in);
     check_on_cuda("reduce_scatter", out);
@@ -287,15 +237,12 @@ class NcclCommunicator final : public Communicator {
   }
 
   // Gathers and broadcasts move bytes, so they take any dtype.
-  void all_gather(const Tensor& in, Tensor& out) override { all_gather_async(in, out)->wait(); }
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
     comm_checks::check_all_gather(in, out, size());
     if (in.device() == Device::CPU && out.device() == Device::CPU) {
-      const Tensor staged_in = on_device(in, "all_gather");
-      Tensor staged_out = on_device(out, "all_gather");
-      all_gather_async(staged_in, staged_out)->wait();
-      out.copy_from(staged_out);
-      return std::make_unique<DonePending>();
+      return through_device(
+          "all_gather", in, out,
+          [&](const Tensor& staged_in, Tensor& staged_out) { all_gather(staged_in, staged_out); });
     }
     check_on_cuda("all_gather", in);
     check_on_cuda("all_gather", out);
@@ -308,9 +255,8 @@ class NcclCommunicator final : public Communicator {
     comm_checks::check_root("broadcast", root, size());
     WEFT_CHECK(t.defined(), "broadcast: the tensor is undefined");
     if (t.device() == Device::CPU) {
-      Tensor staged = on_device(t, "broadcast");
-      broadcast(staged, root);
-      t.copy_from(staged);
+      through_device("broadcast", t, t,
+                     [&](const Tensor&, Tensor& staged) { broadcast(staged, root); });
       return;
     }
     check_on_cuda("broadcast", t);
@@ -322,7 +268,7 @@ class NcclCommunicator final : public Communicator {
   // NCCL has no barrier: a one-element sum that every rank must join.
   void barrier() override {
     issue("barrier", [&](ncclComm_t comm, cudaStream_t stream) {
-      void* word = group_->barrier_word();
+      void* word = group().barrier_word();
       WEFT_NCCL_CHECK(ncclAllReduce(word, word, 1, ncclFloat32, ncclSum, comm, stream));
     })->wait();
   }
@@ -333,37 +279,25 @@ class NcclCommunicator final : public Communicator {
   Pending issue(const char* collective,
                 const std::function<void(ncclComm_t, cudaStream_t)>& launch) {
     cudaEvent_t done = nullptr;
-    const int64_t seq = group_->issue(launch, &done);
-    return std::make_unique<NcclPending>(group_, collective, seq, done);
+    const int64_t seq = group().issue(launch, &done);
+    return std::make_unique<NcclPending>(shared_group(), collective, seq, done);
   }
-
-  std::shared_ptr<NcclGroup> group_;
 };
 
 std::shared_ptr<Communicator> NcclCommunicator::split(int color, int key) {
-  WEFT_CHECK(color >= 0, "split: color must be 0 or more, got ", color);
-  // A new NCCL communicator may not start while this one has kernels in
-  // flight on the same GPU: finish them first.
-  group_->drain();
-  // Meet in a timed MPI all-gather, so that a rank which never comes is named
-  // instead of leaving the others in MPI_Comm_split for ever.
-  const int mine[3] = {color, key, group_->board().next_group_id()};
-  std::vector<int> triples(3 * static_cast<size_t>(size()));
-  MPI_Request request = MPI_REQUEST_NULL;
-  WEFT_MPI_CHECK(
-      MPI_Iallgather(mine, 3, MPI_INT, triples.data(), 3, MPI_INT, group_->mpi(), &request));
-  WEFT_CHECK(mpi_runtime::wait_for(&request, group_->options().timeout_seconds), "split on ",
-             group_->label(), ": not every rank arrived within ", group_->options().timeout_seconds,
-             " s");
-  const SplitOutcome outcome = split_outcome(triples, color);
-  group_->board().claim_group_id(outcome.group_id);
-
-  MPI_Comm sub = MPI_COMM_NULL;
-  WEFT_MPI_CHECK(MPI_Comm_split(group_->mpi(), color, key, &sub));
-  WEFT_MPI_CHECK(MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN));
+  // The meeting is MPI's, outside the NCCL stream and its numbering.
+  NcclGroup& group = this->group();
   return std::make_shared<NcclCommunicator>(std::make_shared<NcclGroup>(
-      sub, split_label("nccl", outcome.members, group_->label()), group_->options(),
-      GroupArrivals(group_->shared_board(), outcome.group_id, sub)));
+      group.split("nccl", color, key, [&group](const int* mine, int* every) {
+        // A new NCCL communicator may not start while this one has kernels in
+        // flight on the same GPU: finish them first.
+        group.drain();
+        MPI_Request request = MPI_REQUEST_NULL;
+        WEFT_MPI_CHECK(MPI_Iallgather(mine, 3, MPI_INT, every, 3, MPI_INT, group.comm(), &request));
+        WEFT_CHECK(mpi_runtime::wait_for(&request, group.options().timeout_seconds), "split on ",
+                   group.label(), ": not every rank arrived within ",
+                   group.options().timeout_seconds, " s");
+      })));
 }
 
 // Selects this rank's GPU; every rank learns whether all of them have one
@@ -396,13 +330,8 @@ bool nccl_available() {
 std::shared_ptr<Communicator> make_nccl_world(CommOptions options) {
   mpi_runtime::ensure_initialized();
   select_device();
-  MPI_Comm world = mpi_runtime::duplicate(MPI_COMM_WORLD);
-  int size = 0;
-  WEFT_MPI_CHECK(MPI_Comm_size(world, &size));
-  auto board = std::make_shared<ArrivalBoard>(world);
   return std::make_shared<NcclCommunicator>(
-      std::make_shared<NcclGroup>(world, detail::concat("nccl world (", size, " ranks)"), options,
-                                  GroupArrivals(board, /*group_id=*/0, world)));
+      std::make_shared<NcclGroup>(world_group("nccl", options)));
 }
 
 }  // namespace weft

@@ -72,9 +72,20 @@ std::string where(const Communicator& comm) {
   return detail::concat("rank ", comm.rank(), " of ", comm.describe());
 }
 
-::testing::AssertionResult matches(const Tensor& actual, const Tensor& expected, DType dtype) {
+// `actual` on `device` (read back from there) and close to `expected`.
+::testing::AssertionResult matches(const Tensor& actual, const Tensor& expected, DType dtype,
+                                   Device device = Device::CPU) {
+  if (actual.device() != device) {
+    return ::testing::AssertionFailure()
+           << actual.describe() << " is not on " << device_name(device);
+  }
   const Tolerance tol = tolerance_for(dtype);
   return all_close(actual, expected, tol.rel, tol.abs);
+}
+
+// A rank input made on the host, on `device`.
+Tensor on(Device device, const Tensor& host) {
+  return device == Device::CPU ? host : host.to(device);
 }
 
 // Issues row k's collective with `issue`, blocking or all at once then
@@ -135,29 +146,30 @@ Tensor rank_input(DType dtype, int64_t count, int rank, uint64_t seed) {
   return t;
 }
 
-void check_all_reduce(Communicator& comm, Mode mode) {
+void check_all_reduce(Communicator& comm, Mode mode, Device device) {
   const auto& table = all_reduce_table();
   std::vector<Tensor> t;
   for (size_t k = 0; k < table.size(); ++k) {
-    t.push_back(rank_input(table[k].dtype, table[k].count, comm.rank(), row_seed("ar", k)));
+    t.push_back(
+        on(device, rank_input(table[k].dtype, table[k].count, comm.rank(), row_seed("ar", k))));
   }
   run_rows(
       table.size(), mode, [&](size_t k) { comm.all_reduce(t[k], table[k].op); },
       [&](size_t k) { return comm.all_reduce_async(t[k], table[k].op); },
       [&](size_t k) {
         EXPECT_TRUE(matches(t[k], expected_reduction(table[k], comm.size(), 0, row_seed("ar", k)),
-                            table[k].dtype))
+                            table[k].dtype, device))
             << where(comm) << ": " << case_name("all_reduce", table[k]);
       });
 }
 
-void check_reduce_scatter(Communicator& comm, Mode mode) {
+void check_reduce_scatter(Communicator& comm, Mode mode, Device device) {
   const auto& table = reduce_scatter_table();
   const int n = comm.size(), r = comm.rank();
   std::vector<Tensor> in, out;
   for (size_t k = 0; k < table.size(); ++k) {
-    in.push_back(rank_input(table[k].dtype, table[k].count * n, r, row_seed("rs", k)));
-    out.push_back(Tensor::empty({table[k].count}, table[k].dtype));
+    in.push_back(on(device, rank_input(table[k].dtype, table[k].count * n, r, row_seed("rs", k))));
+    out.push_back(Tensor::empty({table[k].count}, table[k].dtype, device));
   }
   run_rows(
       table.size(), mode, [&](size_t k) { comm.reduce_scatter(in[k], out[k], table[k].op); },
@@ -165,18 +177,19 @@ void check_reduce_scatter(Communicator& comm, Mode mode) {
       [&](size_t k) {
         const Tensor expected =
             expected_reduction(table[k], n, r * table[k].count, row_seed("rs", k));
-        EXPECT_TRUE(matches(out[k], expected, table[k].dtype))
+        EXPECT_TRUE(matches(out[k], expected, table[k].dtype, device))
             << where(comm) << ": " << case_name("reduce_scatter", table[k]);
       });
 }
 
-void check_all_gather(Communicator& comm, Mode mode) {
+void check_all_gather(Communicator& comm, Mode mode, Device device) {
   const auto& table = all_gather_table();
   const int n = comm.size();
   std::vector<Tensor> in, out;
   for (size_t k = 0; k < table.size(); ++k) {
-    in.push_back(rank_input(table[k].dtype, table[k].count, comm.rank(), row_seed("ag", k)));
-    out.push_back(Tensor::empty({table[k].count * n}, table[k].dtype));
+    in.push_back(
+        on(device, rank_input(table[k].dtype, table[k].count, comm.rank(), row_seed("ag", k))));
+    out.push_back(Tensor::empty({table[k].count * n}, table[k].dtype, device));
   }
   run_rows(
       table.size(), mode, [&](size_t k) { comm.all_gather(in[k], out[k]); },
@@ -186,13 +199,13 @@ void check_all_gather(Communicator& comm, Mode mode) {
         for (int q = 0; q < n; ++q) {
           EXPECT_TRUE(matches(out[k].rows(q * count, (q + 1) * count),
                               rank_input(table[k].dtype, count, q, row_seed("ag", k)),
-                              table[k].dtype))
+                              table[k].dtype, device))
               << where(comm) << ": " << case_name("all_gather", table[k]) << ", chunk " << q;
         }
       });
 }
 
-void check_broadcast(Communicator& comm) {
+void check_broadcast(Communicator& comm, Device device) {
   const auto& table = broadcast_table();
   const int n = comm.size();
   std::vector<int> roots = {0, n / 2, n - 1};
@@ -200,9 +213,10 @@ void check_broadcast(Communicator& comm) {
   for (int root : roots) {
     for (size_t k = 0; k < table.size(); ++k) {
       const CollectiveCase& c = table[k];
-      Tensor t = rank_input(c.dtype, c.count, comm.rank(), row_seed("bc", k));
+      Tensor t = on(device, rank_input(c.dtype, c.count, comm.rank(), row_seed("bc", k)));
       comm.broadcast(t, root);
-      EXPECT_TRUE(matches(t, rank_input(c.dtype, c.count, root, row_seed("bc", k)), c.dtype))
+      EXPECT_TRUE(
+          matches(t, rank_input(c.dtype, c.count, root, row_seed("bc", k)), c.dtype, device))
           << where(comm) << ": " << case_name("broadcast", c) << " from root " << root;
     }
   }

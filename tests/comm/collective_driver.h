@@ -1,7 +1,7 @@
 #pragma once
 // The collective tables and the one driver that checks them, shared by the
-// tests of every communicator (single rank, simulated ranks, MPI), in the
-// manner of nccl-tests: a small table per collective, one checking loop.
+// tests of every communicator (single rank, simulated ranks, MPI, NCCL), in
+// the manner of nccl-tests: a small table per collective, one checking loop.
 //
 // Each case runs a collective over a group on inputs that every rank can
 // recompute for every other rank, and compares the result with a direct
@@ -42,10 +42,14 @@ Tensor rank_input(DType dtype, int64_t count, int rank, uint64_t seed);
 // table issued at once, then waited in reverse order, then checked.
 enum class Mode { Blocking, Async };
 
-void check_all_reduce(Communicator& comm, Mode mode);
-void check_reduce_scatter(Communicator& comm, Mode mode);
-void check_all_gather(Communicator& comm, Mode mode);
-void check_broadcast(Communicator& comm);  // from the first, middle and last rank
+// The tables' tensors live on `device` (CUDA for NCCL): inputs are made on
+// the host and copied there before their collective is issued, and results
+// are read back after it completes; they must stay on `device`.
+void check_all_reduce(Communicator& comm, Mode mode, Device device = Device::CPU);
+void check_reduce_scatter(Communicator& comm, Mode mode, Device device = Device::CPU);
+void check_all_gather(Communicator& comm, Mode mode, Device device = Device::CPU);
+// From the first, middle and last rank.
+void check_broadcast(Communicator& comm, Device device = Device::CPU);
 void check_barrier(Communicator& comm);
 // After every all_reduce row each rank holds the same bits as every other.
 void check_same_bits(Communicator& comm);

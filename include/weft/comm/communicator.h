@@ -14,7 +14,8 @@
 // Asynchronous forms return a Pending handle and complete in the order they
 // were issued; the tensors must stay alive and untouched until wait()
 // returns. A blocking collective issued while asynchronous ones are in flight
-// runs after them.
+// runs after them. The blocking forms are, unless an implementation has a
+// cheaper path of its own, the asynchronous form waited for at once.
 //
 // A collective that does not complete within the group's timeout fails on
 // every rank with one message naming the collective, its sequence number in
@@ -54,17 +55,17 @@ class Communicator {
   virtual std::string describe() const = 0;
 
   // In place: every rank ends with the element-wise reduction over the group.
-  virtual void all_reduce(Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
+  virtual void all_reduce(Tensor& t, ReduceOp op = ReduceOp::Sum);
   virtual Pending all_reduce_async(Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
 
   // `in` holds size() equal chunks of out.numel() elements; rank r's `out`
   // receives the reduction over the group of every rank's chunk r.
-  virtual void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op = ReduceOp::Sum) = 0;
+  virtual void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op = ReduceOp::Sum);
   virtual Pending reduce_scatter_async(const Tensor& in, Tensor& out,
                                        ReduceOp op = ReduceOp::Sum) = 0;
 
   // `out` holds size() chunks of in.numel() elements; chunk r is rank r's `in`.
-  virtual void all_gather(const Tensor& in, Tensor& out) = 0;
+  virtual void all_gather(const Tensor& in, Tensor& out);
   virtual Pending all_gather_async(const Tensor& in, Tensor& out) = 0;
 
   // In place: every rank ends with root's tensor.

@@ -1,17 +1,16 @@
 // The collective tables (tests/comm/collective_driver.h) over MPI: the world
 // and groups split from it. ctest runs it as `mpirun -n 4`; with fewer than
-// two processes every test skips and says so. Its own main() initialises MPI,
-// lets rank 0 print gtest's report while the other ranks print only their
-// failures, and exits non-zero on every rank when any rank failed.
+// two processes every test skips and says so. Its own main() initialises MPI
+// and reports once for every rank (rank_report.h).
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "collective_driver.h"
+#include "rank_report.h"
 #include "support/error_testing.h"
 #include "weft/comm/mpi.h"
 #include "weft/comm/process_groups.h"
@@ -114,21 +113,6 @@ TEST_F(MpiCollectives, RefusesCudaTensors) {
   check_barrier(world());  // nothing was sent
 }
 
-// The other ranks' report: only failures, each prefixed with the rank.
-class FailurePrinter : public ::testing::EmptyTestEventListener {
- public:
-  explicit FailurePrinter(int rank) : rank_(rank) {}
-  void OnTestPartResult(const ::testing::TestPartResult& result) override {
-    if (!result.failed()) return;
-    std::fprintf(stderr, "[rank %d] %s:%d: Failure\n%s\n", rank_,
-                 result.file_name() ? result.file_name() : "?", result.line_number(),
-                 result.message());
-  }
-
- private:
-  int rank_;
-};
-
 }  // namespace
 }  // namespace weft::testing
 
@@ -136,26 +120,8 @@ int main(int argc, char** argv) {
   using namespace weft;
   ::testing::InitGoogleTest(&argc, argv);
   weft::testing::g_world = make_mpi_world(CommOptions{/*timeout_seconds=*/60.0});
-  Communicator& world = *weft::testing::g_world;
-  if (world.rank() != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new weft::testing::FailurePrinter(world.rank()));
-  }
-  const int32_t failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
-
-  // Every rank's verdict, so that a failure on any rank fails every rank.
-  Tensor mine = Tensor::from_vector(std::vector<int32_t>{failed}, {1});
-  Tensor all = Tensor::empty({world.size()}, DType::I32);
-  world.all_gather(mine, all);
-  std::string failing;
-  for (int r = 0; r < world.size(); ++r) {
-    if (all.data<int32_t>()[r] != 0) failing += " " + std::to_string(r);
-  }
-  if (world.rank() == 0) {
-    std::printf("%s\n", failing.empty() ? "mpi collectives: every rank passed"
-                                        : ("mpi collectives: FAILED on rank(s)" + failing).c_str());
-  }
+  const int status = weft::testing::run_tests_on_every_rank(*weft::testing::g_world, Device::CPU,
+                                                            "mpi collectives");
   weft::testing::g_world.reset();
-  return failing.empty() ? 0 : 1;
+  return status;
 }
