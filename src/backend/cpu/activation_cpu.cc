@@ -1,25 +1,19 @@
-// ReLU and GELU (tanh form, as GPT-2), elementwise. GELU is written through
-// the identity 0.5·x·(1 + tanh(u)) = x·σ(2u), u = √(2/π)·(x + 0.044715·x³),
-// so it needs one exp and no tanh, and the loop vectorises.
+// ReLU and GELU (tanh form, as GPT-2), elementwise. The GELU formula is
+// src/backend/gelu.h, shared with the CUDA kernels; here it runs with the
+// vectorisable exp_of, so the loops vectorise.
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/gelu.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.7978845608028654;
-constexpr double kCubic = 0.044715;
-
-// σ(2u) for the GELU argument u(x). Far left (x < about −10 in float) the
-// gate is taken as exactly 0, as 0.5·(1 + tanh(u)) is in float: the true value
-// would be denormal, and denormal arithmetic is ~100x slower on x86.
-template <typename T> inline T gelu_gate(T x) {
-  constexpr T kCut = sizeof(T) == 4 ? T(80) : T(700);
-  const T z = T(-2) * static_cast<T>(kSqrt2OverPi) * (x + static_cast<T>(kCubic) * x * x * x);
-  return z > kCut ? T(0) : T(1) / (T(1) + exp_of<T>(z));
-}
+// The exp gelu.h calls: fast_exp in float, std::exp in double.
+struct ExpOf {
+  template <typename T> T operator()(T x) const { return exp_of<T>(x); }
+};
 
 template <typename T> void relu_forward(const T* x, T* y, int64_t n) {
 #pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
@@ -33,18 +27,12 @@ template <typename T> void relu_backward(const T* x, const T* dy, T* dx, int64_t
 
 template <typename T> void gelu_forward(const T* x, T* y, int64_t n) {
 #pragma omp parallel for simd if (n >= kParallelMin / 4) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * gelu_gate(x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = gelu::value(x[i], ExpOf{});
 }
 
-// d/dx [x·s] = s + x·s·(1 − s)·2u'(x),   s = σ(2u),  u' = √(2/π)·(1 + 3·0.044715·x²)
 template <typename T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
 #pragma omp parallel for simd if (n >= kParallelMin / 4) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const T xi = x[i];
-    const T s = gelu_gate(xi);
-    const T du = static_cast<T>(kSqrt2OverPi) * (T(1) + static_cast<T>(3 * kCubic) * xi * xi);
-    dx[i] = dy[i] * (s + xi * s * (T(1) - s) * T(2) * du);
-  }
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gelu::derivative(x[i], ExpOf{});
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // macros: a failure throws weft::Error naming the op, the call and the
 // error, e.g.
 //   cuda layer_norm_forward: cudaMemsetAsync(...) failed: out of memory
-//   (cudaErrorMemoryAllocation) [src/backend/cuda/layer_norm.cu:88]
+//   (cudaErrorMemoryAllocation) [src/backend/cuda/layer_norm_cuda.cu:88]
 // A fault inside a kernel surfaces at the next synchronising call; run with
 // CUDA_LAUNCH_BLOCKING=1 to pin it to its launch.
 

@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the CUDA kernels: dtype dispatch, float <-> storage conversion,
 // 128-bit packed loads, warp and block reductions and launch sizes. Every
-// kernel computes in f32 whatever it stores (f32 or bf16).
+// kernel computes in f32 whatever it stores (f32 or bf16). The loops that
+// read and write 128 bits at a time are in elementwise_loop.cuh.
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -51,6 +52,15 @@ __device__ __forceinline__ float to_float(bf16 x) { return __bfloat162float(x); 
 template <typename T> __device__ __forceinline__ T from_float(float x);
 template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
 template <> __device__ __forceinline__ bf16 from_float<bf16>(float x) { return __float2bfloat16_rn(x); }
+// x as T stores it.
+template <typename T> __device__ __forceinline__ float round_to(float x) {
+  return to_float(from_float<T>(x));
+}
+
+// The exp that the formulas shared with the CPU (gelu.h) use on the device.
+struct ExpF {
+  __host__ __device__ float operator()(float x) const { return expf(x); }
+};
 
 // 16 bytes of T loaded or stored with one instruction (LDG.128 / STG.128).
 // The tensor must be 16-byte aligned (the arena aligns to 256) and hold a
@@ -106,6 +116,11 @@ __device__ __forceinline__ float block_max(float x, float* scratch) {
   x = lane < warps ? scratch[lane] : -INFINITY;
   return warp_max(x);
 }
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Rows of t read as a matrix (rows, last dimension); 0 when that is empty.
+inline int64_t rows_of(const Tensor& t) { return t.dim(-1) == 0 ? 0 : t.numel() / t.dim(-1); }
 
 // A grid of `threads`-wide blocks covering n items, for grid-stride loops.
 inline unsigned grid_for(int64_t n, int threads, const char* op) {

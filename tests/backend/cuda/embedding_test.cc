@@ -1,6 +1,5 @@
 // Token embeddings (vocabulary shards with offsets, ids outside the shard,
-// repeated ids), positions, and the row gather of beam search, on the GPU
-// against the CPU in f64.
+// repeated ids) and positions, on the GPU against the CPU in f64.
 
 #include <gtest/gtest.h>
 
@@ -9,7 +8,6 @@
 #include "gpu_testing.h"
 #include "support/tensor_testing.h"
 #include "weft/backend/embedding.h"
-#include "weft/backend/gather_rows.h"
 #include "weft/tensor/error.h"
 
 namespace weft::testing {
@@ -112,25 +110,6 @@ TEST_P(EmbeddingGpu, SinusoidalTable) {
     Tensor table = poisoned(shape, dtype());
     ops::sinusoidal_positions(table);
     EXPECT_TRUE(close_to_cpu("sinusoidal_positions", "table", table, table_ref, budget()));
-  }
-}
-
-class GatherRowsGpu : public GpuTest {};
-
-// A byte copy: the GPU must give the CPU's bits for every dtype.
-TEST_F(GatherRowsGpu, SameBitsAsTheCpu) {
-  Seeds seeds;
-  for (DType dtype : {DType::F32, DType::BF16, DType::I32}) {
-    SCOPED_TRACE(dtype_name(dtype));
-    const Shape src_shape = {11, 3, 37};
-    const Tensor host_src = dtype == DType::I32 ? random_ids(src_shape, 1000, seeds.next())
-                                                : random_tensor(src_shape, dtype, seeds.next());
-    const Tensor index = random_ids({23}, 11, seeds.next());  // repeats rows
-    Tensor dst_ref = Tensor::empty({23, 3, 37}, dtype);
-    ops::gather_rows(host_src, index, dst_ref);
-    Tensor dst = poisoned({23, 3, 37}, dtype);
-    ops::gather_rows(host_src.to(Device::CUDA), index.to(Device::CUDA), dst);
-    EXPECT_TRUE(same_bits("gather_rows", "dst", dst, dst_ref));
   }
 }
 

@@ -83,6 +83,11 @@ Operand operand_of(const Tensor& host, DType dtype) {
 
 Operand ids_operand(const Tensor& host_ids) { return {host_ids.to(Device::CUDA), host_ids}; }
 
+const std::vector<Shape>& elementwise_shapes() {
+  static const std::vector<Shape> all = {{1001}, {37, 67}, {3, 5, 129}, {64, 1024}, {1}};
+  return all;
+}
+
 Tensor poisoned(const Shape& shape, DType dtype) {
   if (dtype == DType::F32 || dtype == DType::BF16) {
     Tensor t = Tensor::empty(shape, dtype, Device::CUDA);

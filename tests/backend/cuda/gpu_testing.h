@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "weft/tensor/tensor.h"
 
@@ -76,6 +77,10 @@ Operand random_operand(const Shape& shape, DType dtype, uint64_t seed, double lo
 Operand operand_of(const Tensor& host, DType dtype);
 // i32 ids (or any i32 tensor): the host tensor is the reference.
 Operand ids_operand(const Tensor& host_ids);
+
+// Shapes for the elementwise ops: element counts off every multiple of the
+// 16-byte pack (scalar tails), aligned ones, and a single element.
+const std::vector<Shape>& elementwise_shapes();
 
 // An output the GPU op must write: every element NaN.
 Tensor poisoned(const Shape& shape, DType dtype);

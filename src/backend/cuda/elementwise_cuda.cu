@@ -1,13 +1,13 @@
 // Elementwise kernels, the bias add and its backward, the two double-precision
 // reductions and dtype conversion on the GPU. Streams of elements are read
 // 128 bits at a time when every pointer is 16-byte aligned (the tail that
-// does not fill a pack goes one by one); reductions add in a fixed order, so
-// a result never changes from run to run.
+// does not fill a pack goes one by one; elementwise_loop.cuh); reductions add
+// in a fixed order, so a result never changes from run to run.
 
 #include <algorithm>
 #include <cstdint>
 
-#include "backend/cuda/device_common.cuh"
+#include "backend/cuda/elementwise_loop.cuh"
 #include "backend/kernels.h"
 
 namespace weft::cuda {
@@ -15,10 +15,6 @@ namespace weft::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
 
 // Calls fn(T{}) with T = float, bf16 or double: conversions and the two
 // reductions also read f64 tensors (CPU reference data moved to the device).
@@ -50,67 +46,6 @@ double* scratch_doubles(int64_t n) {
 
 // ---- elementwise maps --------------------------------------------------------
 
-// out[i] = op(), op(a[i]) or op(a[i], b[i]) for kArity 0, 1, 2; out may alias
-// a or b (each element is read before it is written, by the same thread).
-template <typename T, int kArity, typename Op>
-__device__ __forceinline__ float map_one(const T* a, const T* b, int64_t i, const Op& op) {
-  if constexpr (kArity == 0) {
-    return op();
-  } else if constexpr (kArity == 1) {
-    return op(to_float(a[i]));
-  } else {
-    return op(to_float(a[i]), to_float(b[i]));
-  }
-}
-
-template <typename T, int kArity, bool kVec, typename Op>
-__global__ void map_kernel(const T* a, const T* b, T* out, int64_t n, Op op) {
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  int64_t body = 0;
-  if constexpr (kVec) {
-    constexpr int kW = Packed<T>::size;
-    const int64_t groups = n / kW;
-    for (int64_t g = tid; g < groups; g += stride) {
-      const int64_t i = g * kW;
-      Packed<T> result;
-      if constexpr (kArity == 0) {
-#pragma unroll
-        for (int k = 0; k < kW; ++k) result.set(k, op());
-      } else if constexpr (kArity == 1) {
-        const Packed<T> pa = load_packed(a + i);
-#pragma unroll
-        for (int k = 0; k < kW; ++k) result.set(k, op(pa.get(k)));
-      } else {
-        const Packed<T> pa = load_packed(a + i);
-        const Packed<T> pb = load_packed(b + i);
-#pragma unroll
-        for (int k = 0; k < kW; ++k) result.set(k, op(pa.get(k), pb.get(k)));
-      }
-      store_packed(out + i, result);
-    }
-    body = groups * kW;
-  }
-  for (int64_t i = body + tid; i < n; i += stride) {
-    out[i] = from_float<T>(map_one<T, kArity>(a, b, i, op));
-  }
-}
-
-template <typename T, int kArity, typename Op>
-void launch_map(const char* kernel, const T* a, const T* b, T* out, int64_t n, const Op& op) {
-  if (n == 0) return;
-  const bool vec = aligned16(out) && (kArity < 1 || aligned16(a)) && (kArity < 2 || aligned16(b));
-  const int64_t items = vec ? ceil_div(n, Packed<T>::size) : n;
-  const unsigned blocks = grid_for(items, kThreads, kernel);
-  cudaStream_t s = stream(kernel);
-  if (vec) {
-    map_kernel<T, kArity, true><<<blocks, kThreads, 0, s>>>(a, b, out, n, op);
-  } else {
-    map_kernel<T, kArity, false><<<blocks, kThreads, 0, s>>>(a, b, out, n, op);
-  }
-  WEFT_LAUNCH_CHECK(kernel);
-}
-
 struct Constant {
   float value;
   __device__ float operator()() const { return value; }
@@ -129,27 +64,6 @@ struct Plus {
 };
 
 // ---- bias --------------------------------------------------------------------
-
-// y (rows, cols) += bias (cols). kVec: cols is a multiple of the pack, so a
-// pack never crosses a row.
-template <typename T, bool kVec>
-__global__ void add_bias_kernel(const T* bias, T* y, int64_t n, int64_t cols) {
-  constexpr int kW = kVec ? Packed<T>::size : 1;
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t g = tid; g < n / kW; g += stride) {
-    const int64_t i = g * kW, c = i % cols;
-    if constexpr (kVec) {
-      Packed<T> py = load_packed(y + i);
-      const Packed<T> pb = load_packed(bias + c);
-#pragma unroll
-      for (int k = 0; k < kW; ++k) py.set(k, py.get(k) + pb.get(k));
-      store_packed(y + i, py);
-    } else {
-      y[i] = from_float<T>(to_float(y[i]) + to_float(bias[c]));
-    }
-  }
-}
 
 // bias_backward, pass 1: a block owns kBiasCols columns of one chunk of rows;
 // its kBiasLanes row lanes stride through the chunk and their sums are added
@@ -298,28 +212,22 @@ struct alignas(4 * sizeof(T)) Quad {
   T v[4];
 };
 
-template <typename S, typename D, bool kVec>
-__global__ void convert_kernel(const S* src, D* dst, int64_t n) {
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  int64_t body = 0;
-  if constexpr (kVec) {
-    const int64_t quads = n / 4;
-    for (int64_t q = tid; q < quads; q += stride) {
-      const Quad<S> in = reinterpret_cast<const Quad<S>*>(src)[q];
-      Quad<D> out;
-#pragma unroll
-      for (int k = 0; k < 4; ++k) out.v[k] = from_double<D>(to_double(in.v[k]));
-      reinterpret_cast<Quad<D>*>(dst)[q] = out;
-    }
-    body = quads * 4;
+// dst[i] = src[i] through double, a Quad at a time (W = 4) or one element.
+template <typename S, typename D>
+struct Convert {
+  const S* src;
+  D* dst;
+  __device__ __forceinline__ void operator()(int64_t i, Width<1>) const {
+    dst[i] = from_double<D>(to_double(src[i]));
   }
-  for (int64_t i = body + tid; i < n; i += stride) dst[i] = from_double<D>(to_double(src[i]));
-}
-
-int64_t rows_of(const Tensor& t) {
-  return t.dim(-1) == 0 ? 0 : t.numel() / t.dim(-1);
-}
+  __device__ __forceinline__ void operator()(int64_t i, Width<4>) const {
+    const Quad<S> in = *reinterpret_cast<const Quad<S>*>(src + i);
+    Quad<D> out;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) out.v[k] = from_double<D>(to_double(in.v[k]));
+    *reinterpret_cast<Quad<D>*>(dst + i) = out;
+  }
+};
 
 }  // namespace
 
@@ -354,22 +262,13 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
+// y (rows, cols) += bias (cols)
 void add_bias(const Tensor& bias, Tensor& y) {
   const int64_t n = y.numel(), cols = y.dim(-1);
   if (n == 0) return;
   dispatch_floating("add_bias", y.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* b = ptr<T>(bias);
-    T* out = ptr<T>(y);
-    const bool vec = cols % Packed<T>::size == 0 && aligned16(b) && aligned16(out);
-    const unsigned blocks = grid_for(vec ? n / Packed<T>::size : n, kThreads, "add_bias");
-    cudaStream_t s = stream("add_bias");
-    if (vec) {
-      add_bias_kernel<T, true><<<blocks, kThreads, 0, s>>>(b, out, n, cols);
-    } else {
-      add_bias_kernel<T, false><<<blocks, kThreads, 0, s>>>(b, out, n, cols);
-    }
-    WEFT_LAUNCH_CHECK("add_bias");
+    launch_add_repeating("add_bias", ptr<T>(bias), cols, ptr<T>(y), n);
   });
 }
 
@@ -427,13 +326,7 @@ void convert(const Tensor& src, Tensor& dst) {
       D* out = ptr<D>(dst);
       const bool vec = reinterpret_cast<uintptr_t>(in) % sizeof(Quad<S>) == 0 &&
                        reinterpret_cast<uintptr_t>(out) % sizeof(Quad<D>) == 0;
-      const unsigned blocks = grid_for(vec ? ceil_div(n, 4) : n, kThreads, "convert");
-      if (vec) {
-        convert_kernel<S, D, true><<<blocks, kThreads, 0, s>>>(in, out, n);
-      } else {
-        convert_kernel<S, D, false><<<blocks, kThreads, 0, s>>>(in, out, n);
-      }
-      WEFT_LAUNCH_CHECK("convert");
+      launch_elementwise<4>("convert", n, vec, Convert<S, D>{in, out});
     });
   });
 }

@@ -16,7 +16,7 @@
 
 #include <climits>
 
-#include "backend/cuda/device_common.cuh"
+#include "backend/cuda/elementwise_loop.cuh"
 #include "backend/kernels.h"
 
 namespace weft::cuda {
@@ -30,38 +30,6 @@ constexpr int64_t kBackwardMinRowsPerBlock = 8;
 constexpr int64_t kBackwardMaxBlocks = 1024;  // bounds the partial sums to 1024 × 2d floats
 constexpr int kFinishSlices = 8;              // row slices of the partial-sum kernel's blocks
 constexpr size_t kDefaultSharedBytes = 48 * 1024;
-
-// W consecutive elements as floats: one 128-bit access when W is
-// Packed<T>::size, a scalar one when W is 1.
-template <int W, typename T>
-__device__ __forceinline__ void load_vec(const T* p, float (&f)[W]) {
-  if constexpr (W == 1) {
-    f[0] = to_float(*p);
-  } else {
-    static_assert(W == Packed<T>::size, "a vector access is one 16-byte pack");
-    const Packed<T> x = load_packed(p);
-#pragma unroll
-    for (int j = 0; j < W; ++j) f[j] = x.get(j);
-  }
-}
-
-template <int W, typename T>
-__device__ __forceinline__ void store_vec(T* p, const float (&f)[W]) {
-  if constexpr (W == 1) {
-    *p = from_float<T>(f[0]);
-  } else {
-    static_assert(W == Packed<T>::size, "a vector access is one 16-byte pack");
-    Packed<T> x;
-#pragma unroll
-    for (int j = 0; j < W; ++j) x.set(j, f[j]);
-    store_packed(p, x);
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ float round_to(float x) {
-  return to_float(from_float<T>(x));
-}
 
 // a, b, sum, y (rows, d); gamma, beta (d); mean, rstd (rows). Without kAdd
 // a is the input x, and b and sum are unused. Lane l of a row's warp handles
@@ -79,13 +47,13 @@ __global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const 
   float total = 0.0f;
   for (int i = lane * W; i < d; i += kWarp * W) {
     float v[W];
-    load_vec<W>(a + offset + i, v);
+    load_floats<W>(a + offset + i, v);
     if constexpr (kAdd) {
       float u[W];
-      load_vec<W>(b + offset + i, u);
+      load_floats<W>(b + offset + i, u);
 #pragma unroll
       for (int j = 0; j < W; ++j) v[j] = round_to<T>(v[j] + u[j]);
-      store_vec<W>(sum + offset + i, v);  // may overwrite a: each element was read just above
+      store_floats<W>(sum + offset + i, v);  // may overwrite a: each element was read just above
     }
 #pragma unroll
     for (int j = 0; j < W; ++j) total += v[j];
@@ -96,7 +64,7 @@ __global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const 
   float squares = 0.0f;
   for (int i = lane * W; i < d; i += kWarp * W) {
     float v[W];
-    load_vec<W>(x + i, v);
+    load_floats<W>(x + i, v);
 #pragma unroll
     for (int j = 0; j < W; ++j) {
       const float c = v[j] - mu;
@@ -110,12 +78,12 @@ __global__ void layer_norm_forward_kernel(const T* a, const T* b, T* sum, const 
 
   for (int i = lane * W; i < d; i += kWarp * W) {
     float v[W], g[W], bias[W];
-    load_vec<W>(x + i, v);
-    load_vec<W>(gamma + i, g);
-    load_vec<W>(beta + i, bias);
+    load_floats<W>(x + i, v);
+    load_floats<W>(gamma + i, g);
+    load_floats<W>(beta + i, bias);
 #pragma unroll
     for (int j = 0; j < W; ++j) v[j] = (v[j] - m) * s * g[j] + bias[j];
-    store_vec<W>(y + offset + i, v);
+    store_floats<W>(y + offset + i, v);
   }
   if (lane == 0) {
     mean[row] = mean_t;
@@ -158,9 +126,9 @@ __global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gam
     float sum_g = 0.0f, sum_gx = 0.0f;
     for (int p = threadIdx.x; p < packs; p += blockDim.x) {
       float dyv[W], xv[W], gv[W];
-      load_vec<W>(dy + offset + p * W, dyv);
-      load_vec<W>(x + offset + p * W, xv);
-      load_vec<W>(gamma + p * W, gv);
+      load_floats<W>(dy + offset + p * W, dyv);
+      load_floats<W>(x + offset + p * W, xv);
+      load_floats<W>(gamma + p * W, gv);
 #pragma unroll
       for (int j = 0; j < W; ++j) {
         const float g = dyv[j] * gv[j];
@@ -172,9 +140,9 @@ __global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gam
     const float mean_gx = block_sum(sum_gx, reduce_scratch) / static_cast<float>(d);
     for (int p = threadIdx.x; p < packs; p += blockDim.x) {
       float dyv[W], xv[W], gv[W], dxv[W];
-      load_vec<W>(dy + offset + p * W, dyv);
-      load_vec<W>(x + offset + p * W, xv);
-      load_vec<W>(gamma + p * W, gv);
+      load_floats<W>(dy + offset + p * W, dyv);
+      load_floats<W>(x + offset + p * W, xv);
+      load_floats<W>(gamma + p * W, gv);
 #pragma unroll
       for (int j = 0; j < W; ++j) {
         const float xhat = (xv[j] - m) * s;
@@ -182,7 +150,7 @@ __global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gam
         sum_dgamma[j * packs + p] += dyv[j] * xhat;
         sum_dbeta[j * packs + p] += dyv[j];
       }
-      store_vec<W>(dx + offset + p * W, dxv);
+      store_floats<W>(dx + offset + p * W, dxv);
     }
   }
 
@@ -222,10 +190,6 @@ __global__ void layer_norm_param_grads_kernel(const float* partial, int64_t bloc
   }
 }
 
-int64_t row_count(const Tensor& x) {
-  return x.dim(-1) == 0 ? 0 : x.numel() / x.dim(-1);
-}
-
 // Row lengths and row counts the kernels' int indices and grids can hold.
 void check_sizes(const char* op, int64_t rows, int64_t d) {
   WEFT_CHECK(d <= INT_MAX / 2, "cuda ", op, ": rows of ", d, " elements are too long (at most ",
@@ -240,7 +204,7 @@ template <typename T, typename S>
 void forward_rows(const char* op, const Tensor& a, const Tensor* b, Tensor* sum,
                   const Tensor& gamma, const Tensor& beta, double eps, Tensor& y, Tensor& mean,
                   Tensor& rstd) {
-  const int64_t d = a.dim(-1), rows = row_count(a);
+  const int64_t d = a.dim(-1), rows = rows_of(a);
   if (rows == 0) return;
   check_sizes(op, rows, d);
   const T* pa = ptr<T>(a);
@@ -299,7 +263,7 @@ template <typename T, typename S>
 void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                    const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const char* op = "layer_norm_backward";
-  const int64_t d = x.dim(-1), rows = row_count(x);
+  const int64_t d = x.dim(-1), rows = rows_of(x);
   if (rows == 0) return;
   check_sizes(op, rows, d);
   constexpr int kPack = Packed<T>::size;

@@ -1,7 +1,7 @@
 // Attention on CUDA in the probabilities form: the (B,H,Tq,Tk) probabilities
 // are stored, as src/backend/cpu/attention_cpu.cc does (same function, masks
 // and edge cases). Kept simple: the training path on CUDA is flash attention
-// (flash_attention.cu); this form serves tests and callers that want probs.
+// (flash_attention_cuda.cu); this form serves tests and callers that want probs.
 //
 //   q, out, dq, dout (B,Tq,H,Dh)   k, v, dk, dv (B,Tk,H,Dh)   probs, dprobs (B,H,Tq,Tk)
 //

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "backend/cuda/device_common.cuh"
+#include "backend/cuda/elementwise_loop.cuh"
 #include "backend/kernels.h"
 
 namespace weft::cuda {
@@ -22,126 +22,79 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// kW consecutive elements as floats: one 128-bit access when kW is the pack.
-template <typename T, int kW>
-struct Floats {
-  float v[kW];
-  __device__ __forceinline__ void load(const T* p) {
-    if constexpr (kW == 1) {
-      v[0] = to_float(*p);
-    } else {
-      const Packed<T> pack = load_packed(p);
+// out (n, d) row i = scale · table[ids[i] − row_offset], or 0 when the id is
+// outside the shard's rows [row_offset, row_offset + v). Vector groups need
+// d % Packed<T>::size == 0, so a group lies within one row.
+template <typename T>
+struct Lookup {
+  const T* table;
+  const int32_t* ids;
+  float scale;
+  int64_t row_offset, v, d;
+  T* out;
+  template <int W>
+  __device__ __forceinline__ void operator()(int64_t i, Width<W>) const {
+    const int64_t position = i / d, c = i - position * d;
+    const int64_t row = ids[position] - row_offset;
+    float values[W];
+    if (row >= 0 && row < v) {
+      load_floats<W>(table + row * d + c, values);
 #pragma unroll
-      for (int k = 0; k < kW; ++k) v[k] = pack.get(k);
-    }
-  }
-  __device__ __forceinline__ void store(T* p) const {
-    if constexpr (kW == 1) {
-      *p = from_float<T>(v[0]);
+      for (int k = 0; k < W; ++k) values[k] *= scale;
     } else {
-      Packed<T> pack;
 #pragma unroll
-      for (int k = 0; k < kW; ++k) pack.set(k, v[k]);
-      store_packed(p, pack);
+      for (int k = 0; k < W; ++k) values[k] = 0.0f;
     }
+    store_floats<W>(out + i, values);
   }
 };
-
-template <typename T, bool kVec>
-constexpr int width() {
-  return kVec ? Packed<T>::size : 1;
-}
-
-// out[i] = scale · table[ids[i] − row_offset], or 0 when the id is outside
-// the shard's rows [row_offset, row_offset + v). kVec: d is a multiple of the pack.
-template <typename T, bool kVec>
-__global__ void embedding_forward_kernel(const T* table, const int32_t* ids, float scale,
-                                         int64_t row_offset, int64_t v, int64_t n, int64_t d,
-                                         T* out) {
-  constexpr int kW = width<T, kVec>();
-  const int64_t per_row = d / kW;
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t g = tid; g < n * per_row; g += stride) {
-    const int64_t i = g / per_row, c = (g - i * per_row) * kW;
-    const int64_t row = ids[i] - row_offset;
-    Floats<T, kW> values;
-    if (row >= 0 && row < v) {
-      values.load(table + row * d + c);
-#pragma unroll
-      for (int k = 0; k < kW; ++k) values.v[k] *= scale;
-    } else {
-#pragma unroll
-      for (int k = 0; k < kW; ++k) values.v[k] = 0.0f;
-    }
-    values.store(out + i * d + c);
-  }
-}
 
 // One block per touched row: dtable[rows[b]] += scale · dout[p] for the
 // positions p of that row, in increasing order. `groups` holds, one after
 // the other, rows (touched), starts (touched + 1) and positions (starts[touched]).
-template <typename T, bool kVec>
+// W: Packed<T>::size when d is a multiple of it and the tensors are aligned, else 1.
+template <typename T, int W>
 __global__ void embedding_backward_kernel(const T* dout, const int32_t* groups, int64_t touched,
                                           float scale, int64_t d, T* dtable) {
-  constexpr int kW = width<T, kVec>();
   const int32_t* rows = groups;
   const int32_t* starts = groups + touched;
   const int32_t* positions = starts + touched + 1;
   const int64_t row = rows[blockIdx.x];
   const int32_t begin = starts[blockIdx.x], end = starts[blockIdx.x + 1];
   T* dst = dtable + row * d;
-  for (int64_t c = static_cast<int64_t>(threadIdx.x) * kW; c < d;
-       c += static_cast<int64_t>(blockDim.x) * kW) {
-    Floats<T, kW> acc;
-    acc.load(dst + c);
+  for (int64_t c = static_cast<int64_t>(threadIdx.x) * W; c < d;
+       c += static_cast<int64_t>(blockDim.x) * W) {
+    float acc[W];
+    load_floats<W>(dst + c, acc);
     for (int32_t j = begin; j < end; ++j) {
-      Floats<T, kW> g;
-      g.load(dout + static_cast<int64_t>(positions[j]) * d + c);
+      float g[W];
+      load_floats<W>(dout + static_cast<int64_t>(positions[j]) * d + c, g);
 #pragma unroll
-      for (int k = 0; k < kW; ++k) acc.v[k] += scale * g.v[k];
+      for (int k = 0; k < W; ++k) acc[k] += scale * g[k];
     }
-    acc.store(dst + c);
-  }
-}
-
-// x[b, t] += table[t] for every b: element i of x takes element i mod (T·D)
-// of the table's rows from `start`. kVec: T·D is a multiple of the pack.
-template <typename T, bool kVec>
-__global__ void add_positions_kernel(const T* table, T* x, int64_t n, int64_t td) {
-  constexpr int kW = width<T, kVec>();
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t g = tid; g < n / kW; g += stride) {
-    const int64_t i = g * kW;
-    Floats<T, kW> xs, ts;
-    xs.load(x + i);
-    ts.load(table + i % td);
-#pragma unroll
-    for (int k = 0; k < kW; ++k) xs.v[k] += ts.v[k];
-    xs.store(x + i);
+    store_floats<W>(dst + c, acc);
   }
 }
 
 // dtable[j] += Σ_b dx[b·T·D + j] for j in [0, T·D), b in order.
-template <typename T, bool kVec>
-__global__ void add_positions_backward_kernel(const T* dx, int64_t batch, int64_t td, T* dtable) {
-  constexpr int kW = width<T, kVec>();
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t g = tid; g < td / kW; g += stride) {
-    const int64_t j = g * kW;
-    Floats<T, kW> acc;
-    acc.load(dtable + j);
+template <typename T>
+struct SumOverBatch {
+  const T* dx;
+  int64_t batch, td;
+  T* dtable;
+  template <int W>
+  __device__ __forceinline__ void operator()(int64_t j, Width<W>) const {
+    float acc[W];
+    load_floats<W>(dtable + j, acc);
     for (int64_t b = 0; b < batch; ++b) {
-      Floats<T, kW> d;
-      d.load(dx + b * td + j);
+      float d[W];
+      load_floats<W>(dx + b * td + j, d);
 #pragma unroll
-      for (int k = 0; k < kW; ++k) acc.v[k] += d.v[k];
+      for (int k = 0; k < W; ++k) acc[k] += d[k];
     }
-    acc.store(dtable + j);
+    store_floats<W>(dtable + j, acc);
   }
-}
+};
 
 // table[p, 2i] = sin(p / 10000^(2i/D)), table[p, 2i+1] = cos(the same angle),
 // in double as on the CPU.
@@ -207,22 +160,10 @@ void embedding_forward(const Tensor& table, const Tensor& ids, double scale, int
   if (n == 0 || d == 0) return;
   dispatch_floating("embedding_forward", table.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* t = ptr<T>(table);
-    T* o = ptr<T>(out);
-    const bool vec = d % Packed<T>::size == 0 && aligned16(t) && aligned16(o);
-    const unsigned blocks =
-        grid_for(vec ? n * d / Packed<T>::size : n * d, kThreads, "embedding_forward");
-    cudaStream_t s = stream("embedding_forward");
-    const float sc = static_cast<float>(scale);
-    const int32_t* id = ptr<int32_t>(ids);
-    if (vec) {
-      embedding_forward_kernel<T, true>
-          <<<blocks, kThreads, 0, s>>>(t, id, sc, row_offset, v, n, d, o);
-    } else {
-      embedding_forward_kernel<T, false>
-          <<<blocks, kThreads, 0, s>>>(t, id, sc, row_offset, v, n, d, o);
-    }
-    WEFT_LAUNCH_CHECK("embedding_forward");
+    const Lookup<T> lookup{ptr<T>(table), ptr<int32_t>(ids), static_cast<float>(scale),
+                           row_offset, v, d, ptr<T>(out)};
+    const bool vec = d % Packed<T>::size == 0 && aligned16(lookup.table) && aligned16(lookup.out);
+    launch_elementwise<Packed<T>::size>("embedding_forward", n * d, vec, lookup);
   });
 }
 
@@ -260,9 +201,10 @@ void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int
     const float sc = static_cast<float>(scale);
     const int32_t* groups = ptr<int32_t>(device_groups);
     if (vec) {
-      embedding_backward_kernel<T, true><<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
+      embedding_backward_kernel<T, Packed<T>::size>
+          <<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
     } else {
-      embedding_backward_kernel<T, false><<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
+      embedding_backward_kernel<T, 1><<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
     }
     WEFT_LAUNCH_CHECK(op);
   });
@@ -273,17 +215,7 @@ void add_positions(const Tensor& table, int64_t start, Tensor& x) {
   if (n == 0) return;
   dispatch_floating("add_positions", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* rows = ptr<T>(table) + start * x.dim(2);
-    T* out = ptr<T>(x);
-    const bool vec = td % Packed<T>::size == 0 && aligned16(rows) && aligned16(out);
-    const unsigned blocks = grid_for(vec ? n / Packed<T>::size : n, kThreads, "add_positions");
-    cudaStream_t s = stream("add_positions");
-    if (vec) {
-      add_positions_kernel<T, true><<<blocks, kThreads, 0, s>>>(rows, out, n, td);
-    } else {
-      add_positions_kernel<T, false><<<blocks, kThreads, 0, s>>>(rows, out, n, td);
-    }
-    WEFT_LAUNCH_CHECK("add_positions");
+    launch_add_repeating("add_positions", ptr<T>(table) + start * x.dim(2), td, ptr<T>(x), n);
   });
 }
 
@@ -292,18 +224,10 @@ void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
   if (batch == 0 || td == 0) return;
   dispatch_floating("add_positions_backward", dx.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* in = ptr<T>(dx);
-    T* rows = ptr<T>(dtable) + start * dx.dim(2);
-    const bool vec = td % Packed<T>::size == 0 && aligned16(in) && aligned16(rows);
-    const unsigned blocks =
-        grid_for(vec ? td / Packed<T>::size : td, kThreads, "add_positions_backward");
-    cudaStream_t s = stream("add_positions_backward");
-    if (vec) {
-      add_positions_backward_kernel<T, true><<<blocks, kThreads, 0, s>>>(in, batch, td, rows);
-    } else {
-      add_positions_backward_kernel<T, false><<<blocks, kThreads, 0, s>>>(in, batch, td, rows);
-    }
-    WEFT_LAUNCH_CHECK("add_positions_backward");
+    const SumOverBatch<T> over_batch{ptr<T>(dx), batch, td, ptr<T>(dtable) + start * dx.dim(2)};
+    const bool vec =
+        td % Packed<T>::size == 0 && aligned16(over_batch.dx) && aligned16(over_batch.dtable);
+    launch_elementwise<Packed<T>::size>("add_positions_backward", td, vec, over_batch);
   });
 }
 

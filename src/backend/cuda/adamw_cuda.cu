@@ -18,7 +18,7 @@
 #include <cstring>
 #include <vector>
 
-#include "backend/cuda/device_common.cuh"
+#include "backend/cuda/elementwise_loop.cuh"
 #include "backend/kernels.h"
 
 namespace weft::cuda {
@@ -80,72 +80,37 @@ __device__ __forceinline__ float adamw_step(float w, float grad, float& m, float
   return w * decay - c.step_size * m / (sqrtf(v) / c.bc2_sqrt + c.eps);
 }
 
-// kVec elements at p (16-byte aligned) as floats, and back.
-template <typename T>
-__device__ __forceinline__ void load_vec(const T* p, float (&f)[kVec]) {
-  constexpr int per = Packed<T>::size;
-#pragma unroll
-  for (int k = 0; k < kVec; k += per) {
-    const Packed<T> x = load_packed(p + k);
-#pragma unroll
-    for (int j = 0; j < per; ++j) f[k + j] = x.get(j);
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ void store_vec(T* p, const float (&f)[kVec]) {
-  constexpr int per = Packed<T>::size;
-#pragma unroll
-  for (int k = 0; k < kVec; k += per) {
-    Packed<T> x;
-#pragma unroll
-    for (int j = 0; j < per; ++j) x.set(j, f[k + j]);
-    store_packed(p + k, x);
-  }
-}
-
-// Elements [begin, end) of tensor t, by the whole block. P: param and grad;
-// S: m and v. begin is a multiple of kVec, so packed accesses stay aligned.
+// Elements [begin, end) of tensor t, by the whole block: kVec at a time when
+// the pointers are aligned, else one at a time. P: param and grad; S: m and
+// v. begin is a multiple of kVec, so vector accesses stay aligned.
 template <typename P, typename S, bool kMaster>
 __device__ void update_range(const TensorDesc& t, int64_t begin, int64_t end,
                              const StepConstants& c) {
-  P* param = static_cast<P*>(t.param);
-  const P* grad = static_cast<const P*>(t.grad);
-  S* m = static_cast<S*>(t.m);
-  S* v = static_cast<S*>(t.v);
-  float* master = t.master;
+  P* param = static_cast<P*>(t.param) + begin;
+  const P* grad = static_cast<const P*>(t.grad) + begin;
+  S* m = static_cast<S*>(t.m) + begin;
+  S* v = static_cast<S*>(t.v) + begin;
+  float* master = t.master != nullptr ? t.master + begin : nullptr;
   const float decay = static_cast<float>(1.0 - c.lr * t.weight_decay);
-  int64_t scalar_begin = begin;
-  if (t.packed) {
-    const int64_t vector_end = begin + (end - begin) / kVec * kVec;
-    for (int64_t i = begin + threadIdx.x * kVec; i < vector_end; i += blockDim.x * kVec) {
-      float w[kVec], g[kVec], mv[kVec], vv[kVec];
-      if constexpr (kMaster) {
-        load_vec(master + i, w);
-      } else {
-        load_vec(param + i, w);
-      }
-      load_vec(grad + i, g);
-      load_vec(m + i, mv);
-      load_vec(v + i, vv);
-#pragma unroll
-      for (int k = 0; k < kVec; ++k) w[k] = adamw_step(w[k], g[k], mv[k], vv[k], decay, c);
-      store_vec(m + i, mv);
-      store_vec(v + i, vv);
-      if constexpr (kMaster) store_vec(master + i, w);
-      store_vec(param + i, w);
+  const int64_t n = end - begin;
+  for_block_range<kVec>(t.packed ? 0 : n, n, [&](int64_t i, auto width) {
+    constexpr int W = decltype(width)::value;
+    float w[W], g[W], mv[W], vv[W];
+    if constexpr (kMaster) {
+      load_floats<W>(master + i, w);
+    } else {
+      load_floats<W>(param + i, w);
     }
-    scalar_begin = vector_end;
-  }
-  for (int64_t i = scalar_begin + threadIdx.x; i < end; i += blockDim.x) {
-    float mi = to_float(m[i]), vi = to_float(v[i]);
-    const float w0 = kMaster ? master[i] : to_float(param[i]);
-    const float w = adamw_step(w0, to_float(grad[i]), mi, vi, decay, c);
-    m[i] = from_float<S>(mi);
-    v[i] = from_float<S>(vi);
-    if constexpr (kMaster) master[i] = w;
-    param[i] = from_float<P>(w);
-  }
+    load_floats<W>(grad + i, g);
+    load_floats<W>(m + i, mv);
+    load_floats<W>(v + i, vv);
+#pragma unroll
+    for (int k = 0; k < W; ++k) w[k] = adamw_step(w[k], g[k], mv[k], vv[k], decay, c);
+    store_floats<W>(m + i, mv);
+    store_floats<W>(v + i, vv);
+    if constexpr (kMaster) store_floats<W>(master + i, w);
+    store_floats<W>(param + i, w);
+  });
 }
 
 // Chunk `chunk` (0-based within the tensor) of t, by the whole block.
@@ -191,10 +156,6 @@ __global__ void adamw_many_kernel(const TensorDesc* table, int count, StepConsta
   update_chunk(t, chunk - t.first_chunk, c);
 }
 
-bool aligned(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
-}
-
 int64_t chunks_of(int64_t numel) {
   return (numel + kChunk - 1) / kChunk;
 }
@@ -218,8 +179,8 @@ TensorDesc descriptor_of(const char* op, Tensor& param, const Tensor& grad, Tens
   } else {
     t.layout = bf16_param ? kBF16 : kF32;
   }
-  t.packed = aligned(t.param) && aligned(t.grad) && aligned(t.m) && aligned(t.v) &&
-             (t.master == nullptr || aligned(t.master));
+  t.packed = aligned16(t.param) && aligned16(t.grad) && aligned16(t.m) && aligned16(t.v) &&
+             (t.master == nullptr || aligned16(t.master));
   return t;
 }
 
