@@ -4,6 +4,7 @@
 
 #include "data/file_io.h"
 #include "data/tokenizer_file.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -60,7 +61,7 @@ nlohmann::json tokenizer_json_header(const Tokenizer& tokenizer) {
 
 void write_tokenizer_json(const std::string& dir, const nlohmann::json& json) {
   make_directories(dir);
-  write_file_atomic(join_path(dir, kTokenizerFile), json.dump(1) + "\n");
+  write_file_atomically(join_path(dir, kTokenizerFile), json.dump(1) + "\n");
 }
 
 }  // namespace data
