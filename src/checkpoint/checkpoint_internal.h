@@ -37,10 +37,11 @@ FileDigest digest_file(const std::string& path);
 std::string crc_hex(uint32_t crc);
 
 // --- durable files (checkpoint_files.cc) ------------------------------------
-// Each throws weft::Error naming the path and the failed call.
-void write_file_durably(const std::string& path, const std::string& contents);
+// Files are written, and directories fsynced and renamed, through
+// weft/tensor/atomic_file.h. Each throws weft::Error naming the path and the
+// failed call.
+// `to` becomes a durable copy of `from` (an AtomicFile).
 void copy_file_durably(const std::string& from, const std::string& to);
-void fsync_directory(const std::string& path);
 // A fresh directory `prefix` + random suffix (mkdtemp).
 std::string make_temp_directory(const std::string& prefix);
 // Makes a checkpoint incomplete first (its manifest goes), then removes it, so

@@ -1,20 +1,19 @@
-// The file-system side of checkpoints: every write is followed by fsync, and
-// directory changes by an fsync of the directory, so that what a reader finds
-// after a crash is either old or complete.
+// The file-system side of checkpoints: files are written through AtomicFile
+// and directory changes are followed by an fsync of the directory, so that
+// what a reader finds after a crash is either old or complete.
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdlib.h>  // mkdtemp
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string_view>
 #include <vector>
 
 #include "checkpoint/checkpoint_internal.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft::checkpoint {
@@ -22,43 +21,6 @@ namespace weft::checkpoint {
 namespace fs = std::filesystem;
 
 namespace {
-
-[[noreturn]] void fail(const std::string& path, const char* call) {
-  throw Error(path + ": " + call + " failed: " + std::strerror(errno));
-}
-
-// Closes on scope exit, so an exception never leaks a descriptor.
-class Fd {
- public:
-  Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // close() reports deferred write errors (NFS), so it is checked.
-  void close(const std::string& path) {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail(path, "close");
-  }
-
- private:
-  int fd_;
-};
-
-void write_all(int fd, const char* bytes, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t wrote = ::write(fd, bytes, n);
-    if (wrote < 0) {
-      if (errno == EINTR) continue;
-      fail(path, "write");
-    }
-    bytes += wrote;
-    n -= static_cast<size_t>(wrote);
-  }
-}
 
 // "step-" then only digits; for a temp directory the digits end at ".tmp-".
 bool parse_step_name(const std::string& name, int64_t& step, bool& temp) {
@@ -78,42 +40,24 @@ bool parse_step_name(const std::string& name, int64_t& step, bool& temp) {
 
 }  // namespace
 
-void write_file_durably(const std::string& path, const std::string& contents) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) fail(path, "open for writing");
-  write_all(fd.get(), contents.data(), contents.size(), path);
-  if (::fsync(fd.get()) != 0) fail(path, "fsync");
-  fd.close(path);
-}
-
 void copy_file_durably(const std::string& from, const std::string& to) {
-  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) fail(from, "open for reading");
-  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (out.get() < 0) fail(to, "open for writing");
-  std::vector<char> buffer(1 << 20);
-  for (;;) {
-    const ssize_t got = ::read(in.get(), buffer.data(), buffer.size());
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      fail(from, "read");
+  std::ifstream in(from, std::ios::binary);
+  if (!in) throw Error(from + ": cannot open for reading: " + std::strerror(errno));
+  write_file_atomically(to, [&](AtomicFile& out) {
+    std::vector<char> buffer(1 << 20);
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      out.write(buffer.data(), static_cast<size_t>(in.gcount()));
     }
-    if (got == 0) break;
-    write_all(out.get(), buffer.data(), static_cast<size_t>(got), to);
-  }
-  if (::fsync(out.get()) != 0) fail(to, "fsync");
-  out.close(to);
-}
-
-void fsync_directory(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) fail(path, "open directory");
-  if (::fsync(fd.get()) != 0) fail(path, "fsync directory");
+    if (in.bad()) throw Error(from + ": read failed: " + std::strerror(errno));
+  });
 }
 
 std::string make_temp_directory(const std::string& prefix) {
   std::string name = prefix + "XXXXXX";
-  if (::mkdtemp(name.data()) == nullptr) fail(name, "mkdtemp");
+  if (::mkdtemp(name.data()) == nullptr) {
+    throw Error(name + ": mkdtemp failed: " + std::strerror(errno));
+  }
   return name;
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "checkpoint/checkpoint_internal.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 #include "weft/tensor/safetensors.h"
 
@@ -96,9 +97,7 @@ std::vector<std::string> tokenizer_files(const std::string& dir) {
 void move_into_place(const std::string& temp, const std::string& final_dir) {
   std::error_code ec;
   if (!fs::exists(final_dir, ec)) {
-    if (::rename(temp.c_str(), final_dir.c_str()) != 0) {
-      throw Error(final_dir + ": cannot rename " + temp + " into place: " + std::strerror(errno));
-    }
+    rename_path(temp, final_dir);
     return;
   }
   if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) != 0) {
@@ -145,10 +144,10 @@ void copy_tokenizer(const std::string& from, const std::vector<std::string>& fil
   std::error_code ec;
   fs::create_directory(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create: " + ec.message());
+  // Each copy fsyncs `dir` after its rename; the manifest's fsyncs `temp`.
   for (const std::string& file : files) {
     copy_file_durably((fs::path(from) / file).string(), (dir / file).string());
   }
-  fsync_directory(dir.string());
 }
 
 // The manifest, with the size and checksum of every file as read back after
@@ -167,8 +166,9 @@ void write_manifest(const std::string& temp, ManifestInputs in) {
     const FileDigest d = digest_file((fs::path(temp) / file).string());
     in.files[file] = {{"bytes", d.bytes}, {"crc32c", crc_hex(d.crc)}};
   }
-  write_file_durably((fs::path(temp) / kManifestFile).string(), build_manifest(in).dump(2) + "\n");
-  fsync_directory(temp);
+  // Its rename into `temp` is fsynced with `temp` itself.
+  write_file_atomically((fs::path(temp) / kManifestFile).string(),
+                        build_manifest(in).dump(2) + "\n");
 }
 
 }  // namespace

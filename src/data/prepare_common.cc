@@ -4,6 +4,7 @@
 
 #include "data/file_io.h"
 #include "data/prepare_internal.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft::data {
@@ -34,7 +35,7 @@ void begin_dataset_dir(const std::string& out_dir) {
 void write_meta(const std::string& out_dir, nlohmann::json meta) {
   meta["format"] = "weft-dataset";
   meta["version"] = 1;
-  write_file_atomic(join_path(out_dir, "meta.json"), meta.dump(2) + "\n");
+  write_file_atomically(join_path(out_dir, "meta.json"), meta.dump(2) + "\n");
 }
 
 nlohmann::json tokenizer_entry(const Tokenizer& tokenizer, const std::string& sub) {

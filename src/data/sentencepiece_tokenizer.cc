@@ -11,6 +11,7 @@
 
 #include "data/file_io.h"
 #include "data/tokenizer_file.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -90,7 +91,7 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   void save(const std::string& dir) const override {
     data::make_directories(dir);
-    data::write_file_atomic(data::join_path(dir, kModelFile), serialized_);
+    write_file_atomically(data::join_path(dir, kModelFile), serialized_);
     nlohmann::json json = data::tokenizer_json_header(*this);
     json["model_type"] = model_type_;
     json["model_file"] = kModelFile;

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "data/file_io.h"
 #include "weft/data/tokenizer.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -63,7 +63,7 @@ void write_shard(const std::string& path, std::span<const int32_t> tokens, int64
   std::memcpy(header + 24, &vocab, 8);
   std::memcpy(header + 32, &vocabulary_hash, 8);
 
-  data::AtomicFile file(path);
+  AtomicFile file(path);
   file.write(header, sizeof header);
   if (token_bytes == 4) {
     file.write(tokens.data(), tokens.size_bytes());

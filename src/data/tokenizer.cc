@@ -5,6 +5,7 @@
 #include "data/file_io.h"
 #include "data/format_header.h"
 #include "data/tokenizer_file.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -61,7 +62,7 @@ nlohmann::json tokenizer_json_header(const Tokenizer& tokenizer) {
 
 void write_tokenizer_json(const std::string& dir, const nlohmann::json& json) {
   make_directories(dir);
-  write_file_atomic(join_path(dir, kTokenizerFile), json.dump(1) + "\n");
+  write_file_atomically(join_path(dir, kTokenizerFile), json.dump(1) + "\n");
 }
 
 }  // namespace data

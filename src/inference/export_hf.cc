@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "checkpoint/checkpoint_internal.h"
 #include "weft/backend/elementwise.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 #include "weft/tensor/safetensors.h"
 
@@ -153,12 +153,7 @@ void export_hf_gpt2(Model& model, const std::string& out_dir, const HfExportOpti
   std::filesystem::create_directories(out_dir, error);
   WEFT_CHECK(!error, "export hf-gpt2: cannot create directory ", out_dir, ": ", error.message());
   save_safetensors(out_dir + "/model.safetensors", tensors, {{"format", "pt"}});
-  // config.json through a temp file and a rename, like the tensors: never torn.
-  const std::string config_path = out_dir + "/config.json";
-  checkpoint::write_file_durably(config_path + ".tmp", hf_gpt2_config_json(c, options));
-  std::filesystem::rename(config_path + ".tmp", config_path, error);
-  WEFT_CHECK(!error, "export hf-gpt2: cannot rename ", config_path,
-             ".tmp into place: ", error.message());
+  write_file_atomically(out_dir + "/config.json", hf_gpt2_config_json(c, options));
 }
 
 }  // namespace weft

@@ -1,9 +1,5 @@
 #include "weft/tensor/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -13,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -244,59 +241,6 @@ SafetensorsFile load_safetensors(const std::string& path) {
   return file;
 }
 
-namespace {
-
-// Writes all of `bytes` to fd or throws naming `what`.
-void write_all(int fd, const char* bytes, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t wrote = ::write(fd, bytes, n);
-    if (wrote < 0) {
-      if (errno == EINTR) continue;
-      refuse(path, std::string("write failed: ") + std::strerror(errno));
-    }
-    bytes += wrote;
-    n -= static_cast<size_t>(wrote);
-  }
-}
-
-std::string directory_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// A temp file next to `path`, removed unless released after the rename.
-class TempFile {
- public:
-  explicit TempFile(const std::string& path) : name_(path + ".tmp.XXXXXX") {
-    fd_ = ::mkstemp(name_.data());
-    if (fd_ < 0) refuse(path, std::string("cannot create a temp file: ") + std::strerror(errno));
-    ::fchmod(fd_, 0644);  // mkstemp makes it 0600; the result is an ordinary file
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!released_) ::unlink(name_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  int fd() const { return fd_; }
-  const std::string& name() const { return name_; }
-  void close(const std::string& path) {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) refuse(path, std::string("close failed: ") + std::strerror(errno));
-  }
-  void release() { released_ = true; }
-
- private:
-  std::string name_;
-  int fd_ = -1;
-  bool released_ = false;
-};
-
-}  // namespace
-
 void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const SafetensorsMetadata& metadata) {
@@ -323,26 +267,15 @@ void save_safetensors(const std::string& path,
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
   const uint64_t header_len = text.size();
 
-  TempFile temp(path);
-  char len_bytes[8];
-  std::memcpy(len_bytes, &header_len, 8);
-  write_all(temp.fd(), len_bytes, 8, path);
-  write_all(temp.fd(), text.data(), text.size(), path);
-  for (const Tensor& t : host) {
-    if (t.nbytes() > 0) write_all(temp.fd(), static_cast<const char*>(t.raw()), t.nbytes(), path);
-  }
-  if (::fsync(temp.fd()) != 0) refuse(path, std::string("fsync failed: ") + std::strerror(errno));
-  temp.close(path);
-  if (::rename(temp.name().c_str(), path.c_str()) != 0) {
-    refuse(path, std::string("cannot rename the temp file into place: ") + std::strerror(errno));
-  }
-  temp.release();
-  // Make the rename itself durable; a failure here leaves a complete file.
-  const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  write_file_atomically(path, [&](AtomicFile& file) {
+    char len_bytes[8];
+    std::memcpy(len_bytes, &header_len, 8);
+    file.write(len_bytes, 8);
+    file.write(text);
+    for (const Tensor& t : host) {
+      if (t.nbytes() > 0) file.write(t.raw(), t.nbytes());
+    }
+  });
 }
 
 }  // namespace weft

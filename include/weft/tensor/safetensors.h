@@ -8,7 +8,8 @@
 //   the rest    raw little-endian tensor data; offsets count from its start
 // dtypes F32, F64, BF16 and I32 map onto weft's DType. Loading refuses every
 // malformed file with a weft::Error naming the file and what is wrong;
-// saving is atomic (temp file in the same directory, fsync, rename).
+// saving goes through AtomicFile (atomic_file.h): a reader finds the old
+// file or the new one whole.
 
 #include <map>
 #include <string>
