@@ -36,27 +36,30 @@ void check_positions(const char* op, const char* x_arg, const Tensor& x, const T
   WEFT_CHECK(start >= 0 && start + x.dim(1) <= table.dim(0), op, ": positions [", start, ", ",
              start + x.dim(1), ") are outside the table's ", table.dim(0), " rows");
 }
+
+// A table (V,D) (`table_arg`), ids (B,T) i32 on its device, and rows
+// (B,T,D) of the table's dtype (`rows_arg`): the embedding's forward (rows =
+// out) and backward (rows = dout).
+void check_embedding(const char* op, const char* table_arg, const Tensor& table, const Tensor& ids,
+                     int64_t row_offset, const char* rows_arg, const Tensor& rows) {
+  check_table(op, table_arg, table);
+  detail::check_ids(op, "ids", ids);
+  detail::check_device(op, "ids", ids, table.device());
+  WEFT_CHECK(row_offset >= 0, op, ": row_offset must be >= 0, got ", row_offset);
+  check_rows_like(op, rows_arg, rows, table, embedded_shape(ids, table.dim(1)));
+}
+
 }  // namespace
 
 void embedding_forward(const Tensor& table, const Tensor& ids, double scale, int64_t row_offset,
                        Tensor& out) {
-  const char* op = "embedding_forward";
-  check_table(op, "table", table);
-  detail::check_ids(op, "ids", ids);
-  detail::check_device(op, "ids", ids, table.device());
-  WEFT_CHECK(row_offset >= 0, op, ": row_offset must be >= 0, got ", row_offset);
-  check_rows_like(op, "out", out, table, embedded_shape(ids, table.dim(1)));
+  check_embedding("embedding_forward", "table", table, ids, row_offset, "out", out);
   WEFT_DISPATCH(table.device(), embedding_forward, table, ids, scale, row_offset, out);
 }
 
 void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int64_t row_offset,
                         Tensor& dtable) {
-  const char* op = "embedding_backward";
-  check_table(op, "dtable", dtable);
-  detail::check_ids(op, "ids", ids);
-  detail::check_device(op, "ids", ids, dtable.device());
-  WEFT_CHECK(row_offset >= 0, op, ": row_offset must be >= 0, got ", row_offset);
-  check_rows_like(op, "dout", dout, dtable, embedded_shape(ids, dtable.dim(1)));
+  check_embedding("embedding_backward", "dtable", dtable, ids, row_offset, "dout", dout);
   WEFT_DISPATCH(dtable.device(), embedding_backward, dout, ids, scale, row_offset, dtable);
 }
 

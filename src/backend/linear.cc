@@ -1,5 +1,7 @@
 #include "weft/backend/linear.h"
 
+#include <string>
+
 #include "backend/check.h"
 #include "backend/dispatch.h"
 
@@ -35,16 +37,27 @@ void check_distinct(const char* op, const char* a_arg, const Tensor& a, const ch
   WEFT_CHECK(a.numel() == 0 || a.raw() != b.raw(), op, ": ", b_arg, " must not alias ", a_arg);
 }
 
+// Rows (N...,K) `arg` against w: (out,K) for the forward (w_dim 1: x's
+// features are w's inputs), (K,in) for the backward (w_dim 0: dy's features
+// are w's outputs).
+void check_rows_against_weight(const char* op, const char* arg, const Tensor& rows,
+                               const Tensor& w, int w_dim) {
+  detail::check_floating(op, arg, rows);
+  WEFT_CHECK(rows.rank() >= 1, op, ": ", arg, " must be (N...,", w_dim == 1 ? "in" : "out",
+             "), got ", rows.describe());
+  check_weight(op, w, rows);
+  const std::string expected = w_dim == 1 ? "(out," + std::to_string(rows.dim(-1)) + ")"
+                                          : "(" + std::to_string(rows.dim(-1)) + ",in)";
+  WEFT_CHECK(w.dim(w_dim) == rows.dim(-1), op, ": w must be ", expected, " for ", arg, " ",
+             rows.describe(), ", got ", w.describe());
+}
+
 }  // namespace
 
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool gelu, Tensor& pre,
                     Tensor& y) {
   const char* op = "linear_forward";
-  detail::check_floating(op, "x", x);
-  WEFT_CHECK(x.rank() >= 1, op, ": x must be (N...,in), got ", x.describe());
-  check_weight(op, w, x);
-  WEFT_CHECK(w.dim(1) == x.dim(-1), op, ": w must be (out,", x.dim(-1), ") for x ", x.describe(),
-             ", got ", w.describe());
+  check_rows_against_weight(op, "x", x, w, 1);
   const int64_t out = w.dim(0);
   if (bias.defined()) {
     WEFT_CHECK(
@@ -66,11 +79,7 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool g
 
 void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, Tensor& dpre) {
   const char* op = "linear_backward_gelu";
-  detail::check_floating(op, "dy", dy);
-  WEFT_CHECK(dy.rank() >= 1, op, ": dy must be (N...,out), got ", dy.describe());
-  check_weight(op, w, dy);
-  WEFT_CHECK(w.dim(0) == dy.dim(-1), op, ": w must be (", dy.dim(-1), ",in) for dy ", dy.describe(),
-             ", got ", w.describe());
+  check_rows_against_weight(op, "dy", dy, w, 0);
   check_rows_like(op, "pre", pre, dy, w.dim(1));
   detail::check_same(op, "dpre", dpre, pre);
   check_distinct(op, "pre", pre, "dpre", dpre);

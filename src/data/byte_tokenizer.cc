@@ -23,14 +23,7 @@ class ByteTokenizer final : public Tokenizer {
   }
 
   std::string decode(const std::vector<int32_t>& ids) const override {
-    std::string text;
-    text.reserve(ids.size());
-    for (const int32_t id : ids) {
-      WEFT_CHECK(id >= 0 && id < vocab_size(), "byte tokenizer: cannot decode id ", id,
-                 " (vocabulary size ", vocab_size(), ")");
-      if (id >= first_) text.push_back(static_cast<char>(id - first_));
-    }
-    return text;
+    return data::decode_bytes(ids, "byte", vocab_size(), first_, [](int32_t byte) { return byte; });
   }
 
   int32_t pad_id() const override { return first_ > 0 ? 0 : -1; }

@@ -40,14 +40,8 @@ class CharTokenizer final : public Tokenizer {
   }
 
   std::string decode(const std::vector<int32_t>& ids) const override {
-    std::string text;
-    text.reserve(ids.size());
-    for (const int32_t id : ids) {
-      WEFT_CHECK(id >= 0 && id < vocab_size(), "char tokenizer: cannot decode id ", id,
-                 " (vocabulary size ", vocab_size(), ")");
-      if (id >= first_) text.push_back(static_cast<char>(chars_[id - first_]));
-    }
-    return text;
+    return data::decode_bytes(ids, "char", vocab_size(), first_,
+                              [this](int32_t i) { return chars_[i]; });
   }
 
   int32_t pad_id() const override { return first_ > 0 ? 0 : -1; }

@@ -38,22 +38,25 @@ MultiHeadAttention::MultiHeadAttention(std::string name, int64_t d_model, int64_
   add_child(o_);
 }
 
+void MultiHeadAttention::ensure_heads(Tensor& t, int64_t batch, int64_t len,
+                                      const Tensor& like) const {
+  Tensor::ensure(t, {batch, len, heads_local_, head_dim_}, like.dtype(), like.device());
+}
+
 void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Tensor& key_valid,
                                  Tensor& y) {
   const Tensor& kv_in = kind_ == AttentionKind::Cross ? memory : x;
   const int64_t B = x.dim(0), T = x.dim(1), S = kv_in.dim(1);
   const int64_t local = heads_local_ * head_dim_;
-  const DType dt = x.dtype();
-  const Device dev = x.device();
-  Tensor::ensure(q_out_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(k_out_, {B, S, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(v_out_, {B, S, heads_local_, head_dim_}, dt, dev);
+  ensure_heads(q_out_, B, T, x);
+  ensure_heads(k_out_, B, S, x);
+  ensure_heads(v_out_, B, S, x);
   if (flash_) {
-    Tensor::ensure(lse_, {B, heads_local_, T}, DType::F32, dev);
+    Tensor::ensure(lse_, {B, heads_local_, T}, DType::F32, x.device());
   } else {
-    Tensor::ensure(probs_, {B, heads_local_, T, S}, dt, dev);
+    Tensor::ensure(probs_, {B, heads_local_, T, S}, x.dtype(), x.device());
   }
-  Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
+  ensure_heads(heads_, B, T, x);
   key_valid_ = &key_valid;
 
   Tensor q2 = q_out_.view({B, T, local}), k2 = k_out_.view({B, S, local}),
@@ -61,7 +64,7 @@ void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Te
   q_.forward(x, q2);
   k_.forward(kv_in, k2);
   v_.forward(kv_in, v2);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const double scale = score_scale();
   const bool causal = kind_ == AttentionKind::CausalSelf;
   if (flash_) {
     ops::flash_attention_forward(q_out_, k_out_, v_out_, key_valid, causal, scale, lse_, heads_);
@@ -77,17 +80,15 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
   const Tensor& kv_in = cross ? memory : x;
   const int64_t B = x.dim(0), T = x.dim(1), S = kv_in.dim(1);
   const int64_t local = heads_local_ * head_dim_;
-  const DType dt = x.dtype();
-  const Device dev = x.device();
-  Tensor::ensure(dheads_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(dq_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(dk_, {B, S, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(dv_, {B, S, heads_local_, head_dim_}, dt, dev);
-  if (!flash_) Tensor::ensure(dprobs_, probs_.shape(), dt, dev);
+  ensure_heads(dheads_, B, T, x);
+  ensure_heads(dq_, B, T, x);
+  ensure_heads(dk_, B, S, x);
+  ensure_heads(dv_, B, S, x);
+  if (!flash_) Tensor::ensure(dprobs_, probs_.shape(), x.dtype(), x.device());
 
   Tensor dheads2 = dheads_.view({B, T, local});
   o_.backward(heads_.view({B, T, local}), dy, dheads2);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const double scale = score_scale();
   if (flash_) {
     ops::flash_attention_backward(q_out_, k_out_, v_out_, *key_valid_,
                                   kind_ == AttentionKind::CausalSelf, scale, heads_, lse_,
@@ -124,13 +125,11 @@ void MultiHeadAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor
   WEFT_CHECK(k_cache.dim(0) == B && end <= cap, name(), ": positions [", start, ", ", end,
              ") of ", B, " sequences do not fit a cache of ", k_cache.describe());
   const int64_t local = heads_local_ * head_dim_;
-  const DType dt = x.dtype();
-  const Device dev = x.device();
-  Tensor::ensure(q_out_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(k_out_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(v_out_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(probs_, {1, heads_local_, T, end}, dt, dev);
+  ensure_heads(q_out_, B, T, x);
+  ensure_heads(k_out_, B, T, x);
+  ensure_heads(v_out_, B, T, x);
+  ensure_heads(heads_, B, T, x);
+  Tensor::ensure(probs_, {1, heads_local_, T, end}, x.dtype(), x.device());
   Tensor q2 = q_out_.view({B, T, local}), k2 = k_out_.view({B, T, local}),
          v2 = v_out_.view({B, T, local});
   q_.forward(x, q2);
@@ -140,7 +139,7 @@ void MultiHeadAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor
   // One sequence at a time: row b's cached prefix (1,end,H_local,Dh) is
   // contiguous, while the rows' prefixes together are not (each row has
   // `cap` slots), and attention_forward reads keys densely.
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const double scale = score_scale();
   const bool causal = kind_ == AttentionKind::CausalSelf;
   for (int64_t b = 0; b < B; ++b) {
     Tensor k_row = k_cache.rows(b, b + 1).view({cap, heads_local_, head_dim_});
@@ -162,8 +161,8 @@ void MultiHeadAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor
 void MultiHeadAttention::project_memory(const Tensor& memory, Tensor& k, Tensor& v) {
   WEFT_CHECK(kind_ == AttentionKind::Cross, name(), ": only cross-attention projects memory");
   const int64_t B = memory.dim(0), S = memory.dim(1), local = heads_local_ * head_dim_;
-  Tensor::ensure(k, {B, S, heads_local_, head_dim_}, memory.dtype(), memory.device());
-  Tensor::ensure(v, {B, S, heads_local_, head_dim_}, memory.dtype(), memory.device());
+  ensure_heads(k, B, S, memory);
+  ensure_heads(v, B, S, memory);
   Tensor k2 = k.view({B, S, local}), v2 = v.view({B, S, local});
   k_.forward(memory, k2);
   v_.forward(memory, v2);
@@ -173,14 +172,12 @@ void MultiHeadAttention::forward_memory(const Tensor& x, const Tensor& k, const 
                                         const Tensor& memory_valid, Tensor& y) {
   WEFT_CHECK(kind_ == AttentionKind::Cross, name(), ": only cross-attention reads memory");
   const int64_t B = x.dim(0), T = x.dim(1), S = k.dim(1), local = heads_local_ * head_dim_;
-  const DType dt = x.dtype();
-  const Device dev = x.device();
-  Tensor::ensure(q_out_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(heads_, {B, T, heads_local_, head_dim_}, dt, dev);
-  Tensor::ensure(probs_, {B, heads_local_, T, S}, dt, dev);
+  ensure_heads(q_out_, B, T, x);
+  ensure_heads(heads_, B, T, x);
+  Tensor::ensure(probs_, {B, heads_local_, T, S}, x.dtype(), x.device());
   Tensor q2 = q_out_.view({B, T, local});
   q_.forward(x, q2);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const double scale = score_scale();
   ops::attention_forward(q_out_, k, v, memory_valid, false, scale, probs_, heads_);
   o_.forward(heads_.view({B, T, local}), y);
 }

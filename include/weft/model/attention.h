@@ -13,6 +13,8 @@
 // self-attention appends to (B,capacity,H_local,Dh), cross-attention reads
 // the encoder output's, projected once.
 
+#include <cmath>
+
 #include "weft/model/linear.h"
 
 namespace weft {
@@ -50,6 +52,10 @@ class MultiHeadAttention : public Module {
                       const Tensor& memory_valid, Tensor& y);
 
  private:
+  // Sizes `t` (B,len,heads_local,head_dim) like `like` (dtype, device).
+  void ensure_heads(Tensor& t, int64_t batch, int64_t len, const Tensor& like) const;
+  // 1/√head_dim: the scale of the dot-product scores.
+  double score_scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
   AttentionKind kind_;
   int64_t heads_local_;
   int64_t head_dim_;

@@ -97,4 +97,16 @@ template <typename T> double exp_and_sum(const T* x, T* out, int64_t n, T shift)
   return total;
 }
 
+// The largest element of row x (n > 0) and Σ x in double: what a
+// cross-entropy row needs before its exponentials.
+template <typename T> void max_and_sum(const T* x, int64_t n, T& mx, double& sum_x) {
+  mx = x[0];
+  sum_x = 0.0;
+#pragma omp simd reduction(max : mx) reduction(+ : sum_x)
+  for (int64_t j = 0; j < n; ++j) {
+    mx = x[j] > mx ? x[j] : mx;
+    sum_x += x[j];
+  }
+}
+
 }  // namespace weft::cpu

@@ -31,13 +31,9 @@ int64_t cross_entropy_impl(const T* logits, const int32_t* targets, int64_t igno
       if (dx != nullptr) std::fill(dx, dx + v, T(0));
       continue;
     }
-    T mx = x[0];
-    double sum_x = 0.0;
-#pragma omp simd reduction(max : mx) reduction(+ : sum_x)
-    for (int64_t j = 0; j < v; ++j) {
-      mx = x[j] > mx ? x[j] : mx;
-      sum_x += x[j];
-    }
+    T mx;
+    double sum_x;
+    max_and_sum(x, v, mx, sum_x);
     const double x_t = x[t];
     const double sum_e = exp_and_sum(x, dx, v, mx);
     const double lse = static_cast<double>(mx) + std::log(sum_e);

@@ -26,13 +26,9 @@ void shard_stats_impl(const T* logits, const int32_t* targets, int64_t offset, i
       s[0] = s[1] = s[2] = s[3] = 0.0;
       continue;
     }
-    T mx = x[0];
-    double sum_x = 0.0;
-#pragma omp simd reduction(max : mx) reduction(+ : sum_x)
-    for (int64_t j = 0; j < v; ++j) {
-      mx = x[j] > mx ? x[j] : mx;
-      sum_x += x[j];
-    }
+    T mx;
+    double sum_x;
+    max_and_sum(x, v, mx, sum_x);
     s[0] = mx;
     s[1] = exp_and_sum<T>(x, nullptr, v, mx);
     s[2] = t >= offset && t < offset + v ? static_cast<double>(x[t - offset]) : 0.0;
