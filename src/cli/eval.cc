@@ -9,8 +9,8 @@
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "cli/run_data.h"
-#include "cli/quality_report.h"
 #include "weft/data/loader.h"
+#include "weft/inference/translation_score.h"
 #include "weft/tensor/error.h"
 
 namespace po = boost::program_options;

@@ -12,19 +12,6 @@
 
 namespace weft::cli {
 
-struct TranslationScore {
-  int64_t sentences = 0;
-  double exact_match = 0.0;  // share of hypotheses equal to their reference
-  double bleu = 0.0;         // corpus BLEU-4, 0..100, as sacreBLEU
-};
-
-// Decodes `max_sentences` of the split (0: all) with beam search (beam 1:
-// greedy; outputs up to source length + max_extra tokens) and scores them
-// against the references.
-TranslationScore score_translations(Model& model, const DatasetInfo& data,
-                                    const std::string& split, int64_t beam, double alpha,
-                                    int64_t max_extra, int64_t max_sentences);
-
 // A few samples or translations, during training.
 void show_samples(Model& model, const DatasetInfo& data, const RunConfig& config,
                   Progress& progress);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "inference/translation_batch.h"
+#include "weft/inference/cached_decoding.h"
 #include "weft/inference/sampling.h"
 #include "weft/tensor/error.h"
 
@@ -111,10 +112,10 @@ Hypothesis best_of(const std::vector<Hypothesis>& finished) {
       [](const Hypothesis& a, const Hypothesis& b) { return a.score < b.score; });
 }
 
-std::vector<Hypothesis> beam_search_group(EncoderDecoder& model, const detail::Sources& sources,
+std::vector<Hypothesis> beam_search_group(EncoderDecoderDecoding& decoding,
+                                          const ModelConfig& config, const detail::Sources& sources,
                                           const std::vector<size_t>& group,
                                           const BeamSearchOptions& o) {
-  const ModelConfig& config = model.config();
   const int64_t k = o.beam_size, N = static_cast<int64_t>(group.size()), V = config.vocab_size;
   std::vector<SourceState> states(group.size());
   int64_t capacity = 0;
@@ -124,7 +125,7 @@ std::vector<Hypothesis> beam_search_group(EncoderDecoder& model, const detail::S
     capacity = std::max(capacity, states[i].max_len);
   }
   KVCache cache(capacity);
-  model.encode(detail::pad_sources(sources, group, config.pad_id), cache);
+  decoding.encode(detail::pad_sources(sources, group, config.pad_id), cache);
   std::vector<int32_t> rows;  // every source's encoding copied to its k beams
   for (int64_t i = 0; i < N; ++i) rows.insert(rows.end(), k, static_cast<int32_t>(i));
   cache.reorder(Tensor::from_vector(rows, {N * k}));
@@ -135,7 +136,7 @@ std::vector<Hypothesis> beam_search_group(EncoderDecoder& model, const detail::S
   for (int64_t length = 1; !active.empty(); ++length) {
     const int64_t R = static_cast<int64_t>(active.size()) * k;
     const std::vector<float> logits =
-        model.decode_step(Tensor::from_vector(ids, {R, 1}), cache).to_float_vector();
+        decoding.decode_step(Tensor::from_vector(ids, {R, 1}), cache).to_float_vector();
     std::vector<int64_t> still;
     rows.clear();
     ids.clear();
@@ -162,9 +163,9 @@ std::vector<Hypothesis> beam_search_group(EncoderDecoder& model, const detail::S
   return out;
 }
 
-std::vector<Hypothesis> greedy_group(EncoderDecoder& model, const detail::Sources& sources,
+std::vector<Hypothesis> greedy_group(EncoderDecoderDecoding& decoding, const ModelConfig& config,
+                                     const detail::Sources& sources,
                                      const std::vector<size_t>& group, const BeamSearchOptions& o) {
-  const ModelConfig& config = model.config();
   const int64_t N = static_cast<int64_t>(group.size()), V = config.vocab_size;
   std::vector<Hypothesis> out(group.size());
   std::vector<int64_t> max_len(group.size());
@@ -174,7 +175,7 @@ std::vector<Hypothesis> greedy_group(EncoderDecoder& model, const detail::Source
     capacity = std::max(capacity, max_len[i]);
   }
   KVCache cache(capacity);
-  model.encode(detail::pad_sources(sources, group, config.pad_id), cache);
+  decoding.encode(detail::pad_sources(sources, group, config.pad_id), cache);
   std::vector<int64_t> active(group.size());
   std::iota(active.begin(), active.end(), 0);
   std::vector<int32_t> ids(static_cast<size_t>(N), o.bos_id), rows;
@@ -182,7 +183,7 @@ std::vector<Hypothesis> greedy_group(EncoderDecoder& model, const detail::Source
   for (int64_t length = 1; !active.empty(); ++length) {
     const int64_t R = static_cast<int64_t>(active.size());
     const std::vector<float> logits =
-        model.decode_step(Tensor::from_vector(ids, {R, 1}), cache).to_float_vector();
+        decoding.decode_step(Tensor::from_vector(ids, {R, 1}), cache).to_float_vector();
     std::vector<int64_t> still;
     rows.clear();
     ids.clear();
@@ -215,8 +216,9 @@ std::vector<Hypothesis> beam_search(EncoderDecoder& model,
                                     const std::vector<std::vector<int32_t>>& sources,
                                     const BeamSearchOptions& options) {
   options.validate(model.config());
+  EncoderDecoderDecoding decoding(model);  // its buffers serve every group
   return detail::decode_in_groups(sources, model.config(), [&](const std::vector<size_t>& group) {
-    return beam_search_group(model, sources, group, options);
+    return beam_search_group(decoding, model.config(), sources, group, options);
   });
 }
 
@@ -224,8 +226,9 @@ std::vector<Hypothesis> greedy_search(EncoderDecoder& model,
                                       const std::vector<std::vector<int32_t>>& sources,
                                       const BeamSearchOptions& options) {
   options.validate(model.config());
+  EncoderDecoderDecoding decoding(model);  // its buffers serve every group
   return detail::decode_in_groups(sources, model.config(), [&](const std::vector<size_t>& group) {
-    return greedy_group(model, sources, group, options);
+    return greedy_group(decoding, model.config(), sources, group, options);
   });
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "weft/inference/cached_decoding.h"
 #include "weft/tensor/counter_rng.h"
 #include "weft/tensor/error.h"
 
@@ -101,7 +102,8 @@ std::vector<int32_t> generate(DecoderOnly& model, std::span<const int32_t> promp
   if (max_new_tokens == 0) return {};
   std::vector<int32_t> text(prompt.begin(), prompt.end());  // prompt, then the new tokens
   KVCache cache;
-  const Tensor* logits = &model.prefill(row_of(prompt), cache);
+  DecoderOnlyDecoding decoding(model);
+  const Tensor* logits = &decoding.prefill(row_of(prompt), cache);
   for (int64_t i = 0; i < max_new_tokens; ++i) {
     const std::vector<float> host = logits->to_float_vector();
     const int32_t token = sampler.sample(host);
@@ -109,9 +111,9 @@ std::vector<int32_t> generate(DecoderOnly& model, std::span<const int32_t> promp
     if ((eos_id && token == *eos_id) || i + 1 == max_new_tokens) break;
     if (cache.length() == cache.capacity()) {  // context full: slide the window
       const int64_t keep = std::max<int64_t>(1, context / 2);
-      logits = &model.prefill(row_of(std::span(text).last(static_cast<size_t>(keep))), cache);
+      logits = &decoding.prefill(row_of(std::span(text).last(static_cast<size_t>(keep))), cache);
     } else {
-      logits = &model.decode_step(row_of(std::span(&text.back(), 1)), cache);
+      logits = &decoding.decode_step(row_of(std::span(&text.back(), 1)), cache);
     }
   }
   return {text.begin() + static_cast<std::ptrdiff_t>(prompt.size()), text.end()};

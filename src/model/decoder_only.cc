@@ -1,8 +1,6 @@
 #include "weft/model/decoder_only.h"
 
 #include "model/batch_checks.h"
-#include "model/incremental.h"
-#include "weft/tensor/error.h"
 
 namespace weft {
 
@@ -51,22 +49,6 @@ LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double g
   Tensor no_memory;
   decoder_.backward(dhidden_, batch.input, none, no_memory, ctx);
   return loss;
-}
-
-const Tensor& DecoderOnly::prefill(const Tensor& ids, KVCache& cache) {
-  WEFT_CHECK(ids.defined() && ids.rank() == 2, "prefill: ids must be (batch, positions), got ",
-             ids.defined() ? ids.describe() : "nothing");
-  cache.reset(detail::cache_layout(config_, decoder_.layers(), ids.dim(0), tp_->size(),
-                                   tokens_.table().value));
-  return decode_step(ids, cache);
-}
-
-const Tensor& DecoderOnly::decode_step(const Tensor& ids, KVCache& cache) {
-  WEFT_CHECK(!cache.has_memory(), "decode_step: this cache holds an encoder's output; a ",
-             "decoder-only model starts its own with prefill");
-  const Tensor& on_device = detail::ids_on(ids, tokens_.table().value.device(), staged_ids_);
-  return detail::decode_positions(decoder_, head_, config_, on_device, cache, last_hidden_,
-                                  step_logits_);
 }
 
 }  // namespace weft

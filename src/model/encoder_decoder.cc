@@ -1,7 +1,6 @@
 #include "weft/model/encoder_decoder.h"
 
 #include "model/batch_checks.h"
-#include "model/incremental.h"
 #include "weft/model/tensor_parallel.h"
 #include "weft/tensor/error.h"
 
@@ -83,33 +82,6 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
   Tensor no_memory;
   encoder_.backward(dmemory_, batch.source, none, no_memory, ctx);
   return loss;
-}
-
-void EncoderDecoder::encode(const Tensor& source_in, KVCache& cache) {
-  detail::check_token_ids("source", source_in, config_.encoder_vocab_size(), config_.max_seq_len);
-  const Tensor& source =
-      detail::ids_on(source_in, target_tokens_.table().value.device(), staged_source_);
-  const Tensor& source_valid = detail::key_mask(source, config_.pad_id, source_valid_);
-  const Tensor none;
-  const Tensor& memory = encoder_.forward(source, source_valid, none, none, StepContext{});
-  cache.reset(detail::cache_layout(config_, decoder_.layers(), source.dim(0), tp_->size(),
-                                   memory));
-  decoder_.project_memory(memory, cache);
-  if (source_valid.defined()) {  // the cache's own copy: reorder permutes it
-    Tensor& valid = cache.memory_valid();
-    Tensor::ensure(valid, source_valid.shape(), DType::I32, source_valid.device());
-    valid.copy_from(source_valid);
-  }
-  cache.set_memory();
-}
-
-const Tensor& EncoderDecoder::decode_step(const Tensor& ids, KVCache& cache) {
-  WEFT_CHECK(cache.has_memory(), "decode_step: the cache holds no encoded source; call encode ",
-             "first");
-  const Tensor& on_device =
-      detail::ids_on(ids, target_tokens_.table().value.device(), staged_ids_);
-  return detail::decode_positions(decoder_, head_, config_, on_device, cache, last_hidden_,
-                                  step_logits_);
 }
 
 }  // namespace weft

@@ -10,8 +10,8 @@
 //                                                 output's keys and values, computed once
 // and, when the model has a pad id, the key masks the training forward uses:
 //   self_valid (B, capacity) i32, memory_valid (B, S) i32.
-// The model sizes the cache when a sequence starts (DecoderOnly::prefill,
-// EncoderDecoder::encode); storage is reused when large enough.
+// Decoding sizes the cache when a sequence starts (prefill or encode in
+// inference/cached_decoding.h); storage is reused when large enough.
 
 #include <cstdint>
 #include <vector>
@@ -20,7 +20,7 @@
 
 namespace weft {
 
-// What the model tells a cache when a sequence starts.
+// The model's shape a cache is sized for when a sequence starts.
 struct KVCacheLayout {
   int64_t batch = 0;
   int64_t layers = 0;
@@ -40,14 +40,14 @@ class KVCache {
   };
 
   // `capacity`: the most positions one sequence may hold; 0 takes the
-  // model's max_seq_len. More than max_seq_len is refused when the model
+  // model's max_seq_len. More than max_seq_len is refused when decoding
   // sizes the cache. A smaller capacity saves memory (B·capacity·d per layer
   // and tensor), e.g. source length + 50 for translation.
   explicit KVCache(int64_t capacity = 0);
 
   int64_t batch() const { return batch_; }
   int64_t length() const { return length_; }       // positions filled
-  int64_t capacity() const { return capacity_; }   // 0 until the model sizes it
+  int64_t capacity() const { return capacity_; }   // 0 until decoding sizes it
   bool has_memory() const { return has_memory_; }  // cross-attention keys present
 
   // Beam search: row r continues the state of row index[r], index (B') i32
@@ -55,7 +55,7 @@ class KVCache {
   // expanded to its k beams is index {0,0,0,0}.
   void reorder(const Tensor& index);
 
-  // --- for the models ---------------------------------------------------
+  // --- for decoding and the layers -------------------------------------
   // Empties the cache and sizes the self-attention buffers for `layout`.
   void reset(const KVCacheLayout& layout);
   // Marks the cross-attention keys as filled: the layers' cross_k, cross_v

@@ -1,12 +1,11 @@
-// Incremental decoding: prefill + decode_step through a KVCache give the
-// full forward's logits at every position, for both families, with padding
-// and after beam reordering; a cache never exceeds the model's context.
+// Cached decoding: prefill (or encode) + decode_step through a KVCache give
+// the full forward's logits at every position, for both families, with
+// padding and after beam reordering; a cache never exceeds the model's
+// context.
 
-#include "weft/model/kv_cache.h"
+#include "weft/inference/cached_decoding.h"
 
 #include "inference_testing.h"
-#include "weft/model/decoder_only.h"
-#include "weft/model/encoder_decoder.h"
 
 namespace weft::testing {
 namespace {
@@ -40,11 +39,12 @@ Tensor full_logits(Model& model, const Tensor& source, const Tensor& ids) {
 void expect_incremental_matches_full(DecoderOnly& model, const Tensor& ids, int64_t prompt) {
   const Tensor full = full_logits(model, Tensor(), ids);
   const Tolerance tol = tolerance_for(full.dtype());
+  DecoderOnlyDecoding decoding(model);
   KVCache cache;
-  const Tensor& first = model.prefill(columns(ids, 0, prompt), cache);
+  const Tensor& first = decoding.prefill(columns(ids, 0, prompt), cache);
   EXPECT_TRUE(all_close(first, position(full, prompt - 1), tol.rel, tol.abs)) << "prefill";
   for (int64_t t = prompt; t < ids.dim(1); ++t) {
-    const Tensor& step = model.decode_step(columns(ids, t, t + 1), cache);
+    const Tensor& step = decoding.decode_step(columns(ids, t, t + 1), cache);
     EXPECT_TRUE(all_close(step, position(full, t), tol.rel, tol.abs)) << "position " << t;
     EXPECT_EQ(cache.length(), t + 1);
   }
@@ -81,7 +81,7 @@ TEST(DecoderOnlyCacheMasks, PaddingKeysAreHiddenAsInTheFullForward) {
 
 TEST(EncoderDecoderCache, EncodeAndStepsMatchFullForward) {
   auto model = tiny_model(encdec_config(), 5);
-  auto& translator = dynamic_cast<EncoderDecoder&>(*model);
+  EncoderDecoderDecoding translator(dynamic_cast<EncoderDecoder&>(*model));
   const Tensor source =
       Tensor::from_vector(std::vector<int32_t>{5, 6, 7, 8, 0, 0, 9, 10, 11, 12, 13, 14}, {2, 6});
   Tensor target = random_ids({2, 9}, 18, 6);
@@ -105,6 +105,32 @@ TEST(EncoderDecoderCache, EncodeAndStepsMatchFullForward) {
   EXPECT_TRUE(all_close(next, position(full, 5), tol.rel, tol.abs));
 }
 
+// Each decoding object owns its step's logits: two decodings of one model,
+// interleaved over their own caches, each match the full forward, and a
+// decoding's steps of one shape write into the same storage.
+TEST(DecoderOnlyCache, TwoDecodingsOfOneModelKeepTheirOwnLogits) {
+  auto model = tiny_model(gpt_config(), 15);
+  auto& gpt = dynamic_cast<DecoderOnly&>(*model);
+  const Tensor a = random_ids({2, 8}, 17, 16), b = random_ids({2, 8}, 17, 17);
+  const Tensor full_a = full_logits(*model, Tensor(), a);
+  const Tensor full_b = full_logits(*model, Tensor(), b);
+  const Tolerance tol = tolerance_for(DType::F32);
+
+  DecoderOnlyDecoding first(gpt), second(gpt);
+  KVCache cache_a, cache_b;
+  first.prefill(columns(a, 0, 3), cache_a);
+  second.prefill(columns(b, 0, 3), cache_b);
+  const float* storage = nullptr;
+  for (int64_t t = 3; t < 8; ++t) {
+    const Tensor& step_a = first.decode_step(columns(a, t, t + 1), cache_a);
+    const Tensor& step_b = second.decode_step(columns(b, t, t + 1), cache_b);
+    EXPECT_TRUE(all_close(step_a, position(full_a, t), tol.rel, tol.abs)) << "a, position " << t;
+    EXPECT_TRUE(all_close(step_b, position(full_b, t), tol.rel, tol.abs)) << "b, position " << t;
+    if (storage == nullptr) storage = step_a.data<float>();
+    EXPECT_EQ(step_a.data<float>(), storage) << "logits storage of step " << t;
+  }
+}
+
 // Rows picked by index from ids (B,T).
 Tensor pick_rows(const Tensor& ids, const std::vector<int32_t>& index) {
   std::vector<int32_t> out;
@@ -119,7 +145,7 @@ TEST(CacheReorder, RowsContinueTheSequencesTheyWerePickedFrom) {
   ModelConfig c = gpt_config();
   c.pad_id = 0;
   auto model = tiny_model(c, 7);
-  auto& gpt = dynamic_cast<DecoderOnly&>(*model);
+  DecoderOnlyDecoding gpt(dynamic_cast<DecoderOnly&>(*model));
   Tensor ids = random_ids({3, 7}, 17, 8);
   ids.data<int32_t>()[1] = 0;  // a pad in row 0's prompt: the mask moves with the row
   const std::vector<int32_t> index = {2, 0, 2, 1};
@@ -139,7 +165,7 @@ TEST(CacheReorder, RowsContinueTheSequencesTheyWerePickedFrom) {
 
 TEST(CacheReorder, OneEncodedSourceExpandsToItsBeams) {
   auto model = tiny_model(encdec_config(), 9);
-  auto& translator = dynamic_cast<EncoderDecoder&>(*model);
+  EncoderDecoderDecoding translator(dynamic_cast<EncoderDecoder&>(*model));
   const Tensor source =
       Tensor::from_vector(std::vector<int32_t>{5, 6, 7, 0, 9, 10, 11, 12}, {2, 4});
   const std::vector<int32_t> index = {1, 1, 0, 1};
@@ -159,7 +185,7 @@ TEST(CacheReorder, OneEncodedSourceExpandsToItsBeams) {
 
 TEST(CacheLimits, NeverHoldsMoreThanTheContext) {
   auto model = tiny_model(gpt_config(), 11);  // max_seq_len 10
-  auto& gpt = dynamic_cast<DecoderOnly&>(*model);
+  DecoderOnlyDecoding gpt(dynamic_cast<DecoderOnly&>(*model));
   const Tensor ids = random_ids({2, 11}, 17, 12);
   KVCache cache;
   gpt.prefill(columns(ids, 0, 9), cache);
@@ -184,9 +210,9 @@ TEST(CacheLimits, NeverHoldsMoreThanTheContext) {
 
 TEST(CacheLimits, RefusesMisuse) {
   auto gpt_model = tiny_model(gpt_config(), 13);
-  auto& gpt = dynamic_cast<DecoderOnly&>(*gpt_model);
+  DecoderOnlyDecoding gpt(dynamic_cast<DecoderOnly&>(*gpt_model));
   auto ed_model = tiny_model(encdec_config(), 14);
-  auto& translator = dynamic_cast<EncoderDecoder&>(*ed_model);
+  EncoderDecoderDecoding translator(dynamic_cast<EncoderDecoder&>(*ed_model));
   const Tensor one = Tensor::from_vector(std::vector<int32_t>{3, 4}, {2, 1});
 
   KVCache cache;
