@@ -1,35 +1,38 @@
-// weft train: the training loop a user runs. Checks everything it can before
-// writing anything, then trains with a progress line, metrics, evaluation,
-// samples and checkpoints; SIGINT/SIGTERM finish the step, checkpoint and
-// exit 0; a NaN/Inf loss stops the run, keeping the last good checkpoint.
+// weft train: a training run as a user starts it. Checks everything it can
+// before writing anything, builds the run (data, model, optimizer, resume,
+// run directory) and hands the loop to TrainingRun (weft/train/training_run.h)
+// with the CLI's pieces as its hooks: checkpoints, samples, the progress line
+// and metrics.jsonl, and SIGINT/SIGTERM, which finish the step, checkpoint
+// and exit 0. A NaN/Inf loss ends the run with exit 3, keeping the last good
+// checkpoint.
 //
-// Every rank runs this loop on its groups (cli/layout.h). World rank 0 alone
+// Every rank runs this on its groups (cli/run_on_ranks.h). World rank 0 alone
 // prints, writes metrics and the run directory; evaluation and checkpoints
 // are collective; samples and translations run on the tensor-parallel group
 // of replica 0, whose ranks decode together.
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "cli/commands.h"
-#include "cli/run_on_ranks.h"
-#include "cli/load_run.h"
 #include "cli/device_setup.h"
+#include "cli/load_run.h"
 #include "cli/peak.h"
-#include "weft/model/factory.h"
-#include "weft/backend/gpu.h"
 #include "cli/progress.h"
+#include "cli/quality_report.h"
 #include "cli/run_config.h"
 #include "cli/run_data.h"
-#include "cli/quality_report.h"
+#include "cli/run_on_ranks.h"
 #include "cli/signals.h"
-#include "weft/model/config_json.h"
+#include "weft/backend/gpu.h"
 #include "weft/checkpoint/checkpoint.h"
-#include "weft/train/schedule.h"
+#include "weft/model/config_json.h"
+#include "weft/model/factory.h"
 #include "weft/tensor/error.h"
+#include "weft/train/schedule.h"
 #include "weft/train/trainer.h"
+#include "weft/train/training_run.h"
 
 namespace fs = std::filesystem;
 
@@ -76,15 +79,6 @@ DatasetInfo open_dataset_once(const std::string& dataset, const ProcessGroups& g
   DatasetInfo data = open_dataset(dataset);
   if (groups.is_root()) groups.world->barrier();
   return data;
-}
-
-// Whether any rank was asked to stop: SIGTERM reaches the ranks at different
-// moments, and they must checkpoint the same step.
-bool any_rank_stops(bool mine, const ProcessGroups& groups) {
-  if (groups.world->size() == 1) return mine;
-  Tensor flag = Tensor::from_vector(std::vector<int32_t>{mine ? 1 : 0}, {1});
-  groups.world->all_reduce(flag, ReduceOp::Max);
-  return flag.data<int32_t>()[0] != 0;
 }
 
 // The most device memory in use at once so far (0 on the CPU, which has no arena).
@@ -160,9 +154,9 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
       root ? measure_peak(target.device, target.device == Device::CUDA ? 8192 : 2048).flops_per_s
            : 1.0;
   Progress progress(root ? c.progress : "silent", root ? c.out + "/metrics.jsonl" : "");
-  const bool decodes = groups.dp_rank() == 0;  // replica 0's TP group shows samples
 
-  auto save = [&](int64_t step) {
+  TrainingHooks hooks;
+  hooks.save = [&](int64_t step) {
     CheckpointState state;
     state.step = step;
     state.seed = c.seed;
@@ -174,9 +168,24 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     progress.say("checkpoint: " + path);
     progress.record({{"event", "checkpoint"}, {"step", step}, {"path", path}});
   };
-  auto evaluate = [&](int64_t step) {
-    auto val = make_stream(data, c, "val", false, groups.dp_rank(), groups.dp_size());
-    const double loss = trainer.evaluate(*val, c.eval_batches);
+  hooks.make_eval_stream = [&] {
+    return make_stream(data, c, "val", false, groups.dp_rank(), groups.dp_size());
+  };
+  hooks.show_samples = [&](int64_t) { show_samples(*model, data, c, progress); };
+  hooks.report_quality = [&] { report_quality(*model, data, c, progress); };
+  hooks.stop_requested = stop_requested;
+  hooks.on_step = [&](const StepReport& r) {
+    const StepStats& s = r.stats;
+    const double mfu = s.model_flops / s.seconds / peak;
+    progress.step({s.step, r.total_steps, s.loss, s.lr, s.grad_norm, s.tokens_per_second, mfu,
+                   r.eta_s});
+    progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
+                     {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
+                     {"mfu", mfu}, {"elapsed_s", r.elapsed_s}, {"step_s", s.seconds},
+                     {"comm_wait_s", s.comm_wait_seconds},
+                     {"device_peak_gib", device_peak_gib(target)}});
+  };
+  hooks.on_eval = [&](int64_t step, double loss) {
     char line[128];
     std::snprintf(line, sizeof line, "step %ld: val loss %.4f, perplexity %.2f",
                   static_cast<long>(step), loss, std::exp(loss));
@@ -184,53 +193,17 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     progress.record({{"event", "eval"}, {"step", step}, {"val_loss", loss},
                      {"val_perplexity", std::exp(loss)}});
   };
+  hooks.on_message = [&](const std::string& text) { progress.say(text); };
 
+  const TrainingRunOptions cadence{.steps = c.steps, .log_every = c.log_every,
+                                   .eval_every = c.eval_every, .eval_batches = c.eval_batches,
+                                   .sample_every = c.sample_every,
+                                   .checkpoint_every = c.checkpoint_every,
+                                   .exit_interval = c.exit_interval};
   install_stop_handlers();
-  const auto start = std::chrono::steady_clock::now();
-  const int64_t first = trainer.step();
-  int64_t last_saved = first;
-  while (trainer.step() < c.steps) {
-    StepStats s;
-    try {
-      s = trainer.train_step(*train_data);
-    } catch (const Error& e) {
-      progress.say(std::string("stopped: ") + e.message());
-      progress.say(last_saved > 0 ? "the last good checkpoint is step " + std::to_string(last_saved)
-                                  : "no checkpoint was written");
-      return 3;
-    }
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double eta = elapsed / static_cast<double>(s.step - first) * static_cast<double>(c.steps - s.step);
-    const double mfu = s.model_flops / s.seconds / peak;
-    if (s.step % c.log_every == 0 || s.step == c.steps) {
-      progress.step({s.step, c.steps, s.loss, s.lr, s.grad_norm, s.tokens_per_second, mfu, eta});
-      progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
-                       {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
-                       {"mfu", mfu}, {"elapsed_s", elapsed}, {"step_s", s.seconds},
-                       {"comm_wait_s", s.comm_wait_seconds},
-                       {"device_peak_gib", device_peak_gib(target)}});
-    }
-    if (c.eval_every > 0 && s.step % c.eval_every == 0) evaluate(s.step);
-    if (decodes && c.sample_every > 0 && s.step % c.sample_every == 0) {
-      show_samples(*model, data, c, progress);
-    }
-    const bool interval_exit = c.exit_interval > 0 && s.step % c.exit_interval == 0 && s.step < c.steps;
-    if (any_rank_stops(stop_requested(), groups) || interval_exit) {
-      progress.say((interval_exit ? "train.exit_interval reached" : "stop requested") +
-                   std::string(": checkpointing step ") + std::to_string(s.step));
-      save(s.step);
-      return 0;
-    }
-    if (c.checkpoint_every > 0 && s.step % c.checkpoint_every == 0 && s.step < c.steps) {
-      save(s.step);
-      last_saved = s.step;
-    }
-  }
-  if (trainer.step() > first) save(trainer.step());
-  if (c.eval_every > 0 && trainer.step() % c.eval_every != 0) evaluate(trainer.step());
-  if (decodes) report_quality(*model, data, c, progress);
-  if (target.device == Device::CUDA) {
+  const TrainingResult result = TrainingRun(trainer, *train_data, cadence, hooks).run();
+  if (result.outcome == TrainingOutcome::Failed) return 3;
+  if (result.outcome == TrainingOutcome::Finished && target.device == Device::CUDA) {
     char line[128];
     std::snprintf(line, sizeof line, "peak device memory: %.2f GiB of a %.2f GiB arena",
                   device_peak_gib(target), gpu::memory_stats().capacity / double(1 << 30));
