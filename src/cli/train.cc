@@ -13,7 +13,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/device_setup.h"
@@ -29,6 +28,7 @@
 #include "weft/checkpoint/checkpoint.h"
 #include "weft/model/config_json.h"
 #include "weft/model/factory.h"
+#include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 #include "weft/train/schedule.h"
 #include "weft/train/trainer.h"
@@ -107,10 +107,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     fs::create_directories(c.out);
     data.tokenizer->save(run_tokenizer_dir(c.out));
     if (!data.shared_vocabulary) data.source_tokenizer->save(run_source_tokenizer_dir(c.out));
-    {
-      std::ofstream out(c.out + "/config.json");
-      out << c.to_json().dump(2) << "\n";
-    }
+    write_file_atomically(c.out + "/config.json", c.to_json().dump(2) + "\n");
     std::fprintf(stderr, "weft train: effective config\n");
     const nlohmann::json effective = c.to_json();
     for (const auto& [section, keys] : effective.items()) {

@@ -75,9 +75,6 @@ class Communicator {
   // Collective over this group, as MPI_Comm_split: the ranks passing the same
   // color form a new group, ranked by (key, rank). Every rank must call it.
   virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
-
-  // Shorthand kept for the layers' f/g operators.
-  void all_reduce_sum(Tensor& t) { all_reduce(t, ReduceOp::Sum); }
 };
 
 // The group of one: every collective is the identity (or a copy).
