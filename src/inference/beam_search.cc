@@ -210,26 +210,32 @@ std::vector<Hypothesis> greedy_group(EncoderDecoderDecoding& decoding, const Mod
   return out;
 }
 
+// Each group of sources searched by `search_group`, one decoding (and its
+// buffers) serving every group.
+template <typename SearchGroup>
+std::vector<Hypothesis> search_in_groups(EncoderDecoder& model,
+                                         const std::vector<std::vector<int32_t>>& sources,
+                                         const BeamSearchOptions& options,
+                                         SearchGroup search_group) {
+  options.validate(model.config());
+  EncoderDecoderDecoding decoding(model);
+  return detail::decode_in_groups(sources, model.config(), [&](const std::vector<size_t>& group) {
+    return search_group(decoding, model.config(), sources, group, options);
+  });
+}
+
 }  // namespace
 
 std::vector<Hypothesis> beam_search(EncoderDecoder& model,
                                     const std::vector<std::vector<int32_t>>& sources,
                                     const BeamSearchOptions& options) {
-  options.validate(model.config());
-  EncoderDecoderDecoding decoding(model);  // its buffers serve every group
-  return detail::decode_in_groups(sources, model.config(), [&](const std::vector<size_t>& group) {
-    return beam_search_group(decoding, model.config(), sources, group, options);
-  });
+  return search_in_groups(model, sources, options, beam_search_group);
 }
 
 std::vector<Hypothesis> greedy_search(EncoderDecoder& model,
                                       const std::vector<std::vector<int32_t>>& sources,
                                       const BeamSearchOptions& options) {
-  options.validate(model.config());
-  EncoderDecoderDecoding decoding(model);  // its buffers serve every group
-  return detail::decode_in_groups(sources, model.config(), [&](const std::vector<size_t>& group) {
-    return greedy_group(decoding, model.config(), sources, group, options);
-  });
+  return search_in_groups(model, sources, options, greedy_group);
 }
 
 }  // namespace weft

@@ -16,15 +16,6 @@ DecoderOnly::DecoderOnly(const ModelConfig& config, const LayerContext& ctx)
   add_child(head_);
 }
 
-LossSum DecoderOnly::forward(const Batch& batch, const StepContext& ctx) {
-  return run(batch, ctx, 0.0, false);
-}
-
-LossSum DecoderOnly::forward_backward(const Batch& batch, const StepContext& ctx,
-                                      double grad_scale) {
-  return run(batch, ctx, grad_scale, true);
-}
-
 LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double grad_scale,
                          bool backward) {
   // Checked where the loader made them, on the host, then copied over.

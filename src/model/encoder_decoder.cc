@@ -35,15 +35,6 @@ EncoderDecoder::EncoderDecoder(const ModelConfig& config, const LayerContext& ct
   add_child(head_);
 }
 
-LossSum EncoderDecoder::forward(const Batch& batch, const StepContext& ctx) {
-  return run(batch, ctx, 0.0, false);
-}
-
-LossSum EncoderDecoder::forward_backward(const Batch& batch, const StepContext& ctx,
-                                         double grad_scale) {
-  return run(batch, ctx, grad_scale, true);
-}
-
 LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, double grad_scale,
                             bool backward) {
   // Checked where the loader made them, on the host, then copied over.

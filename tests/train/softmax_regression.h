@@ -27,12 +27,6 @@ class SoftmaxRegression : public Model {
     for (int64_t i = 0; i < vocab; ++i) b[i] = 0.1f * std::cos(0.9f * i);
   }
 
-  LossSum forward(const Batch& batch, const StepContext& ctx) override {
-    return run(batch, ctx, /*backward=*/false, 0.0);
-  }
-  LossSum forward_backward(const Batch& batch, const StepContext& ctx, double grad_scale) override {
-    return run(batch, ctx, /*backward=*/true, grad_scale);
-  }
   const Tensor& logits() const override { return logits_; }
   const ModelConfig& config() const override { return config_; }
 
@@ -46,7 +40,7 @@ class SoftmaxRegression : public Model {
 
  private:
   // input, target (B,T) i32; logits (B,T,V).
-  LossSum run(const Batch& batch, const StepContext& ctx, bool backward, double grad_scale) {
+  LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale, bool backward) override {
     contexts.push_back(ctx);
     const int64_t V = config_.vocab_size;
     const int64_t n = batch.input.numel();

@@ -14,9 +14,6 @@ class DecoderOnly : public Model {
  public:
   DecoderOnly(const ModelConfig& config, const LayerContext& ctx);
 
-  LossSum forward(const Batch& batch, const StepContext& ctx) override;
-  LossSum forward_backward(const Batch& batch, const StepContext& ctx,
-                           double grad_scale) override;
   const Tensor& logits() const override { return head_.logits(); }
   const ModelConfig& config() const override { return config_; }
 
@@ -29,7 +26,8 @@ class DecoderOnly : public Model {
   const Communicator& tp() const { return *tp_; }
 
  private:
-  LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale, bool backward);
+  LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale,
+              bool backward) override;
 
   ModelConfig config_;
   TokenEmbedding tokens_;

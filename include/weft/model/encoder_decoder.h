@@ -18,9 +18,6 @@ class EncoderDecoder : public Model {
  public:
   EncoderDecoder(const ModelConfig& config, const LayerContext& ctx);
 
-  LossSum forward(const Batch& batch, const StepContext& ctx) override;
-  LossSum forward_backward(const Batch& batch, const StepContext& ctx,
-                           double grad_scale) override;
   const Tensor& logits() const override { return head_.logits(); }
   const ModelConfig& config() const override { return config_; }
 
@@ -34,7 +31,8 @@ class EncoderDecoder : public Model {
   const Communicator& tp() const { return *tp_; }
 
  private:
-  LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale, bool backward);
+  LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale,
+              bool backward) override;
   TokenEmbedding& source_tokens() { return source_tokens_ ? *source_tokens_ : target_tokens_; }
 
   ModelConfig config_;

@@ -22,15 +22,23 @@ class Model : public Module {
 
   // Forward only. Label smoothing applies when ctx.training (the training
   // objective); evaluation (training = false) reports plain cross-entropy.
-  virtual LossSum forward(const Batch& batch, const StepContext& ctx) = 0;
+  LossSum forward(const Batch& batch, const StepContext& ctx) {
+    return run(batch, ctx, 0.0, /*backward=*/false);
+  }
   // Forward, then backward of grad_scale · loss.sum into every parameter's
   // grad (+=), so micro-batches accumulate. The trainer passes
   // 1 / (counted tokens in the global batch) to train on the mean loss.
-  virtual LossSum forward_backward(const Batch& batch, const StepContext& ctx,
-                                   double grad_scale) = 0;
+  LossSum forward_backward(const Batch& batch, const StepContext& ctx, double grad_scale) {
+    return run(batch, ctx, grad_scale, /*backward=*/true);
+  }
   // Logits (B,T,V_local) of the last forward.
   virtual const Tensor& logits() const = 0;
   virtual const ModelConfig& config() const = 0;
+
+ protected:
+  // Both of the above: each family's one pass, backward or not.
+  virtual LossSum run(const Batch& batch, const StepContext& ctx, double grad_scale,
+                      bool backward) = 0;
 };
 
 }  // namespace weft
