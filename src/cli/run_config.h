@@ -2,15 +2,16 @@
 // Everything a training run is told, in the INI sections the user writes:
 // [model] [data] [train] [optim] [parallel] [log]. Every key can also be
 // given on the command line as --section.key value; the command line wins.
-// One table (run_config.cc) declares each key once, with its default and
-// help, for the INI parser, the command line, --help and the printout of the
-// effective config.
+// One table (run_config.cc, see cli/option_table.h) declares each key once,
+// with its member, default, help and check, for the INI parser, the command
+// line, --help, the checks and the JSON of the effective config.
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/device_setup.h"
+#include "cli/option_table.h"
 #include "weft/model/config.h"
 
 namespace weft::cli {
@@ -53,12 +54,16 @@ struct RunConfig {
   nlohmann::json to_json() const;  // the effective config, for the manifest and the printout
 };
 
+// The keys of `weft train`, one row each.
+const OptionTable<RunConfig>& run_option_table();
+
 // The options of `weft train` (and of the commands that read a run's config).
 boost::program_options::options_description run_options();
 
 // Reads --config FILE (if any) and the command line into a RunConfig.
-// Unknown keys, values of the wrong type and inconsistent settings throw
-// weft::Error naming the key (and the file) and what is expected.
+// Unknown keys, values of the wrong type or out of range and inconsistent
+// settings throw weft::Error naming the key (and the file), what is expected
+// and the value given. Nothing is written.
 RunConfig parse_run_config(int argc, char** argv, bool* help_requested);
 
 }  // namespace weft::cli

@@ -64,23 +64,25 @@ Field boolean(const char* key, bool ModelConfig::*member) {
 }
 
 template <typename Enum>
-Field word(const char* key, Enum ModelConfig::*member,
-           std::vector<std::pair<Enum, const char*>> names) {
+Field word(const char* key, Enum ModelConfig::*member) {
   return {key,
-          [key, member, names](const ModelConfig& c) {
-            for (const auto& [value, name] : names) {
-              if (value == c.*member) return json(name);
+          [key, member](const ModelConfig& c) {
+            const char* name = enum_name(c.*member);
+            if (name == nullptr) {
+              throw Error(std::string("model config: key '") + key + "' holds an enum value " +
+                          "with no name");
             }
-            throw Error(std::string("model config: key '") + key + "' holds an enum value " +
-                        "with no name");
+            return json(name);
           },
-          [key, member, names](ModelConfig& c, const json& v) {
-            std::string expected;
-            for (const auto& [value, name] : names) {
-              if (v.is_string() && v.get<std::string>() == name) {
-                c.*member = value;
+          [key, member](ModelConfig& c, const json& v) {
+            if (v.is_string()) {
+              if (const auto value = enum_from_name<Enum>(v.get<std::string>())) {
+                c.*member = *value;
                 return;
               }
+            }
+            std::string expected;
+            for (const auto& [value, name] : enum_names<Enum>()) {
               expected += (expected.empty() ? "\"" : " or \"") + std::string(name) + "\"";
             }
             refuse(key, expected, v);
@@ -89,9 +91,7 @@ Field word(const char* key, Enum ModelConfig::*member,
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = {
-      word("architecture", &ModelConfig::architecture,
-           {{Architecture::DecoderOnly, "decoder-only"},
-            {Architecture::EncoderDecoder, "encoder-decoder"}}),
+      word("architecture", &ModelConfig::architecture),
       integer("vocab_size", &ModelConfig::vocab_size),
       integer("source_vocab_size", &ModelConfig::source_vocab_size),
       integer("d_model", &ModelConfig::d_model),
@@ -100,12 +100,9 @@ const std::vector<Field>& fields() {
       integer("n_layers", &ModelConfig::n_layers),
       integer("n_encoder_layers", &ModelConfig::n_encoder_layers),
       integer("max_seq_len", &ModelConfig::max_seq_len),
-      word("norm", &ModelConfig::norm,
-           {{NormPlacement::Pre, "pre"}, {NormPlacement::Post, "post"}}),
-      word("activation", &ModelConfig::activation,
-           {{ops::Activation::ReLU, "relu"}, {ops::Activation::GELU, "gelu"}}),
-      word("positions", &ModelConfig::positions,
-           {{PositionEncoding::Learned, "learned"}, {PositionEncoding::Sinusoidal, "sinusoidal"}}),
+      word("norm", &ModelConfig::norm),
+      word("activation", &ModelConfig::activation),
+      word("positions", &ModelConfig::positions),
       boolean("tie_embeddings", &ModelConfig::tie_embeddings),
       boolean("scale_embeddings", &ModelConfig::scale_embeddings),
       real("dropout", &ModelConfig::dropout),
@@ -118,6 +115,34 @@ const std::vector<Field>& fields() {
 }
 
 }  // namespace
+
+template <>
+const EnumNames<Architecture>& enum_names<Architecture>() {
+  static const EnumNames<Architecture> names = {{Architecture::DecoderOnly, "decoder-only"},
+                                                {Architecture::EncoderDecoder, "encoder-decoder"}};
+  return names;
+}
+
+template <>
+const EnumNames<NormPlacement>& enum_names<NormPlacement>() {
+  static const EnumNames<NormPlacement> names = {{NormPlacement::Pre, "pre"},
+                                                 {NormPlacement::Post, "post"}};
+  return names;
+}
+
+template <>
+const EnumNames<ops::Activation>& enum_names<ops::Activation>() {
+  static const EnumNames<ops::Activation> names = {{ops::Activation::ReLU, "relu"},
+                                                   {ops::Activation::GELU, "gelu"}};
+  return names;
+}
+
+template <>
+const EnumNames<PositionEncoding>& enum_names<PositionEncoding>() {
+  static const EnumNames<PositionEncoding> names = {{PositionEncoding::Learned, "learned"},
+                                                    {PositionEncoding::Sinusoidal, "sinusoidal"}};
+  return names;
+}
 
 json to_json(const ModelConfig& config) {
   json out = json::object();

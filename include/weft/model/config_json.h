@@ -4,10 +4,48 @@
 // "learned"), so a manifest reads without the source at hand.
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "weft/model/config.h"
 
 namespace weft {
+
+// The word each value of a ModelConfig enum is written as, in JSON and in
+// the CLI's [model] keys: the one place these names are spelled.
+template <typename Enum>
+using EnumNames = std::vector<std::pair<Enum, const char*>>;
+
+template <typename Enum>
+const EnumNames<Enum>& enum_names();
+template <>
+const EnumNames<Architecture>& enum_names<Architecture>();
+template <>
+const EnumNames<NormPlacement>& enum_names<NormPlacement>();
+template <>
+const EnumNames<ops::Activation>& enum_names<ops::Activation>();
+template <>
+const EnumNames<PositionEncoding>& enum_names<PositionEncoding>();
+
+// The word for `value`; nullptr for a value with no name (a cast integer).
+template <typename Enum>
+const char* enum_name(Enum value) {
+  for (const auto& [v, name] : enum_names<Enum>()) {
+    if (v == value) return name;
+  }
+  return nullptr;
+}
+
+// The value named `word`, or none when no value has that name.
+template <typename Enum>
+std::optional<Enum> enum_from_name(std::string_view word) {
+  for (const auto& [v, name] : enum_names<Enum>()) {
+    if (word == name) return v;
+  }
+  return std::nullopt;
+}
 
 // All fields, always: a reader never has to guess a default that may have
 // changed since the file was written.
