@@ -8,22 +8,25 @@
 
 #include "weft/tensor/error.h"
 
-#define WEFT_CUDA_CHECK(call)                                                              \
-  do {                                                                                     \
-    const cudaError_t weft_cuda_code_ = (call);                                            \
-    if (weft_cuda_code_ != cudaSuccess) {                                                  \
-      throw ::weft::Error(                                                                 \
-          ::weft::detail::concat(#call, " failed: ", cudaGetErrorString(weft_cuda_code_)), \
-          ::weft::detail::concat(__FILE__, ":", __LINE__));                                \
-    }                                                                                      \
-  } while (0)
+namespace weft::nccl_detail {
 
-#define WEFT_NCCL_CHECK(call)                                                              \
-  do {                                                                                     \
-    const ncclResult_t weft_nccl_code_ = (call);                                           \
-    if (weft_nccl_code_ != ncclSuccess) {                                                  \
-      throw ::weft::Error(                                                                 \
-          ::weft::detail::concat(#call, " failed: ", ncclGetErrorString(weft_nccl_code_)), \
-          ::weft::detail::concat(__FILE__, ":", __LINE__));                                \
-    }                                                                                      \
-  } while (0)
+// Throws for `call` unless it returned `success`; text_of is the library's
+// description of a Status.
+template <typename Status, typename Describe>
+void check_call(Status status, Status success, Describe text_of, const char* call, const char* file,
+                int line) {
+  if (status != success) {
+    throw Error(detail::concat(call, " failed: ", text_of(status)),
+                detail::concat(file, ":", line));
+  }
+}
+
+}  // namespace weft::nccl_detail
+
+#define WEFT_CUDA_CHECK(call)                                                                  \
+  ::weft::nccl_detail::check_call<cudaError_t>((call), cudaSuccess, cudaGetErrorString, #call, \
+                                               __FILE__, __LINE__)
+
+#define WEFT_NCCL_CHECK(call)                                                                   \
+  ::weft::nccl_detail::check_call<ncclResult_t>((call), ncclSuccess, ncclGetErrorString, #call, \
+                                                __FILE__, __LINE__)

@@ -20,6 +20,36 @@ namespace weft::cuda {
 
 constexpr int kCrossEntropyThreads = 256;
 
+// The n rows of a loss launch, one block each: logits (n,v) (the vocabulary
+// or this shard's columns of it), targets and losses (n), dlogits (n,v) (null:
+// loss only; may alias logits) and the device record of bad targets.
+template <typename T, typename L>
+struct LossRows {
+  const T* logits;
+  const int32_t* targets;
+  L* losses;
+  T* dlogits;
+  unsigned* bad_row;
+  int64_t n, v;
+};
+
+// Row r of a LossRows: its logits x, its gradient dx (null: none), target t.
+template <typename T>
+struct LossRow {
+  int64_t r;
+  const T* x;
+  T* dx;
+  int64_t t;
+};
+
+// The row of `rows` that this block owns.
+template <typename T, typename L>
+__device__ __forceinline__ LossRow<T> block_row(const LossRows<T, L>& rows) {
+  const int64_t r = blockIdx.x;
+  T* dx = rows.dlogits == nullptr ? nullptr : rows.dlogits + r * rows.v;
+  return {r, rows.logits + r * rows.v, dx, __ldg(rows.targets + r)};
+}
+
 // f(j, x[j]) for every j in [0, v) this thread owns: 128-bit loads from the
 // first 16-byte boundary of x on.
 template <typename T, typename Fn>
@@ -94,18 +124,20 @@ __device__ RowStats row_stats(const T* x, int64_t v) {
   return row;
 }
 
-// Row r (of n) with target t: true, having written its loss 0 and its
-// gradient row (v columns, dx null: none) 0, when t is ignore_index or
-// outside [0, vocab). The latter is recorded in `flag`, which keeps n − r of
-// the first such row (0: none) whatever the block order. The same answer for
-// the whole block.
+// True, having written its loss 0 and its gradient row 0, when the row's
+// target is ignore_index or outside [0, vocab). The latter is recorded in
+// rows.bad_row, which keeps n − r of the first such row (0: none) whatever
+// the block order. The same answer for the whole block.
 template <typename T, typename L>
-__device__ __forceinline__ bool skip_row(int64_t t, int64_t ignore_index, int64_t vocab, int64_t r,
-                                         int64_t n, unsigned* flag, L* losses, T* dx, int64_t v) {
+__device__ __forceinline__ bool skip_row(const LossRows<T, L>& rows, const LossRow<T>& row,
+                                         int64_t ignore_index, int64_t vocab) {
+  const int64_t t = row.t;
   if (t != ignore_index && t >= 0 && t < vocab) return false;
-  if (t != ignore_index && threadIdx.x == 0) atomicMax(flag, static_cast<unsigned>(n - r));
-  if (threadIdx.x == 0) losses[r] = from_float<L>(0.0f);
-  if (dx != nullptr) zero_row(dx, v);
+  if (t != ignore_index && threadIdx.x == 0) {
+    atomicMax(rows.bad_row, static_cast<unsigned>(rows.n - row.r));
+  }
+  if (threadIdx.x == 0) rows.losses[row.r] = from_float<L>(0.0f);
+  if (row.dx != nullptr) zero_row(row.dx, rows.v);
   return true;
 }
 
@@ -163,17 +195,23 @@ inline void check_targets(const char* op, const unsigned* flag, const Tensor& ta
 }
 
 // A loss kernel over the n rows of logits, one block per row:
-// launch(T{}, L{}, flag) with T the logits' dtype and L the losses' (f32
-// under mixed precision, else T), then the refusal of bad targets.
+// launch(LossRows<T, L>) with T the logits' dtype and L the losses' (f32
+// under mixed precision, else T), then the refusal of bad targets. dlogits
+// undefined: loss only.
 template <typename Launch>
-void launch_loss_rows(const char* op, const Tensor& logits, const Tensor& losses,
-                      const Tensor& targets, int64_t vocab, int64_t ignore_index, Launch&& launch) {
+void launch_loss_rows(const char* op, const Tensor& logits, const Tensor& targets, Tensor& losses,
+                      Tensor& dlogits, int64_t vocab, int64_t ignore_index, Launch&& launch) {
   const int64_t n = logits.dim(0);
   if (n == 0) return;
   check_rows(op, n);
   unsigned* flag = cleared_bad_row_flag(op);
-  dispatch_floating_with_companion(op, logits.dtype(), losses.dtype(),
-                                   [&](auto zero, auto loss) { launch(zero, loss, flag); });
+  dispatch_floating_with_companion(op, logits.dtype(), losses.dtype(), [&](auto zero, auto loss) {
+    using T = decltype(zero);
+    using L = decltype(loss);
+    T* dl = dlogits.defined() ? ptr<T>(dlogits) : nullptr;
+    launch(LossRows<T, L>{ptr<T>(logits), ptr<int32_t>(targets), ptr<L>(losses), dl, flag, n,
+                          logits.dim(1)});
+  });
   check_targets(op, flag, targets, n, vocab, ignore_index);
 }
 

@@ -11,25 +11,30 @@
 #include <cuda_runtime.h>
 
 namespace weft::cuda::detail {
-[[noreturn]] void fail_cuda(cudaError_t error, const char* op, const char* call, const char* file,
-                            int line);
-[[noreturn]] void fail_cublas(cublasStatus_t status, const char* op, const char* call,
-                              const char* file, int line);
+
+// Throws for `call` of `op`, which failed with the error its library
+// describes as `text` and names `name`.
+[[noreturn]] void fail_call(const char* op, const char* call, const char* text, const char* name,
+                            const char* file, int line);
+
+// Fails `call` of `op` unless it returned `success`; text_of and name_of are
+// the library's descriptions of a Status.
+template <typename Status, typename Describe>
+void check_call(Status status, Status success, Describe text_of, Describe name_of, const char* op,
+                const char* call, const char* file, int line) {
+  if (status != success) fail_call(op, call, text_of(status), name_of(status), file, line);
+}
+
 }  // namespace weft::cuda::detail
 
-#define WEFT_CUDA_CALL(op, call)                                                    \
-  do {                                                                              \
-    const cudaError_t weft_cuda_error_ = (call);                                    \
-    if (weft_cuda_error_ != cudaSuccess)                                            \
-      ::weft::cuda::detail::fail_cuda(weft_cuda_error_, op, #call, __FILE__, __LINE__); \
-  } while (0)
+#define WEFT_CUDA_CALL(op, call)                                                         \
+  ::weft::cuda::detail::check_call<cudaError_t>((call), cudaSuccess, cudaGetErrorString, \
+                                                cudaGetErrorName, op, #call, __FILE__, __LINE__)
 
-#define WEFT_CUBLAS_CALL(op, call)                                                       \
-  do {                                                                                   \
-    const cublasStatus_t weft_cublas_status_ = (call);                                   \
-    if (weft_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                    \
-      ::weft::cuda::detail::fail_cublas(weft_cublas_status_, op, #call, __FILE__, __LINE__); \
-  } while (0)
+#define WEFT_CUBLAS_CALL(op, call)                                                                 \
+  ::weft::cuda::detail::check_call<cublasStatus_t>((call), CUBLAS_STATUS_SUCCESS,                  \
+                                                   cublasLtGetStatusString, cublasLtGetStatusName, \
+                                                   op, #call, __FILE__, __LINE__)
 
 // After every kernel launch: a bad launch configuration is reported here.
 #define WEFT_LAUNCH_CHECK(op) WEFT_CUDA_CALL(op, cudaGetLastError())

@@ -117,6 +117,22 @@ __device__ __forceinline__ float block_max(float x, float* scratch) {
   return warp_max(x);
 }
 
+// Column sums of a (kCols, kSlices) block: the threads of slice 0 get, for
+// their column threadIdx.x, Σ_y value of slice y, added in slice order; the
+// other slices get 0. Deterministic. Once per kernel: the scratch is static.
+template <int kSlices, int kCols, typename T>
+__device__ __forceinline__ T block_column_sum(T value) {
+  __shared__ T slice_sums[kSlices][kCols];
+  slice_sums[threadIdx.y][threadIdx.x] = value;
+  __syncthreads();
+  T sum = T(0);
+  if (threadIdx.y == 0) {
+#pragma unroll
+    for (int y = 0; y < kSlices; ++y) sum += slice_sums[y][threadIdx.x];
+  }
+  return sum;
+}
+
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Rows of t read as a matrix (rows, last dimension); 0 when that is empty.

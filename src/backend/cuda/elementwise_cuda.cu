@@ -74,7 +74,6 @@ constexpr int kBiasLanes = 8;
 template <typename T>
 __global__ void bias_partial_kernel(const T* dy, int64_t rows, int64_t cols, int64_t chunk_rows,
                                     double* partial) {
-  __shared__ double lane_sums[kBiasLanes][kBiasCols];
   const int64_t c = static_cast<int64_t>(blockIdx.x) * kBiasCols + threadIdx.x;
   const int64_t r0 = static_cast<int64_t>(blockIdx.y) * chunk_rows;
   const int64_t r1 = r0 + chunk_rows < rows ? r0 + chunk_rows : rows;
@@ -82,14 +81,8 @@ __global__ void bias_partial_kernel(const T* dy, int64_t rows, int64_t cols, int
   if (c < cols) {
     for (int64_t r = r0 + threadIdx.y; r < r1; r += kBiasLanes) acc += to_float(dy[r * cols + c]);
   }
-  lane_sums[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < cols) {
-    double sum = 0.0;
-#pragma unroll
-    for (int lane = 0; lane < kBiasLanes; ++lane) sum += lane_sums[lane][threadIdx.x];
-    partial[static_cast<int64_t>(blockIdx.y) * cols + c] = sum;
-  }
+  const double sum = block_column_sum<kBiasLanes, kBiasCols>(acc);
+  if (threadIdx.y == 0 && c < cols) partial[static_cast<int64_t>(blockIdx.y) * cols + c] = sum;
 }
 
 // bias_backward, pass 2: dbias[c] += Σ_chunk partial[chunk, c], chunks in order.

@@ -53,6 +53,30 @@ __device__ void load_rows(float* dst, int stride, const T* src, const Problem& p
   }
 }
 
+// The next stepped tile: rows [t0, t0 + kTile) of x and y (B,len,H,Dh) into
+// xs (stride kDh + 1: read across lanes) and ys (stride ys_stride), once
+// every thread is done with the previous tile and has loaded its owned rows.
+template <int kDh, typename T>
+__device__ __forceinline__ void step_tile(float* xs, const T* x, float* ys, int ys_stride,
+                                          const T* y, const Problem& p, int64_t b, int64_t h,
+                                          int64_t t0, int64_t len) {
+  __syncthreads();
+  load_rows<kDh>(xs, kDh + 1, x, p, b, h, t0, kTile, len);
+  load_rows<kDh>(ys, ys_stride, y, p, b, h, t0, kTile, len);
+  __syncthreads();
+}
+
+// o[c] = scale·acc[t] for the dims c = t·32 + lane of this lane below Dh.
+template <int kDh, typename T>
+__device__ __forceinline__ void store_lane_dims(T* o, const float (&acc)[kDh / 32], float scale,
+                                                int64_t Dh, int lane) {
+#pragma unroll
+  for (int t = 0; t < kDh / 32; ++t) {
+    const int c = t * 32 + lane;
+    if (c < Dh) o[c] = from_float<T>(acc[t] * scale);
+  }
+}
+
 // Σ_c a[c]·b[c] over kDh dims, in order, one fused multiply-add per term.
 // flash_delta_kernel sums the same way: where a query sees a single key its
 // out equals that key's v and dp − delta must come out exactly 0.
@@ -97,10 +121,7 @@ __global__ void __launch_bounds__(kThreads)
 
   const int64_t kend = key_end(p, min(i0 + kRowTile, p.Tq));
   for (int64_t j0 = 0; j0 < kend; j0 += kTile) {
-    __syncthreads();  // q rows loaded; the previous tile fully read
-    load_rows<kDh>(ks, kDh + 1, k, p, b, h, j0, kTile, p.Tk);
-    load_rows<kDh>(vs, kDh, v, p, b, h, j0, kTile, p.Tk);
-    __syncthreads();
+    step_tile<kDh>(ks, k, vs, kDh, v, p, b, h, j0, p.Tk);
     const int64_t j = j0 + lane;
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
@@ -129,12 +150,7 @@ __global__ void __launch_bounds__(kThreads)
     if (i >= p.Tq) continue;
     const bool seen = m[r] != -INFINITY;  // then l >= 1: the max scores exp(0)
     const float inv = seen ? 1.0f / l[r] : 0.0f;
-    T* o = out + p.row(b, i, h, p.Tq);
-#pragma unroll
-    for (int t = 0; t < kPerLane; ++t) {
-      const int c = t * 32 + lane;
-      if (c < p.Dh) o[c] = from_float<T>(acc[r][t] * inv);
-    }
+    store_lane_dims<kDh>(out + p.row(b, i, h, p.Tq), acc[r], inv, p.Dh, lane);
     if (lane == 0) lse[bh * p.Tq + i] = seen ? m[r] + logf(l[r]) : -INFINITY;
   }
 }
@@ -236,13 +252,8 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t j = j0 + warp * kRowsPerWarp + r;
     if (j >= p.Tk) continue;
     const int64_t at = p.row(b, j, h, p.Tk);
-#pragma unroll
-    for (int t = 0; t < kPerLane; ++t) {
-      const int c = t * 32 + lane;
-      if (c >= p.Dh) continue;
-      dk[at + c] = from_float<T>(dk_acc[r][t]);
-      dv[at + c] = from_float<T>(dv_acc[r][t]);
-    }
+    store_lane_dims<kDh>(dk + at, dk_acc[r], 1.0f, p.Dh, lane);
+    store_lane_dims<kDh>(dv + at, dv_acc[r], 1.0f, p.Dh, lane);
   }
 }
 
@@ -276,10 +287,7 @@ __global__ void __launch_bounds__(kThreads)
 
   const int64_t kend = key_end(p, min(i0 + kRowTile, p.Tq));
   for (int64_t j0 = 0; j0 < kend; j0 += kTile) {
-    __syncthreads();  // owned rows loaded; the previous tile fully read
-    load_rows<kDh>(ks, kDh + 1, k, p, b, h, j0, kTile, p.Tk);
-    load_rows<kDh>(vs, kDh + 1, v, p, b, h, j0, kTile, p.Tk);
-    __syncthreads();
+    step_tile<kDh>(ks, k, vs, kDh + 1, v, p, b, h, j0, p.Tk);
     const int64_t j = j0 + lane;
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
@@ -299,12 +307,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int64_t i = i0 + warp * kRowsPerWarp + r;
     if (i >= p.Tq) continue;
-    T* o = dq + p.row(b, i, h, p.Tq);
-#pragma unroll
-    for (int t = 0; t < kPerLane; ++t) {
-      const int c = t * 32 + lane;
-      if (c < p.Dh) o[c] = from_float<T>(dq_acc[r][t]);
-    }
+    store_lane_dims<kDh>(dq + p.row(b, i, h, p.Tq), dq_acc[r], 1.0f, p.Dh, lane);
   }
 }
 

@@ -16,17 +16,9 @@ namespace weft {
 
 namespace cuda::detail {
 
-void fail_cuda(cudaError_t error, const char* op, const char* call, const char* file, int line) {
-  throw Error(::weft::detail::concat("cuda ", op, ": ", call, " failed: ",
-                                     cudaGetErrorString(error), " (", cudaGetErrorName(error), ")"),
-              ::weft::detail::concat(file, ":", line));
-}
-
-void fail_cublas(cublasStatus_t status, const char* op, const char* call, const char* file,
-                 int line) {
-  throw Error(::weft::detail::concat("cuda ", op, ": ", call, " failed: ",
-                                     cublasLtGetStatusString(status), " (",
-                                     cublasLtGetStatusName(status), ")"),
+void fail_call(const char* op, const char* call, const char* text, const char* name,
+               const char* file, int line) {
+  throw Error(::weft::detail::concat("cuda ", op, ": ", call, " failed: ", text, " (", name, ")"),
               ::weft::detail::concat(file, ":", line));
 }
 

@@ -171,7 +171,6 @@ __global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gam
 template <typename T>
 __global__ void layer_norm_param_grads_kernel(const float* partial, int64_t blocks, int d,
                                               T* dgamma, T* dbeta) {
-  __shared__ float slice_sums[kFinishSlices][kWarp];
   const int64_t width = 2 * static_cast<int64_t>(d);
   const int64_t column = static_cast<int64_t>(blockIdx.x) * kWarp + threadIdx.x;
   float total = 0.0f;
@@ -179,12 +178,8 @@ __global__ void layer_norm_param_grads_kernel(const float* partial, int64_t bloc
     for (int64_t b = threadIdx.y; b < blocks; b += kFinishSlices)
       total += partial[b * width + column];
   }
-  slice_sums[threadIdx.y][threadIdx.x] = total;
-  __syncthreads();
+  const float sum = block_column_sum<kFinishSlices, kWarp>(total);
   if (threadIdx.y == 0 && column < width) {
-    float sum = 0.0f;
-#pragma unroll
-    for (int k = 0; k < kFinishSlices; ++k) sum += slice_sums[k][threadIdx.x];
     T* target = column < d ? dgamma + column : dbeta + (column - d);
     *target = from_float<T>(to_float(*target) + sum);
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "backend/cuda/context.h"
 #include "backend/cuda/cuda_check.h"
@@ -194,21 +195,19 @@ std::unique_ptr<Plan> make_plan(const char* op, const LtMatmul& p, const Context
   WEFT_CUBLAS_CALL(
       op, cublasLtMatmulPreferenceSetAttribute(raw_pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                &workspace, sizeof(workspace)));
-  const uint32_t align_a = alignment_of(p.b, p, p.stride_b);  // cuBLASLt's A is our b
-  const uint32_t align_b = alignment_of(p.a, p, p.stride_a);
+  // The alignment each operand keeps, for cuBLASLt to assume: its A is our b,
+  // its B our a, its C and D both our c.
   const uint32_t align_c = alignment_of(p.c, p, p.stride_c);
-  WEFT_CUBLAS_CALL(
-      op, cublasLtMatmulPreferenceSetAttribute(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                                               &align_a, sizeof(align_a)));
-  WEFT_CUBLAS_CALL(
-      op, cublasLtMatmulPreferenceSetAttribute(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                                               &align_b, sizeof(align_b)));
-  WEFT_CUBLAS_CALL(
-      op, cublasLtMatmulPreferenceSetAttribute(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                                               &align_c, sizeof(align_c)));
-  WEFT_CUBLAS_CALL(
-      op, cublasLtMatmulPreferenceSetAttribute(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
-                                               &align_c, sizeof(align_c)));
+  const std::array<std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t>, 4> alignments = {{
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment_of(p.b, p, p.stride_b)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment_of(p.a, p, p.stride_a)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c},
+  }};
+  for (const auto& [attribute, bytes] : alignments) {
+    WEFT_CUBLAS_CALL(
+        op, cublasLtMatmulPreferenceSetAttribute(raw_pref, attribute, &bytes, sizeof(bytes)));
+  }
 
   cublasLtMatmulHeuristicResult_t result{};
   int count = 0;

@@ -38,19 +38,17 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// all (shards,n,4) -> losses (n); dlogits (n,v) this shard's columns, may be
-// null or alias logits.
+// all (shards,n,4) -> the losses of `rows`, whose v columns are this shard's
+// [offset, offset + v) of the vocabulary's.
 template <typename T, typename L>
 __global__ void __launch_bounds__(kThreads)
-    shard_finish_kernel(const T* logits, const int32_t* __restrict__ targets, int64_t offset,
-                        int64_t vocab, int64_t ignore_index, double eps, double grad_scale,
-                        const double* __restrict__ all, int64_t shards, L* losses, T* dlogits,
-                        unsigned* bad_row, int64_t n, int64_t v) {
-  const int64_t r = blockIdx.x;
-  const T* x = logits + r * v;
-  T* dx = dlogits == nullptr ? nullptr : dlogits + r * v;
-  const int64_t t = targets[r];
-  if (skip_row(t, ignore_index, vocab, r, n, bad_row, losses, dx, v)) return;
+    shard_finish_kernel(LossRows<T, L> rows, int64_t offset, int64_t vocab, int64_t ignore_index,
+                        double eps, double grad_scale, const double* __restrict__ all,
+                        int64_t shards) {
+  const int64_t n = rows.n, v = rows.v;
+  const LossRow<T> row = block_row(rows);
+  if (skip_row(rows, row, ignore_index, vocab)) return;
+  const int64_t r = row.r;
   // A few shards: every thread combines them itself, in shard order.
   double global_max = -INFINITY;
   for (int64_t k = 0; k < shards; ++k) global_max = fmax(global_max, all[(k * n + r) * 4]);
@@ -63,14 +61,14 @@ __global__ void __launch_bounds__(kThreads)
   }
   const double lse = global_max + log(sum_e);
   const double mean_x = sum_x / static_cast<double>(vocab);
-  if (threadIdx.x == 0) losses[r] = from_float<L>(smoothed_loss(lse, x_t, mean_x, eps));
-  if (dx == nullptr) return;
+  if (threadIdx.x == 0) rows.losses[r] = from_float<L>(smoothed_loss(lse, x_t, mean_x, eps));
+  if (row.dx == nullptr) return;
   // grad_scale · (p − (1 − ε)·onehot(t) − ε/V) on this shard's columns.
   const float shift = static_cast<float>(global_max);
   const float p_scale = static_cast<float>(grad_scale / sum_e);
   const float offset_grad = static_cast<float>(grad_scale * eps / static_cast<double>(vocab));
   const float target_grad = static_cast<float>(grad_scale * (1.0 - eps));
-  write_gradient(x, dx, v, shift, p_scale, offset_grad, target_grad, t - offset);
+  write_gradient(row.x, row.dx, v, shift, p_scale, offset_grad, target_grad, row.t - offset);
 }
 
 }  // namespace
@@ -94,18 +92,13 @@ void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int
                                 double grad_scale, const Tensor& all_stats, Tensor& losses,
                                 Tensor& dlogits) {
   const char* op = "cross_entropy_shard_finish";
-  const int64_t n = logits.dim(0), v = logits.dim(1);
-  auto launch = [&](auto zero, auto loss, unsigned* flag) {
-    using T = decltype(zero);
-    using L = decltype(loss);
-    T* dl = dlogits.defined() ? ptr<T>(dlogits) : nullptr;
-    shard_finish_kernel<T, L><<<static_cast<unsigned>(n), kThreads, 0, stream(op)>>>(
-        ptr<T>(logits), ptr<int32_t>(targets), vocab_offset, vocab_size, ignore_index,
-        label_smoothing, grad_scale, ptr<double>(all_stats), all_stats.dim(0), ptr<L>(losses), dl,
-        flag, n, v);
+  auto launch = [&](auto rows) {
+    shard_finish_kernel<<<static_cast<unsigned>(rows.n), kThreads, 0, stream(op)>>>(
+        rows, vocab_offset, vocab_size, ignore_index, label_smoothing, grad_scale,
+        ptr<double>(all_stats), all_stats.dim(0));
     WEFT_LAUNCH_CHECK("shard_finish_kernel");
   };
-  launch_loss_rows(op, logits, losses, targets, vocab_size, ignore_index, launch);
+  launch_loss_rows(op, logits, targets, losses, dlogits, vocab_size, ignore_index, launch);
 }
 
 }  // namespace weft::cuda
