@@ -134,7 +134,10 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     std::fprintf(stderr, "resumed from %s (step %ld)\n", resume_from->dir.c_str(),
                  static_cast<long>(resume_from->step));
   }
-  TrainerOptions options{c.grad_accum, c.grad_clip, c.seed};
+  TrainerOptions options;
+  options.grad_accum = c.grad_accum;
+  options.grad_clip = c.grad_clip;
+  options.seed = c.seed;
   options.buckets.bucket_bytes = static_cast<int64_t>(c.bucket_mb * (1 << 20));
   options.buckets.overlap = c.overlap;
   Trainer trainer(*model, optimizer, *schedule, options, groups);
