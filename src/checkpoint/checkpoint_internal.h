@@ -56,6 +56,9 @@ struct StepDir {
   int64_t step = 0;
   bool temp = false;
 };
+// "step-" then only digits (the step); for a temp directory the digits end
+// at ".tmp-". False for any other name.
+bool parse_step_name(const std::string& name, int64_t& step, bool& temp);
 // Newest first; complete ones before temp ones of the same step. An absent
 // directory has none.
 std::vector<StepDir> scan_step_dirs(const std::string& checkpoints_dir);

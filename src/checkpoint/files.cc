@@ -20,9 +20,6 @@ namespace weft::checkpoint {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// "step-" then only digits; for a temp directory the digits end at ".tmp-".
 bool parse_step_name(const std::string& name, int64_t& step, bool& temp) {
   constexpr std::string_view kPrefix = "step-";
   if (name.rfind(kPrefix, 0) != 0) return false;
@@ -37,8 +34,6 @@ bool parse_step_name(const std::string& name, int64_t& step, bool& temp) {
   step = std::stoll(digits);
   return true;
 }
-
-}  // namespace
 
 void copy_file_durably(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);

@@ -184,6 +184,17 @@ Checkpoint read_manifest(const std::string& dir) {
   c.step = r.integer(r.key("step"), "step");
   c.optimizer_step_count = r.integer(r.key("optimizer_step_count"), "optimizer_step_count");
   if (c.step < 0 || c.optimizer_step_count < 0) r.refuse("negative step or optimizer_step_count");
+  // A copied or renamed step directory would resume at, and never prune,
+  // another step than its name says.
+  fs::path named(dir);
+  if (named.filename().empty()) named = named.parent_path();  // "…/step-00000005/"
+  int64_t named_step = 0;
+  bool temp = false;
+  if (parse_step_name(named.filename().string(), named_step, temp) && !temp &&
+      named_step != c.step) {
+    r.refuse("the directory is named for step " + std::to_string(named_step) +
+             " but its manifest holds step " + std::to_string(c.step));
+  }
   try {
     c.model_config = model_config_from_json(r.key("model_config"));
     c.model_config.validate();

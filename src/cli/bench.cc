@@ -11,6 +11,7 @@
 
 #include "cli/bench_batch.h"
 #include "cli/bench_run.h"
+#include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/device_setup.h"
 #include "cli/peak.h"
@@ -96,12 +97,7 @@ int run_bench(int argc, char** argv) {
       ("grad-accum", po::value(&grad_accum)->default_value(1),
        "micro-batches a step (--comm-volume)");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_options(argc, argv, opts, vm)) return 0;
 
   ModelConfig c = model_preset(preset);
   if (vocab > 0) c.vocab_size = vocab;

@@ -5,6 +5,12 @@
 
 namespace weft::cli {
 
+// argv parsed against `opts`. A stray positional argument (a config file
+// given without --config, a typo) throws weft::Error naming it: no command
+// takes positional arguments, and an ignored one would change nothing.
+boost::program_options::parsed_options parse_arguments(
+    int argc, char** argv, const boost::program_options::options_description& opts);
+
 // Parses argv against `opts` into `vm`. On --help prints the options with
 // their defaults and returns false: the command has nothing more to do.
 // Malformed or unknown options throw weft::Error with the parser's message.

@@ -39,6 +39,11 @@ int run_eval(int argc, char** argv) {
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
   require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(split == "train" || split == "val", "--split must be train or val, got '", split, "'");
+  WEFT_CHECK(batches >= 0, "--batches must be >= 0 (0: the run's train.eval_batches), got ",
+             batches);
+  WEFT_CHECK(beam >= 1, "--beam must be >= 1, got ", beam);
+  WEFT_CHECK(max_extra >= 0, "--max-extra must be >= 0, got ", max_extra);
+  WEFT_CHECK(max_sentences >= 0, "--max-sentences must be >= 0 (0: all), got ", max_sentences);
 
   LoadedRun run = load_run(checkpoint);
   const nlohmann::json& rc = run.checkpoint.run_config;

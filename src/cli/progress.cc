@@ -2,6 +2,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+
 #include "weft/tensor/error.h"
 
 namespace weft::cli {
@@ -19,10 +24,28 @@ Progress::Progress(const std::string& mode, const std::string& metrics_path)
     : refresh_(mode == "auto" && isatty(fileno(stderr))),
       quiet_(mode == "none" || mode == "silent"),
       silent_(mode == "silent"),
-      records_(!metrics_path.empty()) {
+      records_(!metrics_path.empty()),
+      metrics_path_(metrics_path) {
   if (!records_) return;
+  drop_torn_last_line(metrics_path);
   metrics_.open(metrics_path, std::ios::app);
   WEFT_CHECK(metrics_.good(), "cannot write metrics file '", metrics_path, "'");
+}
+
+void Progress::drop_torn_last_line(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty() || text.back() == '\n') return;
+  // A run stopped mid-write (a full disk, a kill) leaves half a record: the
+  // next record must not be appended onto it.
+  const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  std::filesystem::resize_file(path, keep, ec);
+  WEFT_CHECK(!ec, "metrics file '", path, "' ends in a torn line that cannot be removed: ",
+             ec.message());
+  std::fprintf(stderr, "metrics file '%s': dropped a torn last line of %zu bytes\n", path.c_str(),
+               text.size() - keep);
 }
 
 void Progress::step(const ProgressFigures& f) {
@@ -39,6 +62,9 @@ void Progress::record(const nlohmann::json& event) {
   if (!records_) return;
   metrics_ << event.dump() << "\n";
   metrics_.flush();
+  // A full disk must stop the run, not leave metrics that silently end.
+  WEFT_CHECK(metrics_.good(), "cannot write metrics file '", metrics_path_, "': ",
+             std::strerror(errno), "; the run stops here, its last checkpoint kept");
 }
 
 void Progress::say(const std::string& text) {

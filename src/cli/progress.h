@@ -23,16 +23,21 @@ class Progress {
   Progress(const std::string& mode, const std::string& metrics_path);
 
   void step(const ProgressFigures& f);        // the progress line
-  void record(const nlohmann::json& event);   // one metrics line
+  // One metrics line; a failed write throws weft::Error naming the file.
+  void record(const nlohmann::json& event);
   // A message on its own line (ends a refreshed progress line first).
   void say(const std::string& text);
 
  private:
+  // Truncates `path` after its last newline when a record was torn.
+  static void drop_torn_last_line(const std::string& path);
+
   bool refresh_;   // rewrite one line with '\r'
   bool quiet_;
   bool silent_;
   bool dirty_ = false;
   bool records_;
+  std::string metrics_path_;
   std::ofstream metrics_;
 };
 

@@ -1,8 +1,10 @@
 #include "cli/run_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "cli/command_options.h"
 #include "weft/model/config_json.h"
 #include "weft/tensor/error.h"
 
@@ -164,7 +166,7 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
 
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, cmdline), vm);
+    po::store(parse_arguments(argc, argv, cmdline), vm);
     if (vm.count("help")) {
       *help_requested = true;
       std::cout << general << "\n" << keys << "\n";
@@ -174,6 +176,9 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream in(path);
       WEFT_CHECK(in.good(), "config file '", path, "' cannot be read");
+      // A directory or a device (/dev/zero) opens, then reads as nothing or forever.
+      WEFT_CHECK(std::filesystem::is_regular_file(path), "config file '", path,
+                 "' is not a regular file");
       try {
         po::store(po::parse_config_file(in, keys), vm);
       } catch (const po::error& e) {

@@ -28,6 +28,7 @@
 #include "weft/checkpoint/checkpoint.h"
 #include "weft/model/config_json.h"
 #include "weft/model/factory.h"
+#include "weft/tensor/allocator.h"
 #include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 #include "weft/train/schedule.h"
@@ -95,6 +96,11 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   const DatasetInfo data = open_dataset_once(c.dataset, groups);
   fit_model_to_data(c.model, data);
   c.model.validate();
+  if (target.device == Device::CPU) {
+    // Weights, gradients and AdamW's two moments, all f32, before any activation.
+    check_fits_in_memory(4 * c.model.weight_bytes(), host_memory_bytes(),
+                         "training (weights, gradients and two AdamW moments)");
+  }
   check_layout(c, groups.world->size());
   std::unique_ptr<BatchStream> train_data =
       make_stream(data, c, "train", true, groups.dp_rank(), groups.dp_size());

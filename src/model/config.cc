@@ -1,5 +1,6 @@
 #include "weft/model/config.h"
 
+#include "weft/tensor/allocator.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -8,8 +9,31 @@ const char* architecture_name(Architecture a) {
   return a == Architecture::DecoderOnly ? "decoder-only" : "encoder-decoder";
 }
 
+namespace {
+
+// Bounds far above any model trained today, low enough that no size derived
+// from them overflows int64: a config beyond them is a typo or hostile.
+constexpr int64_t kMaxVocab = int64_t{1} << 24;
+constexpr int64_t kMaxWidth = int64_t{1} << 16;    // d_model
+constexpr int64_t kMaxFfn = int64_t{1} << 18;      // d_ff
+constexpr int64_t kMaxLayers = int64_t{1} << 10;   // per stack
+constexpr int64_t kMaxContext = int64_t{1} << 20;  // max_seq_len
+
+void check_at_most(const char* key, int64_t value, int64_t limit) {
+  WEFT_CHECK(value <= limit, key, " is ", value, ", above the largest weft accepts (", limit, ")");
+}
+
+}  // namespace
+
 void ModelConfig::validate() const {
   WEFT_CHECK(vocab_size > 0, "model.vocab_size must be positive, got ", vocab_size);
+  check_at_most("model.vocab_size", vocab_size, kMaxVocab);
+  check_at_most("model.source_vocab_size", source_vocab_size, kMaxVocab);
+  check_at_most("model.d_model", d_model, kMaxWidth);
+  check_at_most("model.d_ff", d_ff, kMaxFfn);
+  check_at_most("model.n_layers", n_layers, kMaxLayers);
+  check_at_most("model.n_encoder_layers", n_encoder_layers, kMaxLayers);
+  check_at_most("model.max_seq_len", max_seq_len, kMaxContext);
   WEFT_CHECK(source_vocab_size >= 0, "model.source_vocab_size must be >= 0, got ",
              source_vocab_size);
   WEFT_CHECK(d_model > 0 && n_heads > 0 && d_ff > 0, "model.d_model, model.n_heads and ",
@@ -33,6 +57,22 @@ void ModelConfig::validate() const {
   WEFT_CHECK(init_std > 0.0, "model.init_std must be positive, got ", init_std);
   WEFT_CHECK(pad_id >= -1 && pad_id < vocab_size, "model.pad_id must be -1 (none) or a token ",
              "id below vocab_size ", vocab_size, ", got ", pad_id);
+  check_fits_in_memory(weight_bytes(), host_memory_bytes(), "its weights");
+}
+
+int64_t ModelConfig::weight_bytes() const {
+  int64_t values = parameter_count();
+  // Sinusoidal positions are a table too, if not a parameter.
+  const int64_t tables = architecture == Architecture::EncoderDecoder ? 2 : 1;
+  if (positions == PositionEncoding::Sinusoidal) values += tables * max_seq_len * d_model;
+  return values * static_cast<int64_t>(sizeof(float));
+}
+
+void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& what) {
+  constexpr double kGiB = double(int64_t{1} << 30);
+  WEFT_CHECK(available <= 0 || bytes <= available, "the model needs ", bytes / kGiB, " GiB for ",
+             what, ", more than the ", available / kGiB, " GiB of memory here: choose a smaller ",
+             "model.d_model, model.d_ff, model.n_layers, model.max_seq_len or vocabulary");
 }
 
 namespace {

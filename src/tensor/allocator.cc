@@ -1,5 +1,8 @@
 #include "weft/tensor/allocator.h"
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -44,5 +47,10 @@ Allocator& allocator_for(Device device) {
 }
 
 void register_allocator(Device device, Allocator* allocator) { slot(device) = allocator; }
+
+int64_t host_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
+}
 
 }  // namespace weft

@@ -36,7 +36,8 @@ int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     WEFT_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
-    n *= d;
+    WEFT_CHECK(!__builtin_mul_overflow(n, d, &n), "shape ", shape_str(shape),
+               " has more than 2^63 elements");
   }
   return n;
 }
@@ -75,7 +76,22 @@ class Storage {
   void* ptr_;
 };
 
+namespace {
+
+// Bytes of a `dtype` tensor of `shape`, refused when they do not fit int64.
+size_t shape_bytes(const Shape& shape, DType dtype) {
+  int64_t bytes = 0;
+  WEFT_CHECK(!__builtin_mul_overflow(shape_numel(shape), static_cast<int64_t>(dtype_size(dtype)),
+                                     &bytes),
+             "a ", dtype_name(dtype), " tensor of shape ", shape_str(shape),
+             " would need more than 2^63 bytes");
+  return static_cast<size_t>(bytes);
+}
+
+}  // namespace
+
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  shape_bytes(shape, dtype);
   Tensor t;
   t.shape_ = shape;
   t.numel_ = shape_numel(shape);
@@ -115,7 +131,7 @@ Tensor Tensor::from_vector(const std::vector<int32_t>& values, const Shape& shap
 }
 
 void Tensor::ensure(Tensor& t, const Shape& shape, DType dtype, Device device) {
-  size_t needed = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  const size_t needed = shape_bytes(shape, dtype);
   if (t.defined() && t.device_ == device && t.storage_.use_count() == 1 && t.offset_bytes_ == 0 &&
       t.storage_->bytes() >= needed) {
     t.shape_ = shape;

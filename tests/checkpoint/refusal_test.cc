@@ -82,6 +82,24 @@ TEST_F(CheckpointRefusal, MissingManifestIsAnIncompleteWrite) {
   expect_fallback_past_step_3(reason);
 }
 
+TEST_F(CheckpointRefusal, ADirectoryNamedForAnotherStepThanItsManifest) {
+  // A copy of step 1 renamed step 99 would otherwise be every resume's start.
+  const std::string copy = run_ / ("checkpoints/" + checkpoint_dir_name(99));
+  fs::copy(dir(1), copy);
+  const std::string reason = error_of([&] { load_checkpoint(copy); });
+  EXPECT_NE(reason.find(copy), std::string::npos) << reason;
+  EXPECT_NE(reason.find("the directory is named for step 99 but its manifest holds step 1"),
+            std::string::npos)
+      << reason;
+  std::vector<std::string> refused;
+  EXPECT_EQ(latest_checkpoint(run_.path(), &refused).step, 3);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0], reason);
+  // With a trailing slash the name is still the directory's.
+  EXPECT_NE(error_of([&] { load_checkpoint(copy + "/"); }).find("named for step 99"),
+            std::string::npos);
+}
+
 TEST_F(CheckpointRefusal, TempDirectoryOfAnInterruptedSave) {
   const std::string temp = run_ / "checkpoints/step-00000004.tmp-Ab12Cd";
   fs::create_directory(temp);

@@ -44,6 +44,9 @@ struct ModelConfig {
   void validate() const;
   // Number of parameters of the full (unsharded) model.
   int64_t parameter_count() const;
+  // Bytes of the full model's f32 weights and fixed tables (sinusoidal
+  // positions): what any use of the model holds at least.
+  int64_t weight_bytes() const;
   // Model FLOPs of one training step (forward + backward) over a batch of
   // `batch` sequences of `target_len` decoder positions and, for an
   // encoder-decoder, `source_len` encoder positions: the matrix products of
@@ -58,5 +61,9 @@ struct ModelConfig {
 ModelConfig model_preset(const std::string& name);
 
 const char* architecture_name(Architecture a);
+
+// Throws weft::Error, with both figures in GiB and the keys that shrink a
+// model, when `bytes` (of `what`) exceed `available`; available <= 0: unknown.
+void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& what);
 
 }  // namespace weft

@@ -4,6 +4,7 @@
 // device headers.
 
 #include <cstddef>
+#include <cstdint>
 
 #include "weft/tensor/dtype.h"
 
@@ -23,5 +24,7 @@ class Allocator {
 
 Allocator& allocator_for(Device device);
 void register_allocator(Device device, Allocator* allocator);
+// This machine's physical memory in bytes; 0 where the system does not say.
+int64_t host_memory_bytes();
 
 }  // namespace weft

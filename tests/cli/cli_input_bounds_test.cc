@@ -1,0 +1,65 @@
+// Inputs that used to be ignored or to crash: stray positional arguments, a
+// config "file" that is a directory or a device, and sizes large enough to
+// overflow or exhaust memory. Each is refused with exit code 2 and one line
+// naming it, before anything is written.
+
+#include <gtest/gtest.h>
+
+#include "cli_testing.h"
+
+namespace weft::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CliInputBounds : public CliTest {
+ protected:
+  void expect_refused(const std::string& args, const std::vector<std::string>& parts) {
+    const CommandResult r = weft(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+    for (const std::string& part : parts) {
+      EXPECT_NE(r.output.find(part), std::string::npos) << "'" << part << "' not in: " << r.output;
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "runs")) << args << " wrote a run directory";
+  }
+};
+
+TEST_F(CliInputBounds, APositionalArgumentIsRefusedNotIgnored) {
+  const std::string config = std::string(WEFT_SOURCE_DIR) + "/configs/tiny-gpt.ini";
+  expect_refused("train " + config, {"unexpected argument '" + config + "'", "--config FILE"});
+  expect_refused("prepare --tokenizer char stray", {"unexpected argument 'stray'"});
+  expect_refused("bench extra", {"unexpected argument 'extra'"});
+}
+
+TEST_F(CliInputBounds, AConfigThatIsNotARegularFileIsRefused) {
+  fs::create_directory(dir_ / "configs");
+  expect_refused("train --config configs", {"config file 'configs' is not a regular file"});
+  expect_refused("train --config /dev/zero", {"config file '/dev/zero' is not a regular file"});
+}
+
+TEST_F(CliInputBounds, AContextThatOverflowsIsRefusedByName) {
+  for (const char* positions : {"learned", "sinusoidal"}) {
+    // The reproducer: the 2^62 context crashed the heap (learned) or segfaulted (sinusoidal).
+    expect_refused("train --config " + std::string(WEFT_SOURCE_DIR) + "/configs/tiny-gpt.ini " +
+                       "--model.max_seq_len 4611686018427387904 --train.steps 10 " +
+                       "--model.positions " + positions,
+                   {"model.max_seq_len is 4611686018427387904, above the largest weft accepts"});
+  }
+}
+
+TEST_F(CliInputBounds, AModelTooLargeForThisMachineIsRefusedWithItsSize) {
+  // 2^16 wide, 1024 layers: 2^45 parameters in its feed-forward layers alone.
+  expect_refused("train --data.dataset builtin:numbers-lm --model.preset tiny-gpt "
+                 "--model.d_model 65536 --model.n_heads 1 --model.d_ff 65536 --model.n_layers 1024",
+                 {"GiB for its weights", "GiB of memory here"});
+}
+
+TEST_F(CliInputBounds, EvalRefusesCountsThatMakeNoSense) {
+  // Refused before the checkpoint is even read: no run needs to exist.
+  expect_refused("eval --checkpoint runs/none --batches -1", {"--batches must be >= 0", "got -1"});
+  expect_refused("eval --checkpoint runs/none --beam 0", {"--beam must be >= 1, got 0"});
+  expect_refused("eval --checkpoint runs/none --max-extra -5", {"--max-extra must be >= 0"});
+}
+
+}  // namespace
+}  // namespace weft::testing

@@ -1,0 +1,59 @@
+// metrics.jsonl survives a full disk and a torn write: a failed write stops
+// the run naming the file, and a resumed run drops a torn last line before
+// appending, so every line stays one JSON record.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "cli/progress.h"
+#include "support/error_testing.h"
+#include "support/temp_dir.h"
+
+namespace weft::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(MetricsFile, AResumedRunDropsATornLastLineBeforeAppending) {
+  testing::TempDir dir;
+  const fs::path path = fs::path(dir.path()) / "metrics.jsonl";
+  std::ofstream(path) << "{\"step\":1}\n{\"step\":2,\"lo";
+  {
+    Progress progress("none", path.string());
+    progress.record({{"step", 3}});
+  }
+  EXPECT_EQ(read_all(path), "{\"step\":1}\n{\"step\":3}\n");
+}
+
+TEST(MetricsFile, WholeRecordsAreKept) {
+  testing::TempDir dir;
+  const fs::path path = fs::path(dir.path()) / "metrics.jsonl";
+  std::ofstream(path) << "{\"step\":1}\n";
+  {
+    Progress progress("none", path.string());
+    progress.record({{"step", 2}});
+  }
+  EXPECT_EQ(read_all(path), "{\"step\":1}\n{\"step\":2}\n");
+}
+
+TEST(MetricsFile, AFailedWriteStopsNamingTheFile) {
+  testing::TempDir dir;
+  const fs::path path = fs::path(dir.path()) / "metrics.jsonl";
+  fs::create_symlink("/dev/full", path);  // every write: ENOSPC
+  Progress progress("none", path.string());
+  const std::string message = testing::error_of([&] { progress.record({{"step", 1}}); });
+  EXPECT_NE(message.find("cannot write metrics file '" + path.string() + "'"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("No space left on device"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace weft::cli
