@@ -64,6 +64,11 @@ class ManifestReader {
 
   int64_t integer(const json& v, const std::string& name) const {
     if (!v.is_number_integer()) refuse("'" + name + "' must be an integer, got " + v.dump());
+    // JSON holds unsigned integers up to 2^64 - 1; int64 stops at 2^63 - 1.
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}) {
+      refuse("'" + name + "' is " + v.dump() + ", above the largest integer a checkpoint holds " +
+             "(2^63 - 1)");
+    }
     return v.get<int64_t>();
   }
   const json& object(const json& v, const std::string& name) const {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/printable_text.h"
 #include "weft/tensor/error.h"
 
 namespace {
@@ -45,10 +46,10 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const weft::Error& e) {
-      std::fprintf(stderr, "weft %s: %s\n", c.name, e.message().c_str());
+      std::fprintf(stderr, "weft %s: %s\n", c.name, weft::cli::printable_text(e.message()).c_str());
       return 2;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "weft %s: %s\n", c.name, e.what());
+      std::fprintf(stderr, "weft %s: %s\n", c.name, weft::cli::printable_text(e.what()).c_str());
       return 2;
     }
   }

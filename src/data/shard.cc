@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -121,8 +122,11 @@ TokenShard::TokenShard(const std::string& path) : path_(path) {
     }
     const uint64_t data_bytes = map_bytes_ - kShardHeaderBytes;
     if (count > data_bytes / token_bytes_ || count * token_bytes_ != data_bytes) {
-      refuse(path, "the header says " + std::to_string(count) + " tokens (" +
-                       std::to_string(count * token_bytes_) + " bytes) but the file holds " +
+      const std::string bytes = count > UINT64_MAX / token_bytes_
+                                    ? std::string("more than 2^64")
+                                    : std::to_string(count * token_bytes_);
+      refuse(path, "the header says " + std::to_string(count) + " tokens (" + bytes +
+                       " bytes) but the file holds " +
                        std::to_string(data_bytes) + " bytes after the header; it is torn");
     }
     count_ = static_cast<int64_t>(count);

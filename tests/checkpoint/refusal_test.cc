@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include <filesystem>
 
 #include "checkpoint_testing.h"
@@ -152,6 +154,14 @@ TEST_F(CheckpointRefusal, ForeignManifests) {
   escaping["files"]["../../secret"] = {{"bytes", 1}, {"crc32c", "00000000"}};
   EXPECT_EQ(refusal_of(escaping.dump()),
             path + ": 'files' names '../../secret', outside the checkpoint");
+  json huge = manifest;
+  huge["files"]["model.safetensors"]["bytes"] = UINT64_MAX;
+  EXPECT_EQ(refusal_of(huge.dump()),
+            path + ": 'files.model.safetensors.bytes' is 18446744073709551615, above the largest "
+                   "integer a checkpoint holds (2^63 - 1)");
+  json negative = manifest;
+  negative["files"]["model.safetensors"]["bytes"] = -1;
+  EXPECT_EQ(refusal_of(negative.dump()), path + ": 'files.model.safetensors.bytes' is negative");
   json unlisted = manifest;
   unlisted["files"].erase("optimizer.safetensors");
   EXPECT_EQ(refusal_of(unlisted.dump()), path + ": 'files' does not list optimizer.safetensors");

@@ -117,6 +117,14 @@ TEST(TokenShard, RefusesEveryBadFileByName) {
   testing::write_text(dir / "torn.bin", torn);
   expect_refused(dir / "torn.bin", "the header says 6 tokens (12 bytes) but the file holds 10");
 
+  // A count of 2^63 tokens of 2 bytes: its byte count does not fit 64 bits.
+  std::filesystem::copy_file(good, dir / "huge.bin");
+  const uint64_t huge = uint64_t{1} << 63;
+  patch(dir / "huge.bin", 16, &huge, 8);
+  expect_refused(dir / "huge.bin",
+                 "the header says 9223372036854775808 tokens (more than 2^64 bytes) but the file "
+                 "holds 12");
+
   std::filesystem::copy_file(good, dir / "token.bin");
   const uint16_t big = 6;
   patch(dir / "token.bin", 40 + 2 * 3, &big, 2);
