@@ -11,18 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class CliErrors : public CliTest {
- protected:
-  // Exit 2, the message mentions every part, and no run directory appeared.
-  void expect_refused(const std::string& args, const std::vector<std::string>& parts) {
-    const CommandResult r = weft(args);
-    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
-    for (const std::string& part : parts) {
-      EXPECT_NE(r.output.find(part), std::string::npos) << "'" << part << "' not in: " << r.output;
-    }
-    EXPECT_FALSE(fs::exists(dir_ / "runs")) << args << " wrote a run directory";
-  }
-};
+using CliErrors = CliTest;
 
 TEST_F(CliErrors, EveryCommandHasHelpWithDefaults) {
   const CommandResult top = weft("--help");

@@ -12,17 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class CliInputBounds : public CliTest {
- protected:
-  void expect_refused(const std::string& args, const std::vector<std::string>& parts) {
-    const CommandResult r = weft(args);
-    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
-    for (const std::string& part : parts) {
-      EXPECT_NE(r.output.find(part), std::string::npos) << "'" << part << "' not in: " << r.output;
-    }
-    EXPECT_FALSE(fs::exists(dir_ / "runs")) << args << " wrote a run directory";
-  }
-};
+using CliInputBounds = CliTest;
 
 TEST_F(CliInputBounds, APositionalArgumentIsRefusedNotIgnored) {
   const std::string config = std::string(WEFT_SOURCE_DIR) + "/configs/tiny-gpt.ini";

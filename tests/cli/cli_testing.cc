@@ -82,4 +82,13 @@ std::vector<double> train_losses(const std::filesystem::path& metrics) {
   return losses;
 }
 
+void CliTest::expect_refused(const std::string& args, const std::vector<std::string>& parts) {
+  const CommandResult r = weft(args);
+  EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+  for (const std::string& part : parts) {
+    EXPECT_NE(r.output.find(part), std::string::npos) << "'" << part << "' not in: " << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "runs")) << args << " wrote a run directory";
+}
+
 }  // namespace weft::testing

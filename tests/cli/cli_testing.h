@@ -38,6 +38,9 @@ class CliTest : public ::testing::Test {
   CommandResult weft(const std::string& args, const std::string& stdin_text = "") {
     return run_weft(args, dir_, stdin_text);
   }
+  // A refusal: exit 2, the output mentions every part, and no run
+  // directory appeared.
+  void expect_refused(const std::string& args, const std::vector<std::string>& parts);
   std::filesystem::path dir_;
 };
 

@@ -22,26 +22,27 @@ std::string read_all(const fs::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-TEST(MetricsFile, AResumedRunDropsATornLastLineBeforeAppending) {
+// The file's text after a run that found `existing` there recorded step 3.
+std::string after_resume(const std::string& existing) {
   testing::TempDir dir;
   const fs::path path = fs::path(dir.path()) / "metrics.jsonl";
-  std::ofstream(path) << "{\"step\":1}\n{\"step\":2,\"lo";
+  std::ofstream(path) << existing;
   {
     Progress progress("none", path.string());
     progress.record({{"step", 3}});
   }
-  EXPECT_EQ(read_all(path), "{\"step\":1}\n{\"step\":3}\n");
+  return read_all(path);
+}
+
+TEST(MetricsFile, AResumedRunDropsATornLastLineBeforeAppending) {
+  EXPECT_EQ(after_resume("{\"step\":1}\n{\"step\":2,\"lo"), "{\"step\":1}\n{\"step\":3}\n");
+  EXPECT_EQ(after_resume("{\"step\":1,\"lo"), "{\"step\":3}\n");
 }
 
 TEST(MetricsFile, WholeRecordsAreKept) {
-  testing::TempDir dir;
-  const fs::path path = fs::path(dir.path()) / "metrics.jsonl";
-  std::ofstream(path) << "{\"step\":1}\n";
-  {
-    Progress progress("none", path.string());
-    progress.record({{"step", 2}});
-  }
-  EXPECT_EQ(read_all(path), "{\"step\":1}\n{\"step\":2}\n");
+  EXPECT_EQ(after_resume("{\"step\":1}\n{\"step\":2}\n"),
+            "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n");
+  EXPECT_EQ(after_resume(""), "{\"step\":3}\n");
 }
 
 TEST(MetricsFile, AFailedWriteStopsNamingTheFile) {
