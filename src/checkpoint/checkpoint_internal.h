@@ -36,7 +36,7 @@ FileDigest digest_file(const std::string& path);
 // Eight lowercase hex digits: how the manifest writes a CRC.
 std::string crc_hex(uint32_t crc);
 
-// --- durable files (checkpoint_files.cc) ------------------------------------
+// --- durable files (files.cc) ---------------------------------------------
 // Files are written, and directories fsynced and renamed, through
 // weft/tensor/atomic_file.h. Each throws weft::Error naming the path and the
 // failed call.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds the PyTorch reference fixtures that tests/parity compares weft to.
+"""Builds the PyTorch reference fixtures that tests/model/parity_test.cc compares weft to.
 
 An independent float64 implementation of weft's two model families, written
 from the papers' equations and weft's documented semantics (names, shapes,
