@@ -1,8 +1,9 @@
 // The MPI communicator: each collective is MPI's non-blocking form, queued in
 // issue order; waiting completes the queue's front up to the one asked for,
-// polling each with the group's timeout. On expiry the rank names the
-// missing ranks (from the arrival board) and stops the job with MPI_Abort:
-// the other ranks are inside an MPI call that would otherwise never return.
+// polling each with the group's timeout. On expiry the rank says what holds
+// the collective up (from the arrival board, arrival_report.h), or which rank
+// that timed out too reports it, and stops the job with MPI_Abort: the other
+// ranks are inside an MPI call that would otherwise never return.
 
 #include <unistd.h>
 
@@ -52,7 +53,7 @@ class MpiGroup final : public MpiGroupCore {
   void wait_through(int64_t seq) {
     while (!in_flight_.empty() && in_flight_.front().seq <= seq) {
       InFlight& op = in_flight_.front();
-      if (!mpi_runtime::wait_for(&op.request, options().timeout_seconds)) abort_job(op);
+      if (!wait_for(&op.request, op.seq)) abort_job(op);
       finish_front();
     }
   }
@@ -89,6 +90,7 @@ class MpiGroup final : public MpiGroupCore {
                                             host, ", pid ", getpid(), "; aborting every rank\n");
     std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
+    yield_to_reporter();
     MPI_Abort(MPI_COMM_WORLD, 3);
     std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest
   }

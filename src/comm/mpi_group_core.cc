@@ -1,11 +1,16 @@
 #include "mpi_group_core.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <memory>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "mpi_check.h"
 #include "mpi_runtime.h"
+#include "polling.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -15,8 +20,9 @@ NewGroup world_group(const char* kind, CommOptions options) {
   int size = 0;
   WEFT_MPI_CHECK(MPI_Comm_size(world, &size));
   auto board = std::make_shared<ArrivalBoard>(world);
-  return NewGroup{world, detail::concat(kind, " world (", size, " ranks)"), options,
-                  GroupArrivals(std::move(board), /*group_id=*/0, world)};
+  std::string label = detail::concat(kind, " world (", size, " ranks)");
+  return NewGroup{world, label, options,
+                  GroupArrivals(std::move(board), /*group_id=*/0, world, label)};
 }
 
 MpiGroupCore::MpiGroupCore(NewGroup group)
@@ -38,6 +44,26 @@ int64_t MpiGroupCore::post_next() {
   return seq;
 }
 
+bool MpiGroupCore::wait_for(MPI_Request* request, int64_t seq) {
+  using Clock = std::chrono::steady_clock;
+  arrivals_.begin_wait(seq);
+  longest_pause_ = 0;
+  auto last_poll = Clock::now();
+  // Each MPI_Test also moves the collective on.
+  const bool done = poll_until(options_.timeout_seconds, [&] {
+    const auto now = Clock::now();
+    longest_pause_ =
+        std::max(longest_pause_, std::chrono::duration<double>(now - last_poll).count());
+    last_poll = now;
+    arrivals_.beat();
+    int complete = 0;
+    WEFT_MPI_CHECK(MPI_Test(request, &complete, MPI_STATUS_IGNORE));
+    return complete != 0;
+  });
+  if (done) arrivals_.end_wait();
+  return done;
+}
+
 std::string MpiGroupCore::name(const char* collective, int64_t seq) const {
   return detail::concat(collective, " #", seq, " on ", label_);
 }
@@ -47,8 +73,27 @@ std::string MpiGroupCore::this_rank() const {
 }
 
 std::string MpiGroupCore::timed_out(const char* collective, int64_t seq) {
+  arrivals_.give_up();
+  // Polls are a millisecond apart: a long gap means this rank was stopped
+  // (and continued, by the abort of a rank that timed out waiting for it), so
+  // it leaves the report to the others.
+  std::string what;
+  if (longest_pause_ > std::min(1.0, options_.timeout_seconds / 2)) {
+    arrivals_.defer();
+    deferred_report_ = true;
+    what = detail::concat("this rank itself did not run for ", std::round(longest_pause_ * 10) / 10,
+                          " s of the wait (was it stopped?)");
+  } else {
+    what = arrivals_.holdup(seq, &deferred_report_);
+  }
   return detail::concat(name(collective, seq), " timed out after ", options_.timeout_seconds,
-                        " s: ", arrivals_.who_did_not_arrive(seq), "; seen by rank ", this_rank());
+                        " s: ", what, "; seen by rank ", this_rank());
+}
+
+void MpiGroupCore::yield_to_reporter() const {
+  // The reporter reads for a few seconds at most (kPatienceSeconds per silent
+  // rank, kObserveSeconds); its abort normally ends this process first.
+  if (deferred_report_) std::this_thread::sleep_for(std::chrono::seconds(5));
 }
 
 NewGroup MpiGroupCore::split(const char* kind, int color, int key,
@@ -60,12 +105,14 @@ NewGroup MpiGroupCore::split(const char* kind, int color, int key,
   meet(mine, triples.data());
   const SplitOutcome outcome = split_outcome(triples, color);
   board.claim_group_id(outcome.group_id);
+  arrivals_.learn_split(kind, triples);
 
   MPI_Comm sub = MPI_COMM_NULL;
   WEFT_MPI_CHECK(MPI_Comm_split(comm_, color, key, &sub));
   WEFT_MPI_CHECK(MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN));
-  return NewGroup{sub, split_label(kind, outcome.members, label_), options_,
-                  GroupArrivals(arrivals_.board(), outcome.group_id, sub)};
+  std::string label = split_label(kind, outcome.members, label_);
+  return NewGroup{sub, label, options_,
+                  GroupArrivals(arrivals_.board(), outcome.group_id, sub, label)};
 }
 
 }  // namespace weft

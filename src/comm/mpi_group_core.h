@@ -2,8 +2,9 @@
 // What the MPI and NCCL communicators share: a group's MPI communicator
 // over its processes (the NCCL one is bootstrapped over it), its label,
 // options, rank and size, the numbering of its collectives and its view of
-// the arrival board, split() as MPI_Comm_split, and a Communicator's rank,
-// size and describe() taken from its group.
+// the arrival board, waiting for an MPI request as the board expects,
+// split() as MPI_Comm_split, and a Communicator's rank, size and describe()
+// taken from its group.
 
 #include <mpi.h>
 
@@ -62,13 +63,23 @@ class MpiGroupCore {
   // Numbers this rank's next collective (from 1) and posts the number on the
   // arrival board, for a rank that times out waiting to read.
   int64_t post_next();
+  // Polls `request` of collective `seq` up to the group's timeout, posting on
+  // the board that this rank waits in it and still polls. Returns false on
+  // timeout, leaving the request in flight and the wait posted, for the
+  // report that follows; that report also says when this rank itself did not
+  // run for a long stretch of the wait (stopped, then continued).
+  bool wait_for(MPI_Request* request, int64_t seq);
   // "all_reduce #2 on mpi world (2 ranks)"
   std::string name(const char* collective, int64_t seq) const;
   // This rank, for messages: "0", or "0 (world 1)" in a split group.
   std::string this_rank() const;
   // "<name> timed out after 1.5 s: rank(s) 1 did not arrive; seen by rank 0",
-  // asking the board which members have not issued collective `seq`.
+  // asking the board what holds collective `seq` up (arrival_report.h), or
+  // pointing at the rank that reports for the job (GroupArrivals::holdup).
   std::string timed_out(const char* collective, int64_t seq);
+  // After timed_out(), before aborting the job: where this rank left the
+  // report to another, gives that one time to print it first.
+  void yield_to_reporter() const;
 
  private:
   MPI_Comm comm_;
@@ -78,6 +89,8 @@ class MpiGroupCore {
   int rank_ = 0;
   int size_ = 0;
   int64_t issued_ = 0;
+  double longest_pause_ = 0;  // seconds between two polls of the last wait
+  bool deferred_report_ = false;
 };
 
 // A communicator over one group derived from MpiGroupCore: its rank, size
