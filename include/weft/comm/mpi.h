@@ -2,10 +2,12 @@
 // MPI: CPU tensors across processes and machines, one process per rank,
 // started by mpirun, mpiexec or srun. Every collective is one of MPI's
 // non-blocking ones (MPI_Iallreduce, ...); the blocking forms wait at once.
-// Waiting polls up to the group's CommOptions::timeout_seconds; on expiry the
-// rank prints one line naming the collective, its sequence number, the group,
-// itself and the rank(s) that did not arrive, then stops the whole job with
-// MPI_Abort rather than let it hang.
+// Waiting polls up to the group's CommOptions::timeout_seconds; on expiry one
+// rank reports for the job: one line naming the collective, its sequence
+// number, the group, itself and the rank(s) that did not arrive (following a
+// rank that waits in another group to the rank that holds it up), while the
+// other ranks that timed out say which rank reports. Then MPI_Abort stops the
+// whole job rather than let it hang.
 //
 // A collective's timeout runs from when its rank starts waiting for it; MPI
 // moves collectives on only inside MPI calls, so issuing one also tests those
