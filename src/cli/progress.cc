@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <iterator>
 
 #include "weft/tensor/error.h"
 
@@ -35,17 +34,35 @@ Progress::Progress(const std::string& mode, const std::string& metrics_path)
 void Progress::drop_torn_last_line(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || size == 0) return;
+  // Only the tail is read: a long run's metrics are many megabytes, and the
+  // last newline is usually the last byte.
   std::ifstream in(path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.empty() || text.back() == '\n') return;
+  constexpr uintmax_t kBlock = 4096;
+  uintmax_t end = size, keep = 0;
+  std::string block;
+  while (end > 0) {
+    const uintmax_t begin = end > kBlock ? end - kBlock : 0;
+    block.resize(end - begin);
+    in.seekg(static_cast<std::streamoff>(begin));
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    WEFT_CHECK(in.good(), "cannot read metrics file '", path, "'");
+    const size_t newline = block.rfind('\n');
+    if (newline != std::string::npos) {
+      keep = begin + newline + 1;
+      break;
+    }
+    end = begin;
+  }
+  if (keep == size) return;
   // A run stopped mid-write (a full disk, a kill) leaves half a record: the
   // next record must not be appended onto it.
-  const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
   std::filesystem::resize_file(path, keep, ec);
   WEFT_CHECK(!ec, "metrics file '", path, "' ends in a torn line that cannot be removed: ",
              ec.message());
-  std::fprintf(stderr, "metrics file '%s': dropped a torn last line of %zu bytes\n", path.c_str(),
-               text.size() - keep);
+  std::fprintf(stderr, "metrics file '%s': dropped a torn last line of %ju bytes\n", path.c_str(),
+               size - keep);
 }
 
 void Progress::step(const ProgressFigures& f) {

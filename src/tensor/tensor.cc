@@ -78,11 +78,11 @@ class Storage {
 
 namespace {
 
-// Bytes of a `dtype` tensor of `shape`, refused when they do not fit int64.
-size_t shape_bytes(const Shape& shape, DType dtype) {
+// Bytes of `numel` (= shape_numel(shape)) elements of `dtype`, refused when
+// they do not fit int64.
+size_t checked_bytes(int64_t numel, const Shape& shape, DType dtype) {
   int64_t bytes = 0;
-  WEFT_CHECK(!__builtin_mul_overflow(shape_numel(shape), static_cast<int64_t>(dtype_size(dtype)),
-                                     &bytes),
+  WEFT_CHECK(!__builtin_mul_overflow(numel, static_cast<int64_t>(dtype_size(dtype)), &bytes),
              "a ", dtype_name(dtype), " tensor of shape ", shape_str(shape),
              " would need more than 2^63 bytes");
   return static_cast<size_t>(bytes);
@@ -91,13 +91,14 @@ size_t shape_bytes(const Shape& shape, DType dtype) {
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  shape_bytes(shape, dtype);
+  const int64_t numel = shape_numel(shape);
+  const size_t bytes = checked_bytes(numel, shape, dtype);
   Tensor t;
   t.shape_ = shape;
-  t.numel_ = shape_numel(shape);
+  t.numel_ = numel;
   t.dtype_ = dtype;
   t.device_ = device;
-  t.storage_ = std::make_shared<Storage>(device, t.nbytes());
+  t.storage_ = std::make_shared<Storage>(device, bytes);
   return t;
 }
 
@@ -131,11 +132,12 @@ Tensor Tensor::from_vector(const std::vector<int32_t>& values, const Shape& shap
 }
 
 void Tensor::ensure(Tensor& t, const Shape& shape, DType dtype, Device device) {
-  const size_t needed = shape_bytes(shape, dtype);
+  const int64_t numel = shape_numel(shape);
+  const size_t needed = checked_bytes(numel, shape, dtype);
   if (t.defined() && t.device_ == device && t.storage_.use_count() == 1 && t.offset_bytes_ == 0 &&
       t.storage_->bytes() >= needed) {
     t.shape_ = shape;
-    t.numel_ = shape_numel(shape);
+    t.numel_ = numel;
     t.dtype_ = dtype;
     return;
   }

@@ -37,6 +37,10 @@ std::string after_resume(const std::string& existing) {
 TEST(MetricsFile, AResumedRunDropsATornLastLineBeforeAppending) {
   EXPECT_EQ(after_resume("{\"step\":1}\n{\"step\":2,\"lo"), "{\"step\":1}\n{\"step\":3}\n");
   EXPECT_EQ(after_resume("{\"step\":1,\"lo"), "{\"step\":3}\n");
+  // A torn line longer than the block the tail is read in.
+  const std::string records = "{\"step\":1}\n{\"step\":2}\n";
+  EXPECT_EQ(after_resume(records + "{\"sample\":\"" + std::string(10000, 'x')),
+            records + "{\"step\":3}\n");
 }
 
 TEST(MetricsFile, WholeRecordsAreKept) {
