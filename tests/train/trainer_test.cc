@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "parameter_values.h"
 #include "softmax_regression.h"
 #include "support/error_testing.h"
 #include "weft/tensor/error.h"
@@ -63,15 +64,6 @@ AdamWOptions adam_options() {
   return o;
 }
 
-std::vector<float> values_of(Model& model) {
-  std::vector<float> out;
-  for (Parameter* p : model.parameters()) {
-    const std::vector<float> v = p->value.to_float_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  return out;
-}
-
 TEST(Trainer, GradientAccumulationMatchesTheFullBatch) {
   const Batch full = uneven_batch();
   const ConstantSchedule schedule(0.05);
@@ -97,7 +89,7 @@ TEST(Trainer, GradientAccumulationMatchesTheFullBatch) {
     EXPECT_NEAR(a.loss, b.loss, 1e-6) << "step " << step;
     EXPECT_NEAR(a.grad_norm, b.grad_norm, 1e-6) << "step " << step;
     EXPECT_GT(a.grad_norm, options.grad_clip) << "step " << step;
-    const std::vector<float> wa = values_of(whole), wb = values_of(halves);
+    const std::vector<float> wa = testing::parameter_values(whole), wb = testing::parameter_values(halves);
     ASSERT_EQ(wa.size(), wb.size());
     for (size_t i = 0; i < wa.size(); ++i) EXPECT_NEAR(wa[i], wb[i], 1e-6) << "step " << step;
   }
@@ -146,12 +138,12 @@ TEST(Trainer, NonFiniteLossThrowsAndLeavesParametersAlone) {
   ListSource data({uneven_batch()});
   trainer.train_step(data);  // a good step first, so the failing one is step 2
 
-  const std::vector<float> before = values_of(model);
+  const std::vector<float> before = testing::parameter_values(model);
   model.nan_loss = true;
   const std::string message = error_of([&] { trainer.train_step(data); });
   EXPECT_NE(message.find("step 2"), std::string::npos) << message;
   EXPECT_NE(message.find("loss"), std::string::npos) << message;
-  EXPECT_EQ(values_of(model), before);
+  EXPECT_EQ(testing::parameter_values(model), before);
   EXPECT_EQ(trainer.step(), 1);
   EXPECT_EQ(adam.step_count(), 1);
 }
@@ -163,12 +155,12 @@ TEST(Trainer, NonFiniteGradientThrowsAndLeavesParametersAlone) {
   Trainer trainer(model, adam, schedule);
   ListSource data({uneven_batch()});
 
-  const std::vector<float> before = values_of(model);
+  const std::vector<float> before = testing::parameter_values(model);
   model.nan_grad = true;
   const std::string message = error_of([&] { trainer.train_step(data); });
   EXPECT_NE(message.find("step 1"), std::string::npos) << message;
   EXPECT_NE(message.find("gradient norm"), std::string::npos) << message;
-  EXPECT_EQ(values_of(model), before);
+  EXPECT_EQ(testing::parameter_values(model), before);
   EXPECT_EQ(trainer.step(), 0);
   EXPECT_EQ(adam.step_count(), 0);
 }
@@ -200,7 +192,7 @@ TEST(Trainer, EvaluateIsTheMeanOverCountedTokens) {
   ASSERT_EQ(model.contexts.size(), 2u);
   EXPECT_FALSE(model.contexts[0].training);
   EXPECT_EQ(model.contexts[1].batch_offset, 2);
-  EXPECT_EQ(values_of(model), std::vector<float>(kVocab * kVocab + kVocab, 0.0f));
+  EXPECT_EQ(testing::parameter_values(model), std::vector<float>(kVocab * kVocab + kVocab, 0.0f));
 }
 
 TEST(Trainer, RefusesBatchesWithNothingToLearn) {

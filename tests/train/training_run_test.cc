@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "parameter_values.h"
 #include "softmax_regression.h"
 #include "support/error_testing.h"
 #include "support/parallel_layouts.h"
@@ -60,15 +61,6 @@ class PositionStream final : public BatchStream {
 constexpr uint64_t kTrainSeed = 5, kEvalSeed = 99;
 constexpr int32_t kVocab = 32;  // testing::tiny_config("gpt").vocab_size
 const WarmupCosineSchedule kSchedule(1e-2, 1e-3, 2, 12);
-
-std::vector<float> values_of(Model& model) {
-  std::vector<float> out;
-  for (Parameter* p : model.parameters()) {
-    const std::vector<float> v = p->value.to_float_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  return out;
-}
 
 // A tiny GPT (dropout on) with AdamW, gradient accumulation and clipping, on
 // this rank's layout; resumed from `checkpoint` when given.
@@ -215,7 +207,7 @@ TEST(TrainingRun, ResumeThroughACheckpointIsExact) {
 
   EXPECT_EQ(split_run.losses, straight_run.losses);
   EXPECT_NE(straight_run.losses.at(4), straight_run.losses.at(3));  // not a degenerate run
-  EXPECT_EQ(values_of(*second.model), values_of(*straight.model));
+  EXPECT_EQ(testing::parameter_values(*second.model), testing::parameter_values(*straight.model));
 }
 
 TEST(TrainingRun, StopRequestCheckpointsThatStepAndTrainsNoFurther) {
@@ -264,7 +256,7 @@ struct NanAfter {
                      std::vector<float>* last_good) {
     TrainingHooks hooks = r.hooks(5);
     hooks.on_step = [&](const StepReport& report) {
-      *last_good = values_of(model);
+      *last_good = testing::parameter_values(model);
       if (report.stats.step == poison_after) model.nan_loss = true;
     };
     const TrainingRunOptions options{.steps = 10, .checkpoint_every = checkpoint_every};
@@ -284,7 +276,7 @@ TEST(TrainingRun, NonFiniteLossKeepsTheLastGoodStepAndNamesTheLastCheckpoint) {
   EXPECT_NE(result.error.find("step 6"), std::string::npos) << result.error;
   EXPECT_EQ(r.events, (Events{"save 2", "save 4", "say stopped: " + result.error,
                               "say the last good checkpoint is step 4"}));
-  EXPECT_EQ(values_of(t.model), last_good);
+  EXPECT_EQ(testing::parameter_values(t.model), last_good);
   EXPECT_EQ(t.trainer.step(), 5);
   EXPECT_EQ(t.adam.step_count(), 5);
 }
@@ -297,7 +289,7 @@ TEST(TrainingRun, NonFiniteLossWithoutACheckpointSaysSo) {
   EXPECT_EQ(result.outcome, TrainingOutcome::Failed);
   EXPECT_EQ(result.last_checkpoint, 0);
   EXPECT_EQ(r.events.back(), "say no checkpoint was written");
-  EXPECT_EQ(values_of(t.model), last_good);
+  EXPECT_EQ(testing::parameter_values(t.model), last_good);
 }
 
 TEST(TrainingRun, NonFiniteLossAfterResumeNamesTheResumedCheckpoint) {
