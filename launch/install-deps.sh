@@ -15,6 +15,9 @@ packages=(
   nlohmann-json3-dev
   libopenmpi-dev
   openmpi-bin
+  clang                          # the checking build: sanitizers and libFuzzer (launch/sanitize.sh)
+  libclang-rt-dev
+  libomp-dev                     # clang's OpenMP runtime
 )
 
 missing=()

@@ -27,12 +27,13 @@ int run_generate(int argc, char** argv) {
       ("temperature", po::value(&sampling.temperature)->default_value(0.8), "0: greedy")
       ("top-k", po::value(&sampling.top_k)->default_value(0), "keep the k most likely tokens (0: all)")
       ("top-p", po::value(&sampling.top_p)->default_value(1.0), "nucleus: keep tokens up to this mass")
-      ("seed", po::value(&sampling.seed)->default_value(1), "sampling seed")
+      ("seed", unsigned_value(&sampling.seed)->default_value(1), "sampling seed")
       ("samples", po::value(&samples)->default_value(1), "independent continuations");
   po::variables_map vm;
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
   require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(max_new_tokens >= 0, "--max-new-tokens must be >= 0, got ", max_new_tokens);
+  WEFT_CHECK(samples >= 1, "--samples must be >= 1, got ", samples);
   sampling.validate();
 
   LoadedRun run = load_run(checkpoint);

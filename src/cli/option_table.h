@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/command_options.h"
 #include "cli/option_checks.h"
 #include "weft/model/config_json.h"
 #include "weft/tensor/error.h"
@@ -121,7 +122,12 @@ Option<typename MemberTraits<M>::Config> key(std::string name, M member,
   o.name = name;
   o.help = std::move(help);
   o.value = [fallback](bool with_default) {
-    auto* v = boost::program_options::value<T>();
+    boost::program_options::typed_value<T>* v;
+    if constexpr (std::is_same_v<T, uint64_t>) {
+      v = unsigned_value();
+    } else {
+      v = boost::program_options::value<T>();
+    }
     if (with_default && fallback) v->default_value(*fallback);
     return v;
   };

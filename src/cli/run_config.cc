@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/command_options.h"
 #include "weft/model/config_json.h"
@@ -179,8 +180,11 @@ RunConfig parse_run_config(int argc, char** argv, bool* help_requested) {
       // A directory or a device (/dev/zero) opens, then reads as nothing or forever.
       WEFT_CHECK(std::filesystem::is_regular_file(path), "config file '", path,
                  "' is not a regular file");
+      std::stringstream text;
+      text << in.rdbuf();
+      refuse_format_placeholders(text.str(), detail::concat("config file '", path, "'"));
       try {
-        po::store(po::parse_config_file(in, keys), vm);
+        po::store(po::parse_config_file(text, keys), vm);
       } catch (const po::error& e) {
         throw Error(detail::concat("config file '", path, "': ", e.what()));
       }

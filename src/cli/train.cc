@@ -11,6 +11,7 @@
 // are collective; samples and translations run on the tensor-parallel group
 // of replica 0, whose ranks decode together.
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -88,6 +89,36 @@ double device_peak_gib(const ComputeTarget& target) {
   return static_cast<double>(gpu::memory_stats().peak) / double(1 << 30);
 }
 
+// Refuses, before anything is allocated or written, a run whose weights,
+// gradients, AdamW moments and one micro-batch's activations cannot fit where
+// it runs: host memory on the CPU (simulated ranks share it), the arena on a GPU.
+void check_training_fits(const RunConfig& c, const ComputeTarget& target,
+                         const ProcessGroups& groups) {
+  const int64_t micro_batch = std::max<int64_t>(1, c.batch_size / c.grad_accum / groups.dp_size());
+  const bool translation = c.model.architecture == Architecture::EncoderDecoder;
+  const int64_t target_len =
+      translation || c.seq_len == 0 ? c.model.max_seq_len : c.seq_len;
+  const int64_t source_len = translation ? c.model.max_seq_len : 0;
+  // Tensor parallelism splits both the weights and the activations' widest parts.
+  const double per_rank = (4.0 * static_cast<double>(c.model.weight_bytes()) +
+                           static_cast<double>(c.model.activation_bytes(micro_batch, source_len,
+                                                                        target_len))) /
+                          static_cast<double>(groups.tp_size());
+  const bool on_gpu = target.device == Device::CUDA;
+  const int ranks_here = on_gpu || c.simulate_ranks <= 1 ? 1 : groups.world->size();
+  const double bytes = per_rank * ranks_here;
+  const int64_t available = on_gpu ? static_cast<int64_t>(gpu::memory_stats().capacity)
+                                   : host_memory_bytes();
+  const std::string what = detail::concat(
+      "training (weights, gradients, two AdamW moments and the activations of ", micro_batch,
+      " sequences of ", target_len, " tokens", ranks_here > 1 ? ", for each of " : "",
+      ranks_here > 1 ? std::to_string(ranks_here) + " simulated ranks" : std::string(), ")",
+      on_gpu ? " in the GPU arena" : "");
+  check_fits_in_memory(bytes >= 9.0e18 ? INT64_MAX : static_cast<int64_t>(bytes), available, what,
+                       "data.batch_size (or a larger train.grad_accum), data.seq_len, or the "
+                       "model's sizes");
+}
+
 int train(const RunConfig& config_in, const ProcessGroups& groups) {
   RunConfig c = config_in;
   const bool root = groups.is_root();
@@ -96,14 +127,13 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   const DatasetInfo data = open_dataset_once(c.dataset, groups);
   fit_model_to_data(c.model, data);
   c.model.validate();
-  if (target.device == Device::CPU) {
-    // Weights, gradients and AdamW's two moments, all f32, before any activation.
-    check_fits_in_memory(4 * c.model.weight_bytes(), host_memory_bytes(),
-                         "training (weights, gradients and two AdamW moments)");
-  }
   check_layout(c, groups.world->size());
+  check_training_fits(c, target, groups);
   std::unique_ptr<BatchStream> train_data =
       make_stream(data, c, "train", true, groups.dp_rank(), groups.dp_size());
+  // Evaluations and the closing quality report read the held-out split: a torn
+  // or foreign val shard is refused now, not after the run.
+  make_stream(data, c, "val", false, groups.dp_rank(), groups.dp_size());
   std::optional<Checkpoint> resume_from =
       checkpoint_to_resume(c, data.tokenizer->vocabulary_hash());
   const auto schedule = make_schedule(c);

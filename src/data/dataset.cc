@@ -13,7 +13,7 @@ std::shared_ptr<const Tokenizer> load_entry(const std::string& dir, const nlohma
                                             const std::string& meta_path) {
   const std::string sub = entry.at("dir").get<std::string>();
   std::shared_ptr<const Tokenizer> tokenizer =
-      load_tokenizer(sub == "." ? dir : data::join_path(dir, sub));
+      load_tokenizer(sub == "." ? dir : data::join_inside(dir, sub, meta_path + ": dir"));
   const std::string hash = entry.at("vocabulary_hash").get<std::string>();
   WEFT_CHECK(hash == hash_hex(tokenizer->vocabulary_hash()), meta_path, ": names vocabulary ", hash,
              " but the tokenizer in '", sub, "' has vocabulary ",

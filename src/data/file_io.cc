@@ -41,4 +41,14 @@ std::string join_path(const std::string& dir, const std::string& name) {
   return dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
+std::string join_inside(const std::string& dir, const std::string& name, std::string_view where) {
+  const std::filesystem::path relative(name);
+  bool outside = relative.empty() || relative.is_absolute();
+  for (const std::filesystem::path& part : relative) outside = outside || part == "..";
+  if (outside) {
+    throw Error(std::string(where) + " names '" + name + "', which is not a path inside " + dir);
+  }
+  return join_path(dir, name);
+}
+
 }  // namespace weft::data

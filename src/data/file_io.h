@@ -17,4 +17,9 @@ void make_directories(const std::string& dir);
 
 std::string join_path(const std::string& dir, const std::string& name);
 
+// `name`, read from a file inside `dir` (`where` names that file and key), as a
+// path inside `dir`: an empty or absolute name, or one with a ".." part, would
+// reach outside it and is refused.
+std::string join_inside(const std::string& dir, const std::string& name, std::string_view where);
+
 }  // namespace weft::data

@@ -176,7 +176,8 @@ namespace data {
 std::unique_ptr<Tokenizer> load_sentencepiece_tokenizer(const nlohmann::json& json,
                                                         const std::string& path,
                                                         const std::string& dir) {
-  const std::string model_path = join_path(dir, json.at("model_file").get<std::string>());
+  const std::string model_path =
+      join_inside(dir, json.at("model_file").get<std::string>(), path + ": model_file");
   std::string serialized = read_file(model_path, "SentencePiece model named by " + path);
   return std::make_unique<SentencePieceTokenizer>(
       std::move(serialized), json.at("model_type").get<std::string>(), model_path);

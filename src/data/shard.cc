@@ -191,10 +191,12 @@ int32_t TokenShard::operator[](int64_t i) const {
 }
 
 void TokenShard::read(int64_t begin, int64_t n, int32_t* out) const {
-  if (begin < 0 || n < 0 || begin + n > count_) {
-    refuse(path_, "tokens [" + std::to_string(begin) + ", " + std::to_string(begin + n) +
-                      ") are outside the shard's " + std::to_string(count_));
+  // Compared without forming begin + n, which could overflow.
+  if (begin < 0 || n < 0 || begin > count_ || n > count_ - begin) {
+    refuse(path_, "tokens [" + std::to_string(begin) + ", " + std::to_string(begin) + " + " +
+                      std::to_string(n) + ") are outside the shard's " + std::to_string(count_));
   }
+  if (n == 0) return;  // `out` may be null (an empty vector's data())
   if (token_bytes_ == 4) {
     std::memcpy(out, tokens_ + 4 * begin, 4 * n);
     return;

@@ -1,5 +1,7 @@
 #include "weft/model/config.h"
 
+#include <cstdint>
+
 #include "weft/tensor/allocator.h"
 #include "weft/tensor/error.h"
 
@@ -68,11 +70,33 @@ int64_t ModelConfig::weight_bytes() const {
   return values * static_cast<int64_t>(sizeof(float));
 }
 
-void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& what) {
+void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& what,
+                          const std::string& advice) {
   constexpr double kGiB = double(int64_t{1} << 30);
   WEFT_CHECK(available <= 0 || bytes <= available, "the model needs ", bytes / kGiB, " GiB for ",
              what, ", more than the ", available / kGiB, " GiB of memory here: choose a smaller ",
-             "model.d_model, model.d_ff, model.n_layers, model.max_seq_len or vocabulary");
+             advice);
+}
+
+int64_t ModelConfig::activation_bytes(int64_t batch, int64_t source_len,
+                                      int64_t target_len) const {
+  // Counted in doubles: the bounds validate() enforces keep every factor
+  // below 2^24, but their product can pass 2^63.
+  const double d = static_cast<double>(d_model), f = static_cast<double>(d_ff);
+  const double h = static_cast<double>(n_heads), b = static_cast<double>(batch);
+  const double S = static_cast<double>(source_len), T = static_cast<double>(target_len);
+  // Per position of one block: two norms, Q K V, attention output and its
+  // projection, two residuals (≈ 12·d), the hidden layer before and after
+  // its activation (2·f), and one probability per head and key.
+  const auto block = [&](double keys) { return 12.0 * d + 2.0 * f + h * keys; };
+  double values = b * T * static_cast<double>(n_layers) * block(T);
+  if (architecture == Architecture::EncoderDecoder) {
+    values += b * T * static_cast<double>(n_layers) * (4.0 * d + h * S);  // cross-attention
+    values += b * S * static_cast<double>(n_encoder_layers) * block(S);
+  }
+  values += 2.0 * b * T * static_cast<double>(vocab_size);  // logits and their gradient
+  const double bytes = values * sizeof(float);
+  return bytes >= 9.0e18 ? INT64_MAX : static_cast<int64_t>(bytes);
 }
 
 namespace {

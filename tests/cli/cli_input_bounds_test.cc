@@ -44,11 +44,39 @@ TEST_F(CliInputBounds, AModelTooLargeForThisMachineIsRefusedWithItsSize) {
                  {"GiB for its weights", "GiB of memory here"});
 }
 
+TEST_F(CliInputBounds, ActivationsTooLargeForThisMachineAreRefusedWithTheBatch) {
+  // Small weights, but 65536 sequences of 2^20 tokens: about 2^60 bytes of
+  // attention probabilities alone.
+  expect_refused("train --data.dataset builtin:numbers-lm --model.preset tiny-gpt "
+                 "--model.max_seq_len 1048576 --data.batch_size 65536",
+                 {"GiB for training (weights, gradients, two AdamW moments and the activations "
+                  "of 65536 sequences of 1048576 tokens)",
+                  "GiB of memory here", "data.batch_size"});
+  // Four simulated ranks share this machine's memory.
+  expect_refused("train --data.dataset builtin:numbers-lm --model.preset tiny-gpt "
+                 "--model.max_seq_len 1048576 --data.batch_size 65536 "
+                 "--parallel.simulate_ranks 4",
+                 {"activations of 16384 sequences of 1048576 tokens, for each of 4 simulated ranks"});
+}
+
+TEST_F(CliInputBounds, ATornValidationShardIsRefusedBeforeTraining) {
+  write_file(dir_ / "corpus.txt", small_corpus());
+  ASSERT_EQ(weft("prepare --input corpus.txt --out data/corpus").exit_code, 0);
+  // Cut the shard mid-token: its header's count no longer matches its size.
+  fs::resize_file(dir_ / "data/corpus/val.bin", fs::file_size(dir_ / "data/corpus/val.bin") - 3);
+  // Evaluation is off, yet the closing report reads val: refused at start-up.
+  expect_refused("train " + kTinyLm + " --train.steps 5 --train.out runs/torn",
+                 {"val.bin: the header says", "it is torn"});
+}
+
 TEST_F(CliInputBounds, EvalRefusesCountsThatMakeNoSense) {
   // Refused before the checkpoint is even read: no run needs to exist.
   expect_refused("eval --checkpoint runs/none --batches -1", {"--batches must be >= 0", "got -1"});
   expect_refused("eval --checkpoint runs/none --beam 0", {"--beam must be >= 1, got 0"});
   expect_refused("eval --checkpoint runs/none --max-extra -5", {"--max-extra must be >= 0"});
+  expect_refused("generate --checkpoint runs/none --samples 0", {"--samples must be >= 1, got 0"});
+  expect_refused("generate --checkpoint runs/none --seed -3",
+                 {"the argument ('-3') for option '--seed' is invalid"});
 }
 
 }  // namespace

@@ -170,6 +170,20 @@ TEST_F(RunConfigFile, ValuesFromTheFileAreCheckedLikeTheCommandLine) {
   EXPECT_EQ(refusal({"--config", ini}), "optim.beta1 must be in [0, 1), got 1.5");
 }
 
+// Boost formats a refusal by replacing %value% until none is left: a value
+// holding the placeholder itself used to hang the parser (found by fuzzing).
+TEST_F(RunConfigFile, TextBetweenPercentSignsIsRefusedNotLoopedOn) {
+  const std::string ini = write_ini("[model]\nn_layers = x%value%\n");
+  EXPECT_EQ(refusal({"--config", ini}),
+            "config file '" + ini + "' holds '%value%': text between percent signs is not "
+            "accepted in options");
+  EXPECT_EQ(refusal({"--model.n_layers=%canonical_option%"}),
+            "argument '--model.n_layers=%canonical_option%' holds '%canonical_option%': text "
+            "between percent signs is not accepted in options");
+  // A percent sign in prose or a number is fine.
+  EXPECT_EQ(refusal({"--config", write_ini("# keeps 100% of the data, 5% held out\n")}), "");
+}
+
 TEST(RunConfig, EveryShippedConfigParses) {
   int parsed = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(WEFT_SOURCE_DIR) / "configs")) {
@@ -235,6 +249,8 @@ TEST(RunConfig, EachRefusalNamesTheKeyAndTheValue) {
       {{"--model.dropout=1"}, "model.dropout must be in [0, 1), got 1"},
       {{"--model.label_smoothing=-0.1"}, "model.label_smoothing must be in [0, 1), got -0.1"},
       {{"--model.init_std=0"}, "model.init_std must be positive, got 0"},
+      // An unsigned value: Boost alone would read -1 as 2^64 - 1.
+      {{"--train.seed=-1"}, "the argument ('-1') for option '--train.seed' is invalid"},
   };
   for (const Case& c : cases) {
     std::string args;

@@ -183,5 +183,44 @@ TEST(ReadDataset, RefusesADirectoryWithoutMetaJson) {
   }
 }
 
+// meta.json names its tokenizers' folders and tokenizer.json its SentencePiece
+// model: names that reach outside the dataset are refused, not followed.
+TEST(ReadDataset, RefusesFilesNamedOutsideTheDataset) {
+  TempDir dir;
+  testing::write_text(dir / "train.txt", numbered_lines(300, "alpha beta"));
+  PrepareLmOptions options;
+  options.input = dir / "train.txt";
+  options.tokenizer.kind = "sentencepiece";
+  options.tokenizer.sentencepiece.vocab_size = 60;
+  options.out_dir = dir / "data";
+  prepare_lm(options);
+  read_dataset(dir / "data");  // as prepared: reads
+
+  const std::string tokenizer = testing::read_text(dir / "data/tokenizer.json");
+  const std::string meta = testing::read_text(dir / "data/meta.json");
+  const auto edited = [](std::string text, const std::string& from, const std::string& to) {
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"tokenizer.json", edited(tokenizer, "\"tokenizer.model\"", "\"../data/tokenizer.model\"")},
+      {"tokenizer.json", edited(tokenizer, "\"tokenizer.model\"", "\"/etc/passwd\"")},
+      {"meta.json", edited(meta, "\"dir\": \".\"", "\"dir\": \"../data\"")},
+  };
+  for (const auto& [file, text] : cases) {
+    testing::write_text(dir / ("data/" + file), text);
+    try {
+      read_dataset(dir / "data");
+      ADD_FAILURE() << file << " naming a file outside the dataset was followed";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("which is not a path inside"), std::string::npos)
+          << e.what();
+    }
+    testing::write_text(dir / "data/tokenizer.json", tokenizer);
+    testing::write_text(dir / "data/meta.json", meta);
+  }
+}
+
 }  // namespace
 }  // namespace weft

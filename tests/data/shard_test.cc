@@ -63,6 +63,10 @@ TEST(TokenShard, WritesAndReadsBothTokenWidths) {
   moved.read(1, 2, back.data());
   EXPECT_EQ(back, (std::vector<int32_t>{0, 65536}));
   EXPECT_THROW(moved.read(2, 2, back.data()), Error);
+  // A range whose end overflows is refused; an empty one reads nothing, even
+  // into no buffer at all (an empty vector's data()).
+  EXPECT_THROW(moved.read(1, INT64_MAX, back.data()), Error);
+  moved.read(3, 0, nullptr);
 
   // The header is little-endian and starts with the magic.
   const std::string raw = testing::read_text(dir / "small.bin");

@@ -53,7 +53,7 @@ foreach(i RANGE ${last})
     math(EXPR checked "${checked} + 1")
     if(reached)
       list(APPEND failures "${layer} can include ${above}, a header of a layer above it")
-    elseif(NOT errors MATCHES "No such file")
+    elseif(NOT errors MATCHES "No such file|file not found")  # GCC | clang
       list(APPEND failures "${layer} including ${above} failed for another reason:\n${errors}")
     endif()
   endforeach()

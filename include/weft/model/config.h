@@ -47,6 +47,13 @@ struct ModelConfig {
   // Bytes of the full model's f32 weights and fixed tables (sinusoidal
   // positions): what any use of the model holds at least.
   int64_t weight_bytes() const;
+  // Bytes of the f32 activations one training micro-batch keeps for its
+  // backward pass: `batch` sequences of `target_len` decoder positions (and
+  // `source_len` encoder positions): every block's normed inputs, Q, K, V,
+  // attention outputs and probabilities (batch·heads·T·keys: the unfused
+  // path), feed-forward hidden values, residuals, and the logits with their
+  // gradient. An estimate from above, for refusing what cannot fit.
+  int64_t activation_bytes(int64_t batch, int64_t source_len, int64_t target_len) const;
   // Model FLOPs of one training step (forward + backward) over a batch of
   // `batch` sequences of `target_len` decoder positions and, for an
   // encoder-decoder, `source_len` encoder positions: the matrix products of
@@ -62,8 +69,12 @@ ModelConfig model_preset(const std::string& name);
 
 const char* architecture_name(Architecture a);
 
-// Throws weft::Error, with both figures in GiB and the keys that shrink a
-// model, when `bytes` (of `what`) exceed `available`; available <= 0: unknown.
-void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& what);
+// Throws weft::Error, with both figures in GiB and the keys that shrink it
+// (`advice`; by default the model's sizes), when `bytes` (of `what`) exceed
+// `available`; available <= 0: unknown.
+inline constexpr const char* kShrinkModelAdvice =
+    "model.d_model, model.d_ff, model.n_layers, model.max_seq_len or vocabulary";
+void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& what,
+                          const std::string& advice = kShrinkModelAdvice);
 
 }  // namespace weft

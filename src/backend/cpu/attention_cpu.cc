@@ -50,17 +50,23 @@ struct Dims {
 template <typename T> void softmax_row(T* p, int64_t lim, int64_t tk, const int32_t* valid) {
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   T mx = kNegInf;
+  // A row that sees no key is told by counting its keys, not by mx staying
+  // -inf: OpenMP starts each lane's max at the lowest finite value under
+  // clang (-inf under GCC), so mx is -FLT_MAX over an all-masked row.
+  int64_t keys = lim;
   if (valid != nullptr) {
-#pragma omp simd reduction(max : mx)
+    keys = 0;
+#pragma omp simd reduction(max : mx) reduction(+ : keys)
     for (int64_t j = 0; j < lim; ++j) {
       p[j] = valid[j] != 0 ? p[j] : kNegInf;
       mx = p[j] > mx ? p[j] : mx;
+      keys += valid[j] != 0;
     }
   } else {
 #pragma omp simd reduction(max : mx)
     for (int64_t j = 0; j < lim; ++j) mx = p[j] > mx ? p[j] : mx;
   }
-  if (mx == kNegInf) lim = 0;
+  if (keys == 0) lim = 0;
   const double sum = exp_and_sum(p, p, lim, mx);
   const T inv = lim > 0 ? static_cast<T>(1.0 / sum) : T(0);
 #pragma omp simd

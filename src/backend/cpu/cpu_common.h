@@ -34,6 +34,8 @@ template <typename Fn> void dispatch_floating(const char* kernel, DType dtype, F
 
 // Columns [begin, end) of `cols` owned by thread `t` of `n`, cut at multiples
 // of 16 elements so that two threads never write the same cache line.
+// Callers unpack it into plain variables: clang 14 cannot use a structured
+// binding inside the OpenMP loop that follows.
 inline std::pair<int64_t, int64_t> column_range(int64_t cols, int t, int n) {
   const int64_t blocks = (cols + 15) / 16;
   const int64_t begin = std::min(cols, blocks * t / n * 16);
@@ -63,7 +65,10 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  // A NaN x makes p NaN; its n is replaced before the conversion to int,
+  // which NaN would make undefined.
+  const float n_finite = n == n ? n : 0.0f;
+  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n_finite) + 127) << 23);
   return x < -87.3f ? 0.0f : p * two_n;
 }
 

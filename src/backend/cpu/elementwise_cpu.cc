@@ -47,7 +47,9 @@ template <typename T> void add_bias_impl(const T* bias, T* y, int64_t rows, int6
 template <typename T> void bias_backward_impl(const T* dy, T* dbias, int64_t rows, int64_t cols) {
 #pragma omp parallel if (rows * cols >= kParallelMin)
   {
-    const auto [c0, c1] = column_range(cols, omp_get_thread_num(), omp_get_num_threads());
+    const std::pair<int64_t, int64_t> range =
+        column_range(cols, omp_get_thread_num(), omp_get_num_threads());
+    const int64_t c0 = range.first, c1 = range.second;
     thread_local std::vector<double> acc_buffer;
     double* acc = scratch(acc_buffer, static_cast<size_t>(c1 - c0));
     std::fill(acc, acc + (c1 - c0), 0.0);

@@ -33,7 +33,9 @@ void scatter_add(const T* dout, const int32_t* ids, T scale, int64_t row_offset,
                  int64_t n, int64_t v, int64_t d) {
 #pragma omp parallel if (n * d >= kParallelMin)
   {
-    const auto [c0, c1] = column_range(d, omp_get_thread_num(), omp_get_num_threads());
+    const std::pair<int64_t, int64_t> range =
+        column_range(d, omp_get_thread_num(), omp_get_num_threads());
+    const int64_t c0 = range.first, c1 = range.second;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t row = ids[i] - row_offset;
       if (row < 0 || row >= v) continue;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli_testing.h"
+#include "cli/cli_testing.h"
 #include "weft/data/builtin.h"
 
 namespace weft::testing {
