@@ -17,6 +17,13 @@ void check_dropout(const char* op, const char* in_arg, const Tensor& in, double 
   WEFT_CHECK(site.row_offset >= 0 && site.col_offset >= 0 && site.global_cols >= 0, op,
              ": row_offset, col_offset and global_cols must be >= 0, got ", site.row_offset,
              ", ", site.col_offset, ", ", site.global_cols);
+  WEFT_CHECK(site.rows_per_sequence >= 0 && (site.rows_per_sequence == 0 ||
+                                             site.position_stride >= site.rows_per_sequence),
+             op, ": rows_per_sequence must be >= 0 and at most position_stride, got ",
+             site.rows_per_sequence, " and ", site.position_stride);
+  const int64_t rows = cols == 0 ? 0 : in.numel() / cols;
+  WEFT_CHECK(site.rows_per_sequence == 0 || rows % site.rows_per_sequence == 0, op, ": ", rows,
+             " rows are not whole sequences of ", site.rows_per_sequence);
   const int64_t global_cols = site.global_cols == 0 ? cols : site.global_cols;
   WEFT_CHECK(site.col_offset + cols <= global_cols, op, ": local columns [", site.col_offset,
              ", ", site.col_offset + cols, ") exceed global_cols ", global_cols);

@@ -23,6 +23,7 @@ json build_manifest(const ManifestInputs& in) {
     parameters[p->name] = {{"dtype", safetensors_dtype_name(p->value.dtype())},
                            {"full_shape", p->full_shape},
                            {"shard_dim", p->shard_dim}};
+    if (p->padded_rows > 0) parameters[p->name]["padded_rows"] = p->padded_rows;
   }
   json shards = json::array();
   for (int64_t t = 0; t < in.tp; ++t) {
@@ -160,6 +161,14 @@ void read_layout(const ManifestReader& r, const json& root, Checkpoint& c) {
                shape_str(p.full_shape) + " into tp = " + std::to_string(c.tp) + " shards");
     }
     p.shard_dim = static_cast<int>(dim);
+    // Written only for a padded vocabulary table; absent: none.
+    if (entry.contains("padded_rows")) {
+      p.padded_rows = r.integer(entry.at("padded_rows"), where + ".padded_rows");
+      if (p.full_shape.empty() || p.padded_rows < 0 || p.padded_rows >= p.full_shape[0]) {
+        r.refuse("'" + where + ".padded_rows' " + std::to_string(p.padded_rows) +
+                 " is not a number of rows below " + shape_str(p.full_shape) + "'s first");
+      }
+    }
     c.parameters[it.key()] = p;
   }
 }

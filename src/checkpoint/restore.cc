@@ -27,6 +27,12 @@ struct Target {
   const Parameter* parameter = nullptr;
 };
 
+// The shape without the vocabulary padding rows: what two layouts must agree on.
+Shape real_shape(Shape full, int64_t padded_rows) {
+  if (!full.empty()) full[0] -= padded_rows;
+  return full;
+}
+
 Origin local_origin(const Parameter& p) {
   Origin origin(p.full_shape.size(), 0);
   if (p.shard_dim >= 0) origin[p.shard_dim] = p.shard_offset;
@@ -89,18 +95,20 @@ class Restore {
       throw Error(c_.dir + "/" + kManifestFile + ": 'parameters' has no entry for " + p.name +
                   ", which " + what_ + " needs");
     }
-    if (saved->second.full_shape != p.full_shape) {
+    if (real_shape(saved->second.full_shape, saved->second.padded_rows) !=
+        real_shape(p.full_shape, p.padded_rows)) {
       refuse(0, t.name + " has shape " + shape_str(saved->second.full_shape) + ", " + what_ +
                     " expects " + shape_str(p.full_shape));
     }
-    const Shape shape = shard_shape(p.full_shape, saved->second.shard_dim, c_.tp);
+    const Shape shape = shard_shape(saved->second.full_shape, saved->second.shard_dim, c_.tp);
     const std::vector<int64_t> shards = shards_for(t, saved->second, c_.tp);
     for (int64_t s : shards) {
       const Tensor* tensor = file(s).find(t.name);
       if (tensor == nullptr) refuse(s, "has no tensor " + t.name + ", which " + what_ + " needs");
       if (tensor->shape() != shape) {
         refuse(s, t.name + " has shape " + shape_str(tensor->shape()) + ", but shard " +
-                      std::to_string(s) + " of " + shape_str(p.full_shape) + " split " +
+                      std::to_string(s) + " of " + shape_str(saved->second.full_shape) +
+                      " split " +
                       std::to_string(c_.tp) + " ways along dimension " +
                       std::to_string(saved->second.shard_dim) + " is " + shape_str(shape));
       }
@@ -126,7 +134,9 @@ class Restore {
 
   void copy(const Target& t, const std::vector<int64_t>& shards) {
     const SavedParameter& saved = c_.parameters.at(t.parameter->name);
-    Tensor local = Tensor::empty(t.tensor->shape(), t.tensor->dtype());  // host staging
+    // Host staging; zeros for the rows of this layout's vocabulary padding
+    // that the saved layout did not have.
+    Tensor local = Tensor::zeros(t.tensor->shape(), t.tensor->dtype());
     for (int64_t s : shards) {
       copy_overlap(file(s).at(t.name), shard_origin(saved.full_shape, saved.shard_dim, s, c_.tp),
                    local, local_origin(*t.parameter));

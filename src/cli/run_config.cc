@@ -73,6 +73,9 @@ const OptionTable<RunConfig>& run_option_table() {
         "label smoothing of the training loss", below_one()),
     key("model.init_std", model(&ModelConfig::init_std), kFromPreset,
         "std of the normal initialisation", positive()),
+    key("model.vocab_multiple", model(&ModelConfig::vocab_multiple), 128,
+        "pad embedding and output rows to a multiple of this x parallel.tp (exact: padded rows "
+        "are masked)", at_least(1)),
 
     key("data.dataset", &RunConfig::dataset, "builtin:numbers",
         "a directory written by 'weft prepare', or builtin:numbers (digits -> English words, "

@@ -17,12 +17,8 @@ void check_layout(const RunConfig& c, int world_size) {
              " does not divide across parallel.tp = ", tp, " ranks");
   WEFT_CHECK(c.model.d_ff % tp == 0, "model.d_ff = ", c.model.d_ff,
              " does not divide across parallel.tp = ", tp, " ranks");
-  WEFT_CHECK(c.model.vocab_size % tp == 0, "the vocabulary of ", c.model.vocab_size,
-             " tokens does not divide across parallel.tp = ", tp,
-             " ranks (each holds an equal slice of the embedding and output projection)");
-  WEFT_CHECK(c.model.encoder_vocab_size() % tp == 0, "the source vocabulary of ",
-             c.model.encoder_vocab_size(), " tokens does not divide across parallel.tp = ", tp,
-             " ranks");
+  // Any vocabulary splits: its tables are padded to a multiple of
+  // model.vocab_multiple × tp rows (ModelConfig::padded_vocab).
   const int64_t micro = c.batch_size / c.grad_accum;
   WEFT_CHECK(micro % dp == 0, "the micro-batch of ", micro, " sequences (data.batch_size ",
              c.batch_size, " / train.grad_accum ", c.grad_accum, ") does not divide across dp = ",

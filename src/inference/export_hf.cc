@@ -146,7 +146,8 @@ void export_hf_gpt2(Model& model, const std::string& out_dir, const HfExportOpti
     WEFT_CHECK(p->value.shape() == p->full_shape, "export hf-gpt2: parameter ", p->name,
                " is a tensor-parallel shard ", shape_str(p->value.shape()), " of ",
                shape_str(p->full_shape), "; export from a single-rank (merged) model");
-    weights.emplace(p->name, p->value);
+    // The real vocabulary's rows: padding rows are not part of the model.
+    weights.emplace(p->name, p->padded_rows > 0 ? p->value.rows(0, p->real_rows()) : p->value);
   }
   const auto tensors = hf_gpt2_tensors(c, weights);
   std::error_code error;

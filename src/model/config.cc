@@ -57,9 +57,16 @@ void ModelConfig::validate() const {
              "model.label_smoothing must be in [0, 1), got ", label_smoothing);
   WEFT_CHECK(norm_eps > 0.0, "model.norm_eps must be positive, got ", norm_eps);
   WEFT_CHECK(init_std > 0.0, "model.init_std must be positive, got ", init_std);
+  WEFT_CHECK(vocab_multiple >= 1, "model.vocab_multiple must be >= 1, got ", vocab_multiple);
+  check_at_most("model.vocab_multiple", vocab_multiple, kMaxVocab);
   WEFT_CHECK(pad_id >= -1 && pad_id < vocab_size, "model.pad_id must be -1 (none) or a token ",
              "id below vocab_size ", vocab_size, ", got ", pad_id);
   check_fits_in_memory(weight_bytes(), host_memory_bytes(), "its weights");
+}
+
+int64_t ModelConfig::padded_vocab(int64_t vocab, int64_t tp) const {
+  const int64_t multiple = vocab_multiple * tp;
+  return (vocab + multiple - 1) / multiple * multiple;
 }
 
 int64_t ModelConfig::weight_bytes() const {

@@ -20,7 +20,15 @@ struct Field {
   const char* key;
   std::function<json(const ModelConfig&)> write;
   std::function<void(ModelConfig&, const json&)> read;
+  // A key added after checkpoints were first written: when absent, the
+  // member keeps ModelConfig's default, what those checkpoints were trained with.
+  bool optional = false;
 };
+
+Field optional(Field f) {
+  f.optional = true;
+  return f;
+}
 
 [[noreturn]] void refuse(const char* key, const std::string& expected, const json& got) {
   throw Error(std::string("model config: key '") + key + "' must be " + expected + ", got " +
@@ -110,6 +118,7 @@ const std::vector<Field>& fields() {
       real("norm_eps", &ModelConfig::norm_eps),
       real("init_std", &ModelConfig::init_std),
       integer("pad_id", &ModelConfig::pad_id),
+      optional(integer("vocab_multiple", &ModelConfig::vocab_multiple)),
   };
   return all;
 }
@@ -160,6 +169,7 @@ ModelConfig model_config_from_json(const json& in) {
   ModelConfig config;
   for (const Field& f : fields()) {
     auto it = in.find(f.key);
+    if (it == in.end() && f.optional) continue;
     if (it == in.end()) throw Error(std::string("model config: missing key '") + f.key + "'");
     f.read(config, *it);
   }

@@ -7,7 +7,7 @@ namespace weft {
 DecoderOnly::DecoderOnly(const ModelConfig& config, const LayerContext& ctx)
     : Model(""),
       config_((config.validate(), config)),
-      tokens_("decoder.embed_tokens", config.vocab_size, config.d_model, config.init_std, ctx),
+      tokens_("decoder.embed_tokens", config.vocab_size, config, ctx),
       decoder_("decoder", config, tokens_, config.n_layers, /*causal=*/true, /*cross=*/false, ctx),
       head_("lm_head", config, config.tie_embeddings ? &tokens_ : nullptr, ctx),
       tp_(ctx.tp) {

@@ -12,7 +12,10 @@ ops::DropoutSite Dropout::site(const StepContext& ctx, int64_t seq, int64_t glob
   s.seed = ctx.seed;
   s.step = ctx.step;
   s.site = site_id_;
-  s.row_offset = ctx.batch_offset * seq;
+  // Keyed by (global sentence, position): the same whatever each rank pads to.
+  s.row_offset = ctx.batch_offset;
+  s.rows_per_sequence = seq;
+  s.position_stride = kMaxPositions;
   s.global_cols = global_cols;
   s.col_offset = col_offset;
   return s;

@@ -5,10 +5,12 @@
 
 namespace weft {
 
-TokenEmbedding::TokenEmbedding(std::string name, int64_t vocab, int64_t d_model, double init_std,
+TokenEmbedding::TokenEmbedding(std::string name, int64_t vocab, const ModelConfig& c,
                                const LayerContext& ctx)
     : Module(std::move(name)), tp_(ctx.tp) {
-  table_ = &add_parameter("weight", {vocab, d_model}, ctx, Init::Normal, init_std, true, 0);
+  const int64_t padded = c.padded_vocab(vocab, ctx.tp->size());
+  table_ = &add_parameter("weight", {padded, c.d_model}, ctx, Init::Normal, c.init_std, true, 0);
+  table_->padded_rows = padded - vocab;
 }
 
 void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {

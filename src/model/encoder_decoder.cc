@@ -10,8 +10,7 @@ namespace {
 std::unique_ptr<TokenEmbedding> separate_source_tokens(const ModelConfig& c,
                                                        const LayerContext& ctx) {
   if (c.shared_vocabulary()) return nullptr;
-  return std::make_unique<TokenEmbedding>("encoder.embed_tokens", c.source_vocab_size, c.d_model,
-                                          c.init_std, ctx);
+  return std::make_unique<TokenEmbedding>("encoder.embed_tokens", c.source_vocab_size, c, ctx);
 }
 
 }  // namespace
@@ -20,8 +19,7 @@ EncoderDecoder::EncoderDecoder(const ModelConfig& config, const LayerContext& ct
     : Model(""),
       config_((config.validate(), config)),
       tp_(ctx.tp),
-      target_tokens_("decoder.embed_tokens", config.vocab_size, config.d_model, config.init_std,
-                     ctx),
+      target_tokens_("decoder.embed_tokens", config.vocab_size, config, ctx),
       source_tokens_(separate_source_tokens(config, ctx)),
       encoder_("encoder", config, source_tokens(), config.n_encoder_layers, /*causal=*/false,
                /*cross=*/false, ctx),

@@ -17,16 +17,31 @@ OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* t
   if (tied) {
     weight_ = &tied->table();
   } else {
-    weight_ = &add_parameter("weight", {c.vocab_size, c.d_model}, ctx, Init::Normal, c.init_std,
-                             true, 0);
+    const int64_t padded = c.padded_vocab(c.vocab_size, ctx.tp->size());
+    weight_ = &add_parameter("weight", {padded, c.d_model}, ctx, Init::Normal, c.init_std, true, 0);
+    weight_->padded_rows = padded - c.vocab_size;
   }
+}
+
+int64_t OutputHead::real_local_rows() const {
+  const int64_t offset = weight_->shard_dim < 0 ? 0 : weight_->shard_offset;
+  return std::clamp<int64_t>(weight_->real_rows() - offset, 0, weight_->value.dim(0));
 }
 
 double OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
                             double grad_scale, Tensor* dh) {
-  const int64_t B = h.dim(0), T = h.dim(1), d = h.dim(2), V_local = weight_->value.dim(0);
+  // Only the real vocabulary's rows are projected: padding rows get no
+  // logit, so they stay out of every softmax and get no gradient.
+  const int64_t B = h.dim(0), T = h.dim(1), d = h.dim(2), V_local = real_local_rows();
+  const Tensor weight = weight_->value.rows(0, V_local);
+  Tensor weight_grad = weight_->grad.rows(0, V_local);
+  // The vocabulary id of this shard's first column (the end of the real
+  // vocabulary for a shard of padding only).
+  const int64_t offset = std::min(weight_->shard_dim < 0 ? 0 : weight_->shard_offset,
+                                  weight_->real_rows());
   const int64_t N = B * T, shards = tp_->size();
-  const int64_t row_bytes = V_local * static_cast<int64_t>(dtype_size(h.dtype()));
+  const int64_t row_bytes =
+      std::max<int64_t>(1, V_local) * static_cast<int64_t>(dtype_size(h.dtype()));
   const int64_t block =
       dh ? std::clamp<int64_t>(static_cast<int64_t>(kLogitsBlockBytes) / row_bytes, 1, N) : N;
   if (block == N) {
@@ -48,24 +63,28 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
     const int64_t end = std::min(N, begin + block), n = end - begin;
     const Tensor h_rows = h2.rows(begin, end);
     const Tensor target_rows = target2.rows(begin, end);
-    Tensor logits = logits_.view({-1, V_local}).rows(0, n);
+    Tensor logits = V_local > 0 ? logits_.view({-1, V_local}).rows(0, n)
+                                : Tensor::empty({n, 0}, h.dtype(), h.device());
     Tensor stats = stats_.rows(0, n);
     Tensor all_stats = all_stats_.view({-1}).rows(0, shards * n * 4).view({shards, n, 4});
     Tensor losses = losses_.rows(begin, end);
-    ops::gemm(h_rows, false, weight_->value, true, logits);
+    if (V_local > 0) ops::gemm(h_rows, false, weight, true, logits);
 
     // Four numbers per row cross the group; the logits never do.
-    ops::cross_entropy_shard_stats(logits, target_rows, weight_->shard_offset, kIgnoreIndex,
-                                   stats);
+    ops::cross_entropy_shard_stats(logits, target_rows, offset, kIgnoreIndex, stats);
     tp_->all_gather(stats, all_stats);
     Tensor dlogits = dh ? logits : Tensor();
-    ops::cross_entropy_shard_finish(logits, target_rows, weight_->shard_offset,
-                                    weight_->full_shape[0], kIgnoreIndex, label_smoothing,
-                                    grad_scale, all_stats, losses, dlogits);
+    ops::cross_entropy_shard_finish(logits, target_rows, offset, weight_->real_rows(),
+                                    kIgnoreIndex, label_smoothing, grad_scale, all_stats, losses,
+                                    dlogits);
     if (dh) {
-      ops::gemm(dlogits, true, h_rows, false, weight_->grad, 1.0, 1.0);
       Tensor dh_rows = dh2.rows(begin, end);
-      ops::gemm(dlogits, false, weight_->value, false, dh_rows);
+      if (V_local == 0) {  // padding only: no part of dh comes from this shard
+        dh_rows.zero();
+        continue;
+      }
+      ops::gemm(dlogits, true, h_rows, false, weight_grad, 1.0, 1.0);
+      ops::gemm(dlogits, false, weight, false, dh_rows);
     }
   }
   const double loss_sum = ops::sum(losses_);
@@ -78,16 +97,27 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
 }
 
 void OutputHead::project(const Tensor& h, Tensor& logits) {
-  const int64_t N = h.dim(0), V_local = weight_->value.dim(0);
+  const int64_t N = h.dim(0), V = weight_->real_rows();
   if (tp_->size() == 1) {
-    Tensor::ensure(logits, {N, V_local}, h.dtype(), h.device());
-    ops::gemm(h, false, weight_->value, true, logits);
+    Tensor::ensure(logits, {N, V}, h.dtype(), h.device());
+    ops::gemm(h, false, weight_->value.rows(0, V), true, logits);
     return;
   }
-  // Inference under tensor parallelism: every rank gathers the full logits.
+  // Inference under tensor parallelism: every rank gathers the full logits,
+  // padding columns included, and keeps the real vocabulary's.
+  const int64_t V_local = weight_->value.dim(0);
   Tensor::ensure(local_logits_, {N, V_local}, h.dtype(), h.device());
   ops::gemm(h, false, weight_->value, true, local_logits_);
-  gather_from_tensor_parallel_region_forward(*tp_, local_logits_, gathered_, logits);
+  if (weight_->padded_rows == 0) {
+    gather_from_tensor_parallel_region_forward(*tp_, local_logits_, gathered_, logits);
+    return;
+  }
+  gather_from_tensor_parallel_region_forward(*tp_, local_logits_, gathered_, padded_logits_);
+  Tensor::ensure(logits, {N, V}, h.dtype(), h.device());
+  for (int64_t n = 0; n < N; ++n) {  // inference: a handful of rows
+    logits.rows(n, n + 1).copy_from(
+        padded_logits_.rows(n, n + 1).view({-1}).rows(0, V).view({1, V}));
+  }
 }
 
 }  // namespace weft

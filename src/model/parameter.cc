@@ -69,13 +69,20 @@ void initialize_parameters(const std::vector<Parameter*>& params, uint64_t seed)
     const int64_t n = p->value.numel();
     std::vector<double> host(static_cast<size_t>(n));
     const uint64_t key = rng::stream_key(seed, rng::hash_name(p->name.c_str()), 0);
+    int64_t row_size = 1;
+    for (size_t d = 1; d < p->full_shape.size(); ++d) row_size *= p->full_shape[d];
     for (int64_t j = 0; j < n; ++j) {
       switch (p->init) {
         case Init::Zeros: host[j] = 0.0; break;
         case Init::Ones: host[j] = 1.0; break;
         case Init::Normal: {
-          // Box-Muller on two draws owned by this element.
+          // Box-Muller on two draws owned by this element. Its full index
+          // does not depend on the padding rows after the real ones.
           const uint64_t i = static_cast<uint64_t>(full_index(*p, j));
+          if (p->padded_rows > 0 && static_cast<int64_t>(i) / row_size >= p->real_rows()) {
+            host[j] = 0.0;  // a padding row
+            break;
+          }
           const double u1 = 1.0 - rng::uniform01_double(key, 2 * i);  // (0, 1]
           const double u2 = rng::uniform01_double(key, 2 * i + 1);
           host[j] = p->init_std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);

@@ -27,7 +27,12 @@ std::vector<double> reference(const Tensor& x, double p, const ops::DropoutSite&
   std::vector<double> y(xs.size());
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < cols; ++c) {
-      const uint64_t g = (s.row_offset + r) * global_cols + s.col_offset + c;
+      // The header's formula, written out: sequences own position_stride rows.
+      const int64_t row = s.rows_per_sequence == 0
+                              ? s.row_offset + r
+                              : (s.row_offset + r / s.rows_per_sequence) * s.position_stride +
+                                    r % s.rows_per_sequence;
+      const uint64_t g = row * global_cols + s.col_offset + c;
       const bool keep = rng::uniform01(key, g) >= p;
       y[r * cols + c] = keep ? xs[r * cols + c] / (1.0 - p) : 0.0;
     }
@@ -113,6 +118,40 @@ TEST(DropoutMask, DependsOnGlobalIndexNotLayout) {
   }
 }
 
+// Sequences padded to 3 positions and the same sequences padded to 5 (as two
+// data-parallel ranks pad to their own longest sentence) share the masks of
+// their first 3 positions; and sequence 1 alone, at row_offset 1, has the
+// masks it has in the whole batch.
+TEST(DropoutMask, DependsOnSentenceAndPositionNotPadding) {
+  ops::DropoutSite s = site_of(4, 3);
+  s.rows_per_sequence = 3;
+  s.position_stride = 16;
+  const Tensor short_x = Tensor::from_vector(std::vector<float>(2 * 3 * 8, 1.0f), {2, 3, 8});
+  const std::vector<double> short_y = dropped(short_x, 0.5, s).to_double_vector();
+  EXPECT_TRUE(matches_reference(dropped(short_x, 0.5, s), reference(short_x, 0.5, s)));
+
+  ops::DropoutSite padded = s;
+  padded.rows_per_sequence = 5;
+  const Tensor long_x = Tensor::from_vector(std::vector<float>(2 * 5 * 8, 1.0f), {2, 5, 8});
+  const std::vector<double> long_y = dropped(long_x, 0.5, padded).to_double_vector();
+  int dropped_count = 0;
+  for (int64_t b = 0; b < 2; ++b) {
+    for (int64_t t = 0; t < 3; ++t) {
+      for (int64_t c = 0; c < 8; ++c) {
+        EXPECT_EQ(long_y[(b * 5 + t) * 8 + c], short_y[(b * 3 + t) * 8 + c]) << b << "," << t;
+        dropped_count += short_y[(b * 3 + t) * 8 + c] == 0.0;
+      }
+    }
+  }
+  EXPECT_GT(dropped_count, 0);  // the comparison saw masks, not only kept values
+
+  ops::DropoutSite second = s;
+  second.row_offset = 1;
+  const std::vector<double> alone =
+      dropped(short_x.rows(1, 2).clone(), 0.5, second).to_double_vector();
+  for (int64_t i = 0; i < 24; ++i) EXPECT_EQ(alone[i], short_y[24 + i]) << i;
+}
+
 TEST(DropoutBackward, MatchesFiniteDifferencesWithTheSameMask) {
   Tensor x = random_tensor({3, 5, 7}, DType::F64, 7);
   const Tensor w = random_tensor(x.shape(), DType::F64, 8);
@@ -144,6 +183,14 @@ TEST(DropoutChecks, RefusesBadArguments) {
   ops::DropoutSite negative = s;
   negative.row_offset = -1;
   EXPECT_THROW(ops::dropout_backward(x, 0.5, negative, y), Error);
+  ops::DropoutSite overlapping = s;
+  overlapping.rows_per_sequence = 2;
+  overlapping.position_stride = 1;  // sequences would share rows of the index space
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, overlapping, y), Error);
+  ops::DropoutSite ragged = s;
+  ragged.rows_per_sequence = 3;  // 4 rows are not whole sequences of 3
+  ragged.position_stride = 8;
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, ragged, y), Error);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ void expect_same(const ModelConfig& a, const ModelConfig& b) {
   EXPECT_EQ(a.norm_eps, b.norm_eps);
   EXPECT_EQ(a.init_std, b.init_std);
   EXPECT_EQ(a.pad_id, b.pad_id);
+  EXPECT_EQ(a.vocab_multiple, b.vocab_multiple);
 }
 
 TEST(ConfigJson, EveryPresetRoundTrips) {
@@ -48,9 +49,10 @@ TEST(ConfigJson, EveryPresetRoundTrips) {
 TEST(ConfigJson, EveryFieldIsWrittenByName) {
   ModelConfig c = model_preset("tiny-encoder-decoder");
   c.source_vocab_size = 41, c.pad_id = 3, c.tie_embeddings = false, c.dropout = 0.1;
+  c.vocab_multiple = 64;
   c.init_std = 1.0 / 3.0;  // not exact in decimal: must round-trip to the same double
   const json j = to_json(c);
-  EXPECT_EQ(j.size(), 19u);
+  EXPECT_EQ(j.size(), 20u);
   EXPECT_EQ(j["architecture"], "encoder-decoder");
   EXPECT_EQ(j["norm"], "post");
   EXPECT_EQ(j["activation"], "relu");
@@ -98,6 +100,13 @@ TEST(ConfigJson, RefusesUnknownMissingAndMistypedKeysByName) {
   missing.erase("positions");
   EXPECT_EQ(error_of([&] { model_config_from_json(missing); }),
             "model config: missing key 'positions'");
+  // Added later: a manifest without it was written by an unpadded model.
+  json before_padding = good;
+  before_padding.erase("vocab_multiple");
+  EXPECT_EQ(model_config_from_json(before_padding).vocab_multiple, 1);
+  json padded = good;
+  padded["vocab_multiple"] = 128;
+  EXPECT_EQ(model_config_from_json(padded).vocab_multiple, 128);
   EXPECT_EQ(error_of([&] { model_config_from_json(json::array()); }),
             "model config: must be a JSON object, got []");
   // Integers are accepted where a double is expected: "dropout": 0 is a number.

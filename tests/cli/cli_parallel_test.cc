@@ -69,6 +69,50 @@ TEST_F(CliParallel, MpirunTwoByTwoTrainsAsOneRank) {
   expect_reference_losses("runs/mpi");
 }
 
+// The shipped configs, as a user runs them: the numbers corpus's 33-token
+// vocabulary divides by no tp > 1 and is padded; a translation batch's
+// data-parallel halves are each padded to their own longest sentence, and
+// dropout must not notice.
+class CliShippedLayouts : public CliTest {
+ protected:
+  std::vector<double> losses(const std::string& config, const std::string& options,
+                             const std::string& run) {
+    const CommandResult r = weft("train --config " + std::string(WEFT_SOURCE_DIR) + "/configs/" +
+                                 config + " --train.steps 4 --optim.warmup 1 --train.eval_every 0 "
+                                 "--train.checkpoint_every 0 --log.every 1 --log.progress plain "
+                                 "--train.out " + run + " " + options);
+    EXPECT_EQ(r.exit_code, 0) << options << "\n" << r.output;
+    return train_losses(dir_ / run / "metrics.jsonl");
+  }
+  void expect_same(const std::vector<double>& losses, const std::vector<double>& reference,
+                   const std::string& what) {
+    ASSERT_EQ(losses.size(), reference.size()) << what;
+    ASSERT_FALSE(reference.empty()) << what;
+    for (size_t i = 0; i < losses.size(); ++i) {
+      EXPECT_NEAR(losses[i], reference[i], 1e-5 * std::abs(reference[i])) << what << ", step " << i + 1;
+    }
+  }
+};
+
+TEST_F(CliShippedLayouts, TinyGptOnAVocabularyNoTpDividesTrainsAsOneRank) {
+  const std::vector<double> one = losses("tiny-gpt.ini", "", "runs/one");
+  expect_same(losses("tiny-gpt.ini", "--parallel.simulate_ranks 4 --parallel.tp 2", "runs/tp2"),
+              one, "dp 2 x tp 2");
+  // The multiple itself does not change the function either.
+  expect_same(losses("tiny-gpt.ini", "--model.vocab_multiple 1", "runs/unpadded"), one,
+              "vocab_multiple 1");
+}
+
+TEST_F(CliShippedLayouts, TranslationDropoutDoesNotDependOnEachRanksPadding) {
+  const std::string options = "--model.dropout 0.1 --data.batch_size 16";
+  const std::vector<double> one = losses("numbers.ini", options, "runs/one");
+  expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 2", "runs/dp2"), one,
+              "dp 2");
+  expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 4 --parallel.tp 2",
+                     "runs/dp2tp2"),
+              one, "dp 2 x tp 2");
+}
+
 TEST_F(CliParallel, LayoutsThatDoNotDivideAreRefused) {
   struct Case {
     std::string options, message;

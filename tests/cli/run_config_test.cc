@@ -60,7 +60,8 @@ std::string key_of(const std::string& name) {
 }
 
 // What the JSON of a run's config has always been (numbers-transformer, the
-// defaults); integers and reals keep their JSON types.
+// defaults), plus model.vocab_multiple, added with vocabulary padding;
+// integers and reals keep their JSON types.
 const char* const kDefaultsJson =
     R"({"data":{"batch_size":64,"dataset":"builtin:numbers","seq_len":0},)"
     R"("log":{"every":10,"progress":"auto"},)"
@@ -68,7 +69,8 @@ const char* const kDefaultsJson =
     R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.1,"max_seq_len":96,)"
     R"("n_encoder_layers":2,"n_heads":4,"n_layers":2,"norm":"post","norm_eps":1e-05,)"
     R"("pad_id":-1,"positions":"sinusoidal","preset":"numbers-transformer",)"
-    R"("scale_embeddings":true,"source_vocab_size":0,"tie_embeddings":true,"vocab_size":40},)"
+    R"("scale_embeddings":true,"source_vocab_size":0,"tie_embeddings":true,"vocab_multiple":128,)"
+    R"("vocab_size":40},)"
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.001,)"
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"
@@ -98,7 +100,7 @@ const char* const kTinyJson =
     R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.0,"max_seq_len":16,)"
     R"("n_encoder_layers":0,"n_heads":2,"n_layers":2,"norm":"post","norm_eps":1e-05,)"
     R"("pad_id":-1,"positions":"sinusoidal","preset":"tiny-gpt","scale_embeddings":false,)"
-    R"("source_vocab_size":0,"tie_embeddings":false,"vocab_size":32},)"
+    R"("source_vocab_size":0,"tie_embeddings":false,"vocab_multiple":128,"vocab_size":32},)"
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.0003,)"
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"

@@ -1,5 +1,6 @@
 #include "train/parallel_testing.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -13,6 +14,35 @@
 namespace weft::testing {
 
 namespace {
+
+// Cuts the columns after the last one that holds a real token in any row:
+// target positions that count, source tokens that are not padding (id 0).
+void trim_padding(Batch& b) {
+  const auto last_used = [](const Tensor& t, auto used) {
+    const int64_t rows = t.dim(0), cols = t.dim(1);
+    int64_t length = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        if (used(t.data<int32_t>()[r * cols + c])) length = std::max(length, c + 1);
+      }
+    }
+    return length;
+  };
+  const auto first_columns = [](const Tensor& t, int64_t n) {
+    const int64_t rows = t.dim(0), cols = t.dim(1);
+    Tensor out = Tensor::empty({rows, n}, DType::I32);
+    for (int64_t r = 0; r < rows; ++r) {
+      std::copy_n(t.data<int32_t>() + r * cols, n, out.data<int32_t>() + r * n);
+    }
+    return out;
+  };
+  const int64_t target_len = last_used(b.target, [](int32_t id) { return id != kIgnoreIndex; });
+  b.input = first_columns(b.input, target_len);
+  b.target = first_columns(b.target, target_len);
+  if (b.source.defined()) {
+    b.source = first_columns(b.source, last_used(b.source, [](int32_t id) { return id != 0; }));
+  }
+}
 
 // Global micro-batch k of the run: a pure function of k, so every rank and
 // the single-rank run see the same data.
@@ -30,6 +60,20 @@ Batch global_micro_batch(const RunSpec& spec, int64_t k) {
     int32_t* source = b.source.data<int32_t>();
     for (int64_t i = 0; i < b.source.numel(); ++i) source[i] += 1;  // 0 is padding
     source[(k % B) * (T + 1) + T] = 0;
+  }
+  if (spec.varied_lengths) {
+    // Row r holds a sentence of 2..T target and 2..T+1 source tokens; the
+    // rest is padding. Row 0 is never the longest, so trimming always cuts.
+    int32_t* input = b.input.data<int32_t>();
+    int32_t* source = b.source.defined() ? b.source.data<int32_t>() : nullptr;
+    const int32_t pad = std::max<int32_t>(spec.config.pad_id, 0);
+    for (int64_t r = 0; r < B; ++r) {
+      const int64_t length = r == 0 ? 2 : 2 + (r * 5 + k * 3) % (T - 1);
+      for (int64_t t = length; t < T; ++t) input[r * T + t] = pad, target[r * T + t] = kIgnoreIndex;
+      if (source == nullptr) continue;
+      const int64_t source_length = 2 + (r * 7 + k) % T;
+      for (int64_t t = source_length; t < T + 1; ++t) source[r * (T + 1) + t] = 0;
+    }
   }
   return b;
 }
@@ -52,6 +96,7 @@ class RankBatches final : public BatchStream {
     mine.source = rows_of(global.source, begin, end);
     mine.input = rows_of(global.input, begin, end);
     mine.target = rows_of(global.target, begin, end);
+    if (spec_.varied_lengths) trim_padding(mine);
     return mine;
   }
 
@@ -66,7 +111,13 @@ struct Shard {
   int shard_dim;
   int64_t shard_offset;
   Tensor value;  // f64
+  int64_t padded_rows;  // vocabulary padding, which depends on tp
 };
+
+// The rows of the real vocabulary: layouts pad it to different sizes.
+Tensor real_rows(const Tensor& full, int64_t padded_rows) {
+  return padded_rows == 0 ? full : full.rows(0, full.dim(0) - padded_rows).clone();
+}
 
 struct RankResult {
   std::vector<double> losses;
@@ -95,7 +146,8 @@ RankResult train_rank(const RunSpec& spec, const ProcessGroups& groups) {
     Tensor value = Tensor::empty(p->value.shape(), DType::F64);
     const std::vector<double> v = p->value.to_double_vector();
     std::copy(v.begin(), v.end(), value.data<double>());
-    result.shards[p->name] = Shard{p->full_shape, p->shard_dim, p->shard_offset, value};
+    result.shards[p->name] =
+        Shard{p->full_shape, p->shard_dim, p->shard_offset, value, p->padded_rows};
   }
   return result;
 }
@@ -129,7 +181,9 @@ RunResult train_single_rank(const RunSpec& spec) {
   RankResult r = train_rank(spec, single_rank_groups());
   RunResult result;
   result.losses = r.losses;
-  for (auto& [name, shard] : r.shards) result.weights[name] = shard.value;
+  for (auto& [name, shard] : r.shards) {
+    result.weights[name] = real_rows(shard.value, shard.padded_rows);
+  }
   return result;
 }
 
@@ -162,6 +216,9 @@ RunResult train_simulated(const RunSpec& spec, int dp, int tp) {
             << name << ": rank " << r << " (a data-parallel replica) differs from replica 0";
       }
     }
+  }
+  for (auto& [name, full] : result.weights) {
+    full = real_rows(full, ranks[0].shards.at(name).padded_rows);
   }
   return result;
 }

@@ -22,6 +22,10 @@ struct RunSpec {
   int64_t steps = 5;
   int64_t micro_batch_rows = 8;  // global rows of one micro-batch
   int64_t seq_len = 8;
+  // Sentences of different lengths, padded: the single rank pads each
+  // micro-batch to its longest sentence, and every data-parallel rank pads
+  // its rows to their own longest one, as the translation loader does.
+  bool varied_lengths = false;
 };
 
 struct RunResult {

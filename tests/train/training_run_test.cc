@@ -59,7 +59,7 @@ class PositionStream final : public BatchStream {
 };
 
 constexpr uint64_t kTrainSeed = 5, kEvalSeed = 99;
-constexpr int32_t kVocab = 32;  // testing::tiny_config("gpt").vocab_size
+constexpr int32_t kVocab = 33;  // testing::tiny_config("gpt").vocab_size
 const WarmupCosineSchedule kSchedule(1e-2, 1e-3, 2, 12);
 
 // A tiny GPT (dropout on) with AdamW, gradient accumulation and clipping, on

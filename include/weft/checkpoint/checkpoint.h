@@ -73,6 +73,10 @@ struct CheckpointShard {
 struct SavedParameter {
   Shape full_shape;
   int shard_dim = -1;  // -1: every shard file holds it whole
+  // Rows of full_shape[0] that pad the vocabulary (Parameter::padded_rows).
+  // The padding depends on tp, so a load under another tp reads the real
+  // rows and leaves its own padding zero.
+  int64_t padded_rows = 0;
 };
 
 // A verified checkpoint: load_checkpoint has checked the manifest and the

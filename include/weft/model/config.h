@@ -35,10 +35,18 @@ struct ModelConfig {
   double norm_eps = 1e-5;
   double init_std = 0.02;
   int32_t pad_id = -1;             // padding token id, masked as an attention key; -1: none
+  // Embedding tables and the output projection get rows for a vocabulary
+  // rounded up to a multiple of vocab_multiple × tp (Megatron-LM's
+  // make-vocab-size-divisible-by): any vocabulary splits over any tp, and
+  // GEMM rows align. The padded rows are zero, masked out of every softmax,
+  // never trained, and not exported: the model's function is the unpadded one.
+  int64_t vocab_multiple = 1;
 
   bool shared_vocabulary() const { return source_vocab_size == 0; }
   int64_t encoder_vocab_size() const { return shared_vocabulary() ? vocab_size : source_vocab_size; }
   int64_t head_dim() const { return d_model / n_heads; }
+  // Rows the table of a `vocab`-token vocabulary has under `tp` shards.
+  int64_t padded_vocab(int64_t vocab, int64_t tp) const;
   // Throws weft::Error naming the first field that is out of range or
   // inconsistent (e.g. d_model not divisible by n_heads).
   void validate() const;

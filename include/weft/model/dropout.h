@@ -1,6 +1,7 @@
 #pragma once
-// Dropout keyed by where it sits in the model (a hash of its name) and by the
-// step, so a mask is the same under any parallel layout.
+// Dropout keyed by where it sits in the model (a hash of its name), by the
+// step, and by each element's global sentence, position and feature, so a
+// mask is the same under any parallel layout and any padding of the batch.
 
 #include <string>
 
@@ -11,6 +12,10 @@ namespace weft {
 
 class Dropout {
  public:
+  // Positions each sentence owns in the masks' index space: the longest
+  // context ModelConfig accepts.
+  static constexpr int64_t kMaxPositions = int64_t{1} << 20;
+
   Dropout(const std::string& name, double p);
 
   bool active(const StepContext& ctx) const { return ctx.training && p_ > 0.0; }

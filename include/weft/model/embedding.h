@@ -2,7 +2,8 @@
 // Token embeddings and position encodings.
 //
 // Shards: the token table is vocabulary-parallel: this rank holds rows
-// [r·V/tp, (r+1)·V/tp), looks up only ids in its range, and the partial
+// [r·Vp/tp, (r+1)·Vp/tp) of the padded vocabulary Vp (ModelConfig::
+// vocab_multiple), looks up only ids in its range, and the partial
 // embeddings leave the region through "g" (weft/model/tensor_parallel.h),
 // summed across the group; backward scatters the replicated gradient into
 // this rank's rows. Position tables are replicated. Neither caches anything.
@@ -14,8 +15,9 @@ namespace weft {
 
 class TokenEmbedding : public Module {
  public:
-  TokenEmbedding(std::string name, int64_t vocab, int64_t d_model, double init_std,
-                 const LayerContext& ctx);
+  // A table of `vocab` real rows, padded as `c.vocab_multiple` says, of
+  // width c.d_model.
+  TokenEmbedding(std::string name, int64_t vocab, const ModelConfig& c, const LayerContext& ctx);
 
   // ids (B,T) i32 -> out (B,T,d) = scale · table[ids]
   void forward(const Tensor& ids, double scale, Tensor& out);
@@ -23,7 +25,7 @@ class TokenEmbedding : public Module {
   void backward(const Tensor& dout, const Tensor& ids, double scale);
 
   Parameter& table() { return *table_; }
-  int64_t vocab() const { return table_->full_shape[0]; }
+  int64_t vocab() const { return table_->real_rows(); }  // without the padding
 
  private:
   std::shared_ptr<Communicator> tp_;

@@ -5,7 +5,9 @@
 // Shards: W is vocabulary-parallel like the embedding, a column-parallel
 // projection: h enters the region through "f" (weft/model/tensor_parallel.h),
 // whose backward sums dh over the group, and this rank computes logits
-// (B,T,V/tp) for its slice of the vocabulary. The loss is the
+// (B,T,V/tp) for its slice of the vocabulary. Rows that pad the vocabulary
+// (ModelConfig::vocab_multiple) are left out of the product: no logit, no
+// probability, no gradient. The loss is the
 // vocabulary-parallel cross-entropy: four statistics per row are gathered,
 // no rank holds full logits. Caches the logits; the backward pass overwrites
 // them with their gradient. Inference's project() leaves the region by
@@ -32,7 +34,8 @@ class OutputHead : public Module {
   // W.grad += …, dh written.
   double forward(const Tensor& h, const Tensor& target, double label_smoothing,
                   double grad_scale, Tensor* dh);
-  // The logits of the last forward without backward (dh null), (B,T,V_local).
+  // The logits of the last forward without backward (dh null), (B,T,V_local)
+  // over this shard's real (not padding) vocabulary rows.
   const Tensor& logits() const { return logits_; }
 
   static constexpr size_t kLogitsBlockBytes = size_t{256} << 20;
@@ -47,6 +50,9 @@ class OutputHead : public Module {
   Tensor logits_, losses_;
   Tensor stats_, all_stats_;          // (N,4) per-row loss statistics, this shard and all
   Tensor local_logits_, gathered_;    // project() under tensor parallelism
+  Tensor padded_logits_;              // … with the padding columns, before they are cut
+  // Rows of this shard that belong to the real vocabulary (the rest pad it).
+  int64_t real_local_rows() const;
 };
 
 }  // namespace weft

@@ -22,6 +22,10 @@ struct Parameter {
   Shape full_shape;   // the unsharded shape
   int shard_dim = -1;         // dimension split across tensor-parallel ranks; -1: replicated
   int64_t shard_offset = 0;   // first index of this shard along shard_dim
+  // Trailing rows of full_shape[0] past the real vocabulary (vocabulary
+  // padding, ModelConfig::vocab_multiple): zero, never trained, not exported.
+  int64_t padded_rows = 0;
+  int64_t real_rows() const { return full_shape.empty() ? 0 : full_shape[0] - padded_rows; }
   bool weight_decay = true;   // false for biases and norm gains
   Init init = Init::Zeros;
   double init_std = 0.0;      // for Init::Normal

@@ -1,7 +1,7 @@
 // Dropout with a counter-based mask: element (r, c) of the (rows, cols) view
 // is kept iff uniform01(stream_key(seed, step, site), g) >= p, where
-// g = (row_offset + r)·global_cols + col_offset + c is its index in the full
-// activation. The mask is recomputed, never stored, so backward regenerates
+// g = dropout_global_row(site, r)·global_cols + col_offset + c is its index in
+// the full activation. The mask is recomputed, never stored, so backward regenerates
 // exactly the forward's mask and the layout cannot change it.
 
 #include <cstring>
@@ -23,8 +23,8 @@ void dropout_impl(const T* in, T* out, int64_t rows, int64_t cols, double p,
   const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
 #pragma omp parallel for if (rows * cols >= kParallelMin / 4) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const uint64_t base =
-        static_cast<uint64_t>((site.row_offset + r) * global_cols + site.col_offset);
+    const uint64_t base = static_cast<uint64_t>(ops::dropout_global_row(site, r) * global_cols +
+                                                site.col_offset);
     const T* x = in + r * cols;
     T* y = out + r * cols;
 #pragma omp simd

@@ -26,6 +26,11 @@ void shard_stats_impl(const T* logits, const int32_t* targets, int64_t offset, i
       s[0] = s[1] = s[2] = s[3] = 0.0;
       continue;
     }
+    if (v == 0) {  // a shard that holds only vocabulary padding: no term
+      s[0] = -std::numeric_limits<double>::infinity();
+      s[1] = s[2] = s[3] = 0.0;
+      continue;
+    }
     T mx;
     double sum_x;
     max_and_sum(x, v, mx, sum_x);

@@ -1,8 +1,8 @@
 // Dropout on the GPU with the CPU kernel's mask: element (r, c) of the
 // (rows, cols) view is kept iff uniform01(stream_key(seed, step, site), g) >= p,
-// where g = (row_offset + r)·global_cols + col_offset + c is its index in the
-// full activation. Same generator, same index, so the mask is bit-identical
-// to the CPU's and backward regenerates the forward's mask.
+// where g = dropout_global_row(site, r)·global_cols + col_offset + c is its
+// index in the full activation. Same generator, same index, so the mask is
+// bit-identical to the CPU's and backward regenerates the forward's mask.
 
 #include <cstdint>
 
@@ -23,15 +23,15 @@ struct DropoutMask {
   T* out;
   int64_t cols;
   uint64_t key;
-  int64_t row_offset;
+  ops::DropoutSite site;
   int64_t global_cols;
-  int64_t col_offset;
   double p;
   float keep_scale;  // 1 / (1 − p)
   template <int W>
   __device__ __forceinline__ void operator()(int64_t i, Width<W>) const {
     const int64_t r = i / cols, c = i - r * cols;
-    const uint64_t index = static_cast<uint64_t>((row_offset + r) * global_cols + col_offset + c);
+    const uint64_t index = static_cast<uint64_t>(ops::dropout_global_row(site, r) * global_cols +
+                                                 site.col_offset + c);
     float v[W];
     load_floats<W>(in + i, v);
 #pragma unroll
@@ -63,9 +63,8 @@ void dropout_apply(const char* kernel, const Tensor& in, double p, const ops::Dr
                               ptr<T>(out),
                               cols,
                               rng::stream_key(site.seed, site.step, site.site),
-                              site.row_offset,
+                              site,
                               site.global_cols == 0 ? cols : site.global_cols,
-                              site.col_offset,
                               p,
                               static_cast<float>(1.0 / (1.0 - p))};
     const bool vec = cols % Packed<T>::size == 0 && aligned16(mask.in) && aligned16(mask.out);
