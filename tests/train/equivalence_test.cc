@@ -68,13 +68,14 @@ TEST_P(Equivalence, GradientAccumulationMatchesTheSingleRank) {
 // masks are keyed by sentence and position, not by the padded layout. In f64
 // every weight matches to 1e-9: the layouts compute the same function. In
 // f32 the losses match to 1e-5; the encoder-decoder's weights drift up to
-// 4e-5 (in norm) after five AdamW steps, which turn the layouts' different
-// summation orders into different updates where a gradient is near zero.
+// 5e-5 (in norm; GCC and clang builds differ) after five AdamW steps, which
+// turn the layouts' different summation orders into different updates where
+// a gradient is near zero.
 TEST_P(Equivalence, VariedLengthsWithDropoutMatchTheSingleRank) {
   const auto& [family, layout] = GetParam();
   ModelConfig config = tiny_config(family);
   config.label_smoothing = 0.1;
-  expect_same_run(config, layout, DType::F32, 1, 1e-5, 5e-5, std::nullopt, true);
+  expect_same_run(config, layout, DType::F32, 1, 1e-5, 1e-4, std::nullopt, true);
 }
 
 TEST_P(Equivalence, VariedLengthsWithDropoutF64MatchTheSingleRank) {
