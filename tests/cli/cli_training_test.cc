@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli_testing.h"
+#include "weft/tensor/safetensors.h"
 
 namespace weft::testing {
 namespace {
@@ -157,7 +158,12 @@ TEST_F(CliTraining, ExportWritesHuggingFaceGpt2Files) {
   const auto config = nlohmann::json::parse(read_file(dir_ / "hf/config.json"));
   EXPECT_EQ(config["n_layer"], 2);
   EXPECT_EQ(config["n_embd"], 16);
-  EXPECT_TRUE(fs::exists(dir_ / "hf/model.safetensors"));
+  ASSERT_TRUE(fs::exists(dir_ / "hf/model.safetensors"));
+  // The run's tables had 128 rows (model.vocab_multiple); the export has the
+  // real vocabulary's.
+  const SafetensorsFile hf = load_safetensors((dir_ / "hf/model.safetensors").string());
+  EXPECT_LT(config["vocab_size"].get<int64_t>(), 128);
+  EXPECT_EQ(hf.at("wte.weight").shape(), (Shape{config["vocab_size"].get<int64_t>(), 16}));
 
   const CommandResult wrong = weft("export --checkpoint runs/e --format onnx --out other");
   EXPECT_EQ(wrong.exit_code, 2);

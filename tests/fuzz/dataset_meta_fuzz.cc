@@ -7,24 +7,17 @@
 #include "weft/data/dataset.h"
 #include "weft/data/tokenizer.h"
 
-namespace {
-
-void provide_tokenizers() {
-  static const bool provided = [] {
-    const std::string dir = weft::fuzz::scratch_dir() + "/dataset";
-    weft::make_byte_tokenizer(false)->save(dir);
-    weft::make_byte_tokenizer(true)->save(dir + "/tokenizer_src");
-    weft::make_byte_tokenizer(true)->save(dir + "/tokenizer_tgt");
-    return true;
-  }();
-  (void)provided;
+// Once, before the first input (libFuzzer's initialisation hook).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  const std::string dir = weft::fuzz::scratch_dir() + "/dataset";
+  weft::make_byte_tokenizer(false)->save(dir);
+  weft::make_byte_tokenizer(true)->save(dir + "/tokenizer_src");
+  weft::make_byte_tokenizer(true)->save(dir + "/tokenizer_tgt");
+  return 0;
 }
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace weft;
-  provide_tokenizers();
   fuzz::write_file("dataset/meta.json", fuzz::as_text(data, size));
   fuzz::accept_or_refuse([&] { read_dataset(fuzz::scratch_dir() + "/dataset"); });
   return 0;

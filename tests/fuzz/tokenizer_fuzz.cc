@@ -7,31 +7,25 @@
 #include "fuzz_input.h"
 #include "weft/data/tokenizer.h"
 
-namespace {
-
-// A SentencePiece model beside the fuzzed tokenizer.json, trained once, so a
-// file naming "tokenizer.model" reaches the SentencePiece loader.
-void provide_sentencepiece_model() {
-  static const bool provided = [] {
-    std::string text;
-    for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog\n";
-    weft::SentencePieceOptions options;
-    options.vocab_size = 60;
-    // Writes tokenizer.json, which every input then replaces, and tokenizer.model.
-    weft::train_sentencepiece(text, options)->save(weft::fuzz::scratch_dir() + "/tokenizer");
-    return true;
-  }();
-  (void)provided;
+// Once, before the first input (libFuzzer's initialisation hook): a
+// SentencePiece model beside the fuzzed tokenizer.json, so a file naming
+// "tokenizer.model" reaches the SentencePiece loader.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog\n";
+  weft::SentencePieceOptions options;
+  options.vocab_size = 60;
+  // Writes tokenizer.json, which every input then replaces, and tokenizer.model.
+  weft::train_sentencepiece(text, options)->save(weft::fuzz::scratch_dir() + "/tokenizer");
+  return 0;
 }
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace weft;
-  provide_sentencepiece_model();
   fuzz::write_file("tokenizer/tokenizer.json", fuzz::as_text(data, size));
   fuzz::accept_or_refuse([&] {
-    const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(fuzz::scratch_dir() + "/tokenizer");
+    const std::unique_ptr<Tokenizer> tokenizer =
+        load_tokenizer(fuzz::scratch_dir() + "/tokenizer");
     const std::string decoded = tokenizer->decode(tokenizer->encode("the fox"));
     (void)decoded;
   });
