@@ -7,6 +7,7 @@
 #include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
+#include "cli/printable_text.h"
 #include "weft/inference/beam_search.h"
 #include "weft/model/encoder_decoder.h"
 #include "weft/tensor/error.h"
@@ -16,15 +17,24 @@ namespace po = boost::program_options;
 namespace weft::cli {
 namespace {
 
+// The start of a line a message names: a whole paragraph would bury it.
+std::string line_start(const std::string& line) {
+  constexpr size_t kShown = 40;
+  if (line.size() <= kShown) return printable_text(line);
+  return printable_text(std::string_view(line).substr(0, kShown)) + "...";
+}
+
+// `lines` are input lines first_line, first_line + 1, ... (counted from 1).
 void translate_batch(EncoderDecoder& model, const LoadedRun& run,
-                     const std::vector<std::string>& lines, const BeamSearchOptions& options,
-                     std::ostream& out) {
+                     const std::vector<std::string>& lines, int64_t first_line,
+                     const BeamSearchOptions& options, std::ostream& out) {
   std::vector<std::vector<int32_t>> sources;
-  for (const std::string& line : lines) {
-    std::vector<int32_t> ids = run.source_tokenizer->encode(line);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::vector<int32_t> ids = run.source_tokenizer->encode(lines[i]);
     ids.push_back(run.source_tokenizer->eos_id());
-    WEFT_CHECK(static_cast<int64_t>(ids.size()) <= model.config().max_seq_len, "input line '",
-               line, "' is ", ids.size(), " tokens with EOS, longer than the model's context of ",
+    WEFT_CHECK(static_cast<int64_t>(ids.size()) <= model.config().max_seq_len, "input line ",
+               first_line + static_cast<int64_t>(i), " ('", line_start(lines[i]), "') is ",
+               ids.size(), " tokens with EOS, longer than the model's context of ",
                model.config().max_seq_len);
     sources.push_back(std::move(ids));
   }
@@ -72,15 +82,17 @@ int run_translate(int argc, char** argv) {
 
   std::vector<std::string> lines;
   std::string line;
+  int64_t first_line = 1;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(line);
     if (static_cast<int64_t>(lines.size()) == batch) {
-      translate_batch(*model, run, lines, options, std::cout);
+      translate_batch(*model, run, lines, first_line, options, std::cout);
+      first_line += batch;
       lines.clear();
     }
   }
-  if (!lines.empty()) translate_batch(*model, run, lines, options, std::cout);
+  if (!lines.empty()) translate_batch(*model, run, lines, first_line, options, std::cout);
   return 0;
 }
 

@@ -69,6 +69,23 @@ TEST_F(CliInputBounds, ATornValidationShardIsRefusedBeforeTraining) {
                  {"val.bin: the header says", "it is torn"});
 }
 
+TEST_F(CliInputBounds, ATranslationInputLongerThanTheContextIsNamedByLineNumber) {
+  ASSERT_EQ(weft("train --model.preset tiny-encoder-decoder --model.max_seq_len 96 "
+                 "--data.dataset builtin:numbers "
+                 "--data.batch_size 4 --train.steps 1 --optim.warmup 0 --train.eval_every 0 "
+                 "--train.sample_every 0 --train.out runs/t")
+                .exit_code,
+            0);
+  const std::string long_line(5000, '7');
+  const CommandResult r = weft("translate --checkpoint runs/t --batch 2", "12\n34\n56\n" + long_line + "\n");
+  EXPECT_EQ(r.exit_code, 2) << r.output.substr(0, 300);
+  EXPECT_NE(r.output.find("input line 4 ('7777777777777777777777777777777777777777...') is 5001 "
+                          "tokens with EOS, longer than the model's context of"),
+            std::string::npos)
+      << r.output.substr(0, 300);
+  EXPECT_EQ(r.output.find(std::string(100, '7')), std::string::npos);  // not echoed whole
+}
+
 TEST_F(CliInputBounds, EvalRefusesCountsThatMakeNoSense) {
   // Refused before the checkpoint is even read: no run needs to exist.
   expect_refused("eval --checkpoint runs/none --batches -1", {"--batches must be >= 0", "got -1"});
