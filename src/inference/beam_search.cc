@@ -84,8 +84,23 @@ std::vector<Candidate> best_candidates(const SourceState& s, const float* logits
   return all;
 }
 
+bool worse(const Hypothesis& a, const Hypothesis& b) { return a.score < b.score; }
+
+// Adds `h` to the finished hypotheses, keeping the k best by score.
+void keep_best(std::vector<Hypothesis>& finished, Hypothesis h, int64_t k) {
+  finished.push_back(std::move(h));
+  if (static_cast<int64_t>(finished.size()) > k) {
+    finished.erase(std::min_element(finished.begin(), finished.end(), worse));
+  }
+}
+
 // One step for one source: finished hypotheses and the next live beams.
-// Returns true when the source is done.
+// Returns true when the source is done: at the last position, with no live
+// beam, or with k finished hypotheses none of which the best live beam
+// would beat if it ended now (Hugging Face's rule). Stopping at the first k
+// finished instead lets a confident model's improbable early EOS
+// candidates, which enter the top k while the live alternatives are worse
+// still, fill the list before the right translation ends.
 bool advance(SourceState& s, const std::vector<Candidate>& top, int64_t k, bool last,
              const BeamSearchOptions& o) {
   std::vector<Beam> next;
@@ -94,7 +109,7 @@ bool advance(SourceState& s, const std::vector<Candidate>& top, int64_t k, bool 
     const Beam& from = s.beams[c.beam];
     if (c.token == o.eos_id) {
       if (static_cast<int64_t>(rank) < k || last) {
-        s.finished.push_back(finish(from.tokens, o.eos_id, c.log_prob, o.length_penalty));
+        keep_best(s.finished, finish(from.tokens, o.eos_id, c.log_prob, o.length_penalty), k);
       }
     } else if (static_cast<int64_t>(next.size()) < k) {
       Beam beam{from.tokens, c.log_prob, c.beam};
@@ -103,13 +118,19 @@ bool advance(SourceState& s, const std::vector<Candidate>& top, int64_t k, bool 
     }
   }
   s.beams = std::move(next);
-  return last || s.beams.empty() || static_cast<int64_t>(s.finished.size()) >= k;
+  if (last || s.beams.empty()) return true;
+  if (static_cast<int64_t>(s.finished.size()) < k) return false;
+  // The live beams are in candidate order: the first has the best log-prob,
+  // and all have the same length.
+  const Beam& best = s.beams.front();
+  const double best_live =
+      best.log_prob /
+      length_penalty(static_cast<int64_t>(best.tokens.size()) + 1, o.length_penalty);
+  return std::min_element(s.finished.begin(), s.finished.end(), worse)->score >= best_live;
 }
 
 Hypothesis best_of(const std::vector<Hypothesis>& finished) {
-  return *std::max_element(
-      finished.begin(), finished.end(),
-      [](const Hypothesis& a, const Hypothesis& b) { return a.score < b.score; });
+  return *std::max_element(finished.begin(), finished.end(), worse);
 }
 
 std::vector<Hypothesis> beam_search_group(EncoderDecoderDecoding& decoding,

@@ -88,6 +88,29 @@ TEST(BeamSearch, WiderBeamsScoreAtLeastAsWellAsGreedy) {
   EXPECT_GT(better, 0) << "the beam never found anything greedy did not: a weak test";
 }
 
+// A confident model (large weights): its improbable early EOS candidates
+// enter the top k while the live alternatives are worse still. A beam that
+// stopped at its first k finished hypotheses returned one of those and
+// scored below greedy search, as the numbers translator did at beam 4.
+TEST(BeamSearch, AConfidentModelsEarlyEndsDoNotStopTheBeam) {
+  for (uint64_t seed : {2, 3, 4, 5, 6, 7}) {
+    ModelConfig config = translator_config(17, 24);
+    config.init_std = 2.0;
+    auto model = tiny_model(config, seed);
+    const std::vector<Hypothesis> greedy =
+        greedy_search(as_translator(model), kSources, search(1, 0.6));
+    for (int64_t beam : {2, 4}) {
+      const std::vector<Hypothesis> found =
+          beam_search(as_translator(model), kSources, search(beam, 0.6));
+      for (size_t i = 0; i < kSources.size(); ++i) {
+        const double rounding = 1e-5 * std::abs(greedy[i].score);
+        EXPECT_GE(found[i].score, greedy[i].score - rounding)
+            << "seed " << seed << ", beam " << beam << ", source " << i;
+      }
+    }
+  }
+}
+
 // Σ log p of `output` (ending with EOS) given `source`, by one full forward.
 double log_prob_of(Model& model, const Ids& source, const Ids& output) {
   Ids input = {kBos};

@@ -14,7 +14,10 @@ bool available();
 
 struct Options {
   int device = -1;             // -1: keep the current one (the NCCL bootstrap picks the node-local rank's)
-  size_t arena_bytes = 0;      // 0: arena_fraction of the free memory
+  // 0: arena_fraction of the free memory. The environment's WEFT_GPU_ARENA_MB
+  // overrides both: compute-sanitizer checks accesses per allocation, and
+  // cannot see an overrun inside one arena of 70 GB.
+  size_t arena_bytes = 0;
   double arena_fraction = 0.9;
   bool tf32 = false;           // TF32 tensor cores for f32 GEMMs (off: the 1e-5 fp32 budget holds)
 };

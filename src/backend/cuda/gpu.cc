@@ -98,6 +98,13 @@ void initialize(const Options& options) {
   WEFT_CUDA_CALL("initialize", cudaMemGetInfo(&free_bytes, &total_bytes));
   size_t capacity = options.arena_bytes;
   if (capacity == 0) capacity = static_cast<size_t>(static_cast<double>(free_bytes) * options.arena_fraction);
+  if (const char* mb = std::getenv("WEFT_GPU_ARENA_MB"); mb != nullptr && *mb != '\0') {
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(mb, &end, 10);
+    WEFT_CHECK(*end == '\0' && value >= 1 && value <= (1ull << 30) && mb[0] != '-',
+               "WEFT_GPU_ARENA_MB must be a whole number of MiB in [1, 2^30], got '", mb, "'");
+    capacity = static_cast<size_t>(value) << 20;
+  }
   WEFT_CHECK(capacity <= free_bytes, "gpu::initialize: an arena of ", capacity,
              " bytes does not fit in the ", free_bytes, " bytes free on ", prop.name);
   s.arena = std::make_unique<cuda::Arena>(capacity);

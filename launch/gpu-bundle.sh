@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds, on this machine, what a lent GPU machine runs: weft and its GPU test
+# binary with the CUDA backend for sm_80 and sm_90, portable CPU code (the
+# GPU machine's CPU is another model), and no MPI (single-GPU checks need
+# none, and Open MPI's plugins do not travel), then gathers them into one
+# folder with launch/gpu-check.sh, the PyTorch reference and every shared
+# library the binaries need that the GPU machine does not provide.
+#
+#   launch/gpu-bundle.sh [BUNDLE_DIR]     (default build-gpu/bundle)
+#
+# Left out, found there at run time by gpu-check.sh: the C library, the CUDA
+# runtime and cuBLAS/cuBLASLt (the machine's CUDA toolkit), NCCL and cuDNN
+# (its PyTorch packages). The folder must stay under 60 MiB; the script says
+# its size and refuses a larger one. WEFT_GPU_BUILD_DIR (build-gpu) and
+# WEFT_JOBS choose the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${WEFT_GPU_BUILD_DIR:-build-gpu}
+bundle=${1:-$build_dir/bundle}
+jobs=${WEFT_JOBS:-$(nproc)}
+limit_mib=60
+
+if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc > /dev/null; then
+  echo "gpu-bundle.sh: no CUDA toolkit here (nvcc not found): the bundle needs the CUDA backend" >&2
+  exit 2
+fi
+
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_NATIVE=OFF -DWEFT_CUDA=ON \
+  "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON
+if ! grep -q 'src/backend/cuda/' "$build_dir/compile_commands.json"; then
+  echo "gpu-bundle.sh: $build_dir has no CUDA backend (cmake printed 'weft: CUDA backend OFF')" >&2
+  exit 2
+fi
+cmake --build "$build_dir" -j "$jobs" --target weft test_backend_cuda
+
+rm -rf "$bundle"
+mkdir -p "$bundle/bin" "$bundle/lib"
+for binary in "$build_dir/weft" "$build_dir/tests/test_backend_cuda"; do
+  cp "$binary" "$bundle/bin/"
+  strip --strip-unneeded "$bundle/bin/$(basename "$binary")"
+done
+cp launch/gpu-check.sh launch/pytorch_gpt2.py "$bundle/"
+
+# A library the GPU machine has: the C runtime and the loader, the CUDA
+# toolkit's libraries, the driver, NCCL and cuDNN.
+provided_there() {
+  case "$1" in
+    linux-vdso.so*|ld-linux*|libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*) return 0 ;;
+    libcuda.so*|libcudart.so*|libcublas.so*|libcublasLt.so*|libnccl.so*|libcudnn*) return 0 ;;
+  esac
+  return 1
+}
+
+missing=()
+while read -r name arrow path _; do
+  [ "$arrow" = "=>" ] || continue
+  provided_there "$name" && continue
+  if [ "$path" = "not" ]; then
+    missing+=("$name")
+    continue
+  fi
+  cp -L "$path" "$bundle/lib/$name"
+done < <(ldd "$bundle"/bin/* | sort -u)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "gpu-bundle.sh: these libraries are not found here: ${missing[*]}" >&2
+  exit 2
+fi
+
+size_mib=$(( $(du -sb "$bundle" | cut -f1) / 1048576 ))
+echo "gpu-bundle.sh: $bundle holds $(ls "$bundle/bin" | wc -l) binaries and" \
+     "$(ls "$bundle/lib" | wc -l) libraries, ${size_mib} MiB:"
+ls -la "$bundle/bin" "$bundle/lib" | sed 's/^/  /'
+if [ "$size_mib" -ge "$limit_mib" ]; then
+  echo "gpu-bundle.sh: $size_mib MiB is over the ${limit_mib} MiB a device call carries" >&2
+  exit 2
+fi
+echo "gpu-bundle.sh: on the GPU machine: $bundle/gpu-check.sh LOG_DIR"

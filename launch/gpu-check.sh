@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The first minutes on a GPU machine, from the folder launch/gpu-bundle.sh
+# made: everything the CPU cannot verify, in at most 8 minutes, each stage
+# under its own time cap, every output kept in LOG_DIR.
+#
+#   gpu-check.sh LOG_DIR
+#
+#   1. probe      the GPU (name, driver, clocks, memory), where each library
+#                 resolves from; a library not found stops the check at once
+#   2. unit       the GPU unit tests (every op against the CPU), one process
+#   3. memcheck   compute-sanitizer memcheck, then racecheck, over the
+#      racecheck  attention, layer-norm, cross-entropy and AdamW tests, with a
+#                 256 MiB arena (WEFT_GPU_ARENA_MB) so that an overrun leaves
+#                 its allocation
+#   4. bench      weft bench: GPT-2 124M in bf16 at batch 8 × 1024, then the
+#      bench-256  same tokens as batch 32 × 256 (less attention)
+#   5. pytorch    the PyTorch reference (launch/pytorch_gpt2.py: bf16
+#                 autocast, torch.compile, SDPA, fused AdamW) at batch 8 × 1024
+#   then a summary table. Exit 0 when the probe passed, some unit test ran on
+#   the GPU and no unit test or sanitizer failed; 1 otherwise.
+#
+# PYTHON picks the interpreter (python3); CUDA_HOME the toolkit
+# (/usr/local/cuda); WEFT_CHECK_SCALE (1) multiplies every time cap.
+set -uo pipefail
+if [ $# -ne 1 ]; then
+  echo "usage: gpu-check.sh LOG_DIR" >&2
+  exit 2
+fi
+bundle=$(cd "$(dirname "$0")" && pwd)
+log_dir=$1
+mkdir -p "$log_dir" || exit 2
+log_dir=$(cd "$log_dir" && pwd)
+python=${PYTHON:-python3}
+cuda_home=${CUDA_HOME:-/usr/local/cuda}
+scale=${WEFT_CHECK_SCALE:-1}
+start=$(date +%s)
+
+rows=()       # the summary: stage, status, figure, seconds
+failed=0
+row() { rows+=("$(printf '%-10s %-8s %-50s %5s s' "$1" "$2" "$3" "$4")"); }
+summary() {
+  {
+    echo
+    echo "gpu-check summary ($(($(date +%s) - start)) s in all; logs in $log_dir)"
+    printf '%s\n' "${rows[@]}"
+  } | tee "$log_dir/summary.txt"
+}
+
+# Runs stage NAME under a cap of SECONDS (times the scale), output to
+# LOG_DIR/NAME.log; sets $status (passed, failed, timeout) and $seconds.
+run_stage() {
+  local name=$1 cap=$2
+  shift 2
+  local begin=$(date +%s)
+  echo "== $name (at most $((cap * scale)) s): $*" | tee "$log_dir/$name.log"
+  timeout --kill-after=5 $((cap * scale)) "$@" >> "$log_dir/$name.log" 2>&1
+  local rc=$?
+  seconds=$(($(date +%s) - begin))
+  case $rc in
+    0) status=passed ;;
+    124|137) status=timeout ;;
+    *) status=failed ;;
+  esac
+  echo "   $status ($rc) in ${seconds} s" | tee -a "$log_dir/$name.log"
+}
+
+# --- 1. probe ------------------------------------------------------------
+probe=$log_dir/probe.log
+: > "$probe"
+if ! gpus=$(nvidia-smi -L 2>> "$probe") || ! grep -q '^GPU ' <<<"$gpus"; then
+  echo "gpu-check: no GPU is visible (nvidia-smi -L lists none)" | tee -a "$probe"
+  row probe failed "no GPU visible" 0
+  summary
+  exit 1
+fi
+{
+  echo "$gpus"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem \
+             --format=csv
+  "$cuda_home/bin/nvcc" --version 2>&1 | tail -n 2
+} >> "$probe" 2>&1
+gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+
+# Where the libraries the bundle leaves out live: the toolkit, and the
+# nvidia-* packages beside PyTorch (NCCL, cuDNN).
+lib_path=$bundle/lib
+for dir in "$cuda_home/lib64" "$cuda_home/lib" "$cuda_home/targets/x86_64-linux/lib"; do
+  [ -d "$dir" ] && lib_path=$lib_path:$dir
+done
+site=$("$python" -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0]))' \
+       2>/dev/null || true)
+if [ -n "$site" ]; then
+  for dir in "$site"/nvidia/*/lib "$site"/nvidia/*/lib64; do
+    [ -d "$dir" ] && lib_path=$lib_path:$dir
+  done
+fi
+export LD_LIBRARY_PATH=$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$probe"
+ldd "$bundle"/bin/* >> "$probe" 2>&1
+if grep -q 'not found' "$probe"; then
+  echo "gpu-check: libraries not found:" >&2
+  grep 'not found' "$probe" | sort -u >&2
+  row probe failed "$(grep -c 'not found' "$probe") libraries not found (probe.log)" 0
+  summary
+  exit 1
+fi
+row probe passed "${gpu_name:-?}" 0
+cat "$probe"
+
+# --- 2. unit tests -------------------------------------------------------
+run_stage unit 150 "$bundle/bin/test_backend_cuda"
+unit_log=$log_dir/unit.log
+passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
+skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
+failures=$(sed -n 's/^ *\([0-9]*\) FAILED TEST.*/\1/p' "$unit_log" | tail -n 1)
+# gtest counts a skipped test apart from the passed ones.
+ran_on_gpu=$(( ${passed:-0} + ${failures:-0} ))
+figure="${passed:-0} passed, ${failures:-0} failed, ${skipped:-0} skipped"
+if [ "$status" = passed ] && [ "$ran_on_gpu" -le 0 ]; then
+  status=failed
+  figure="$figure: none ran on a GPU"
+fi
+[ "$status" = passed ] || failed=1
+row unit "$status" "$figure" "$seconds"
+
+# --- 3. compute-sanitizer -----------------------------------------------
+sanitized='*AttentionGpu*:*FlashAttentionGpu*:*LayerNormGpu*:*CrossEntropyGpu*:*AdamWGpu*'
+sanitizer=$(command -v compute-sanitizer || echo "$cuda_home/bin/compute-sanitizer")
+for tool in memcheck racecheck; do
+  if [ ! -x "$sanitizer" ]; then
+    row "$tool" skipped "compute-sanitizer is not installed" 0
+    continue
+  fi
+  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 75 "$sanitizer" --tool "$tool" --error-exitcode 3 \
+    "$bundle/bin/test_backend_cuda" "--gtest_filter=$sanitized"
+  errors=$(sed -n 's/^========= ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$log_dir/$tool.log" | tail -n 1)
+  [ "$status" = passed ] || failed=1
+  row "$tool" "$status" "${errors:-?} errors" "$seconds"
+done
+
+# --- 4. weft bench -------------------------------------------------------
+# tokens/s, MFU and peak memory from the bench's last lines.
+bench_figure() {
+  local line
+  line=$(grep '^training:' "$1" | tail -n 1)
+  local tokens
+  tokens=$(sed -n 's/.*: \([0-9.]*\) tokens\/s.*/\1/p' <<<"$line")
+  local mfu=$(sed -n 's/.*MFU \([0-9.]*%\).*/\1/p' <<<"$line")
+  local memory=$(sed -n 's/.*peak device memory: \([0-9.]* GiB\).*/\1/p' "$1" | tail -n 1)
+  echo "${tokens:-?} tok/s, MFU ${mfu:-?}, peak ${memory:-?}"
+}
+run_stage bench 75 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
+  --batch 8 --seq 1024 --steps 10 --warmup 2
+row bench "$status" "8x1024: $(bench_figure "$log_dir/bench.log")" "$seconds"
+run_stage bench-256 60 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
+  --batch 32 --seq 256 --steps 10 --warmup 2
+row bench-256 "$status" "32x256: $(bench_figure "$log_dir/bench-256.log")" "$seconds"
+
+# --- 5. PyTorch reference -----------------------------------------------
+if ! "$python" -c 'import torch' > /dev/null 2>&1; then
+  row pytorch skipped "no torch for $python" 0
+else
+  run_stage pytorch 90 "$python" "$bundle/pytorch_gpt2.py" --batch 8 --seq 1024 --steps 10 \
+    --warmup 3
+  tokens=$(sed -n 's/^pytorch: tokens_per_s=\([0-9]*\).*/\1/p' "$log_dir/pytorch.log" | tail -n 1)
+  row pytorch "$status" "8x1024: ${tokens:-?} tok/s" "$seconds"
+fi
+
+summary
+exit $failed
