@@ -2,15 +2,32 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
 #include "weft/backend/gpu.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/tensor/error.h"
 
 namespace weft::cli {
 
 namespace {
+
+// An (n, n) matrix of uniform values in [-1, 1). Not a constant: a GPU
+// multiplies constant or zero inputs faster (its multipliers switch less and
+// its clocks stay higher), which would overstate the peak MFU is taken
+// against.
+Tensor random_matrix(int64_t n, uint64_t seed, DType dtype, Device device) {
+  std::vector<float> values(static_cast<size_t>(n * n));
+  const uint64_t key = rng::stream_key(seed, 0, 0);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = 2.0f * rng::uniform01(key, i) - 1.0f;
+  Tensor f32 = Tensor::from_vector(values, {n, n});
+  if (dtype == DType::F32) return f32.to(device);
+  Tensor converted = Tensor::empty({n, n}, dtype);
+  ops::convert(f32, converted);
+  return converted.to(device);
+}
 
 double gemm_flops(int64_t n) {
   const double d = static_cast<double>(n);
@@ -22,9 +39,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 double cpu_sgemm_peak(int64_t n) {
-  Tensor a = Tensor::empty({n, n}), b = Tensor::empty({n, n}), c = Tensor::empty({n, n});
-  ops::fill(a, 0.5);
-  ops::fill(b, 0.25);
+  const Tensor a = random_matrix(n, 1, DType::F32, Device::CPU);
+  const Tensor b = random_matrix(n, 2, DType::F32, Device::CPU);
+  Tensor c = Tensor::empty({n, n});
   double best = 1e30;
   for (int i = 0; i < 4; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -41,11 +58,9 @@ constexpr int kGemmsPerSample = 10;
 constexpr int kSamples = 3;
 
 double cuda_bf16_gemm_peak(int64_t n) {
-  Tensor a = Tensor::empty({n, n}, DType::BF16, Device::CUDA);
-  Tensor b = Tensor::empty({n, n}, DType::BF16, Device::CUDA);
+  const Tensor a = random_matrix(n, 1, DType::BF16, Device::CUDA);
+  const Tensor b = random_matrix(n, 2, DType::BF16, Device::CUDA);
   Tensor c = Tensor::empty({n, n}, DType::BF16, Device::CUDA);
-  ops::fill(a, 0.5);
-  ops::fill(b, 0.25);
   double best = 1e30;
   for (int sample = 0; sample <= kSamples; ++sample) {  // sample 0 warms up
     gpu::synchronize();

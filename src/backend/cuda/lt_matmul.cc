@@ -214,9 +214,9 @@ std::unique_ptr<Plan> make_plan(const char* op, const LtMatmul& p, const Context
   const cublasStatus_t heuristic_status =
       cublasLtMatmulAlgoGetHeuristic(ctx.lt, plan->desc, plan->a_layout, plan->b_layout,
                                      plan->c_layout, plan->c_layout, raw_pref, 1, &result, &count);
-  // NOT_SUPPORTED: no kernel for this combination; as for zero results, the
-  // caller falls back rather than fails.
-  if (heuristic_status != CUBLAS_STATUS_NOT_SUPPORTED) WEFT_CUBLAS_CALL(op, heuristic_status);
+  // Any failure of the heuristic (NOT_SUPPORTED for a combination without a
+  // kernel, INVALID_VALUE for an alignment it will not take, ...) and zero
+  // results alike: the caller falls back to the unfused path rather than fails.
   plan->found = heuristic_status == CUBLAS_STATUS_SUCCESS && count > 0 &&
                 result.state == CUBLAS_STATUS_SUCCESS;
   if (plan->found) plan->algo = result.algo;

@@ -33,6 +33,8 @@ inline const std::vector<AttentionCase>& attention_cases() {
       {2, 130, 130, 1, 64, true, true},  // longer than one tile
       {2, 70, 45, 2, 16, false, false},
       {1, 1, 1, 1, 16, false, false},
+      {2, 1024, 1024, 12, 64, true, false},  // GPT-2 124M's shape
+      {1, 512, 512, 4, 128, true, false},    // head dim 128 (LLaMA-style models)
   };
   return all;
 }
