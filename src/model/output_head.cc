@@ -23,22 +23,17 @@ OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* t
   }
 }
 
-int64_t OutputHead::real_local_rows() const {
-  const int64_t offset = weight_->shard_dim < 0 ? 0 : weight_->shard_offset;
-  return std::clamp<int64_t>(weight_->real_rows() - offset, 0, weight_->value.dim(0));
-}
-
 double OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
                             double grad_scale, Tensor* dh) {
   // Only the real vocabulary's rows are projected: padding rows get no
   // logit, so they stay out of every softmax and get no gradient.
-  const int64_t B = h.dim(0), T = h.dim(1), d = h.dim(2), V_local = real_local_rows();
+  // The vocabulary id of this shard's first column (0 when replicated; the
+  // end of the real vocabulary for a shard of padding only), and its real rows.
+  const int64_t offset = std::min(weight_->shard_offset, weight_->real_rows());
+  const int64_t V_local = std::min(weight_->real_rows() - offset, weight_->value.dim(0));
+  const int64_t B = h.dim(0), T = h.dim(1), d = h.dim(2);
   const Tensor weight = weight_->value.rows(0, V_local);
   Tensor weight_grad = weight_->grad.rows(0, V_local);
-  // The vocabulary id of this shard's first column (the end of the real
-  // vocabulary for a shard of padding only).
-  const int64_t offset = std::min(weight_->shard_dim < 0 ? 0 : weight_->shard_offset,
-                                  weight_->real_rows());
   const int64_t N = B * T, shards = tp_->size();
   const int64_t row_bytes =
       std::max<int64_t>(1, V_local) * static_cast<int64_t>(dtype_size(h.dtype()));

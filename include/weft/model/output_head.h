@@ -51,8 +51,6 @@ class OutputHead : public Module {
   Tensor stats_, all_stats_;          // (N,4) per-row loss statistics, this shard and all
   Tensor local_logits_, gathered_;    // project() under tensor parallelism
   Tensor padded_logits_;              // … with the padding columns, before they are cut
-  // Rows of this shard that belong to the real vocabulary (the rest pad it).
-  int64_t real_local_rows() const;
 };
 
 }  // namespace weft
