@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "weft/checkpoint/checkpoint.h"
+#include "weft/tensor/safetensors.h"
 
 namespace weft::checkpoint {
 
@@ -85,6 +86,9 @@ struct ManifestInputs {
   int64_t tp = 1;
   int64_t dp = 1;
   int64_t optimizer_step_count = 0;
+  // A distributed optimizer's part files per shard (its dp); 0: one
+  // optimizer file per shard.
+  int64_t optimizer_parts = 0;
   std::vector<std::string> tokenizer_files;  // names inside tokenizer/
   nlohmann::json files;                      // {name: {"bytes", "crc32c"}}
 };
@@ -94,6 +98,17 @@ nlohmann::json build_manifest(const ManifestInputs& in);
 Checkpoint read_manifest(const std::string& dir);
 // Every file the manifest lists has its recorded size and CRC-32C.
 void verify_files(const Checkpoint& checkpoint);
+
+// --- a distributed optimizer's parts (optimizer_parts.cc) --------------------
+// The metadata key of a part file: a JSON object {parameter name: [begin,
+// end)}, the elements of each parameter's (flattened) shard the part holds.
+inline constexpr const char* kPartRangesKey = "weft.ranges";
+// The state tensors of one shard, whole (each parameter's shard shape), from
+// its parts: every element is held by exactly one part. Throws weft::Error
+// naming the part file and what is wrong (a range outside the shard, a gap or
+// an overlap, a tensor of the wrong size, a state of an unknown parameter).
+SafetensorsFile assemble_optimizer_parts(const std::vector<std::string>& part_paths,
+                                         const Checkpoint& c, int64_t shard);
 
 // --- re-splitting (checkpoint_reshard.cc) -----------------------------------
 // Where a tensor lies in its full tensor: it covers [origin[d], origin[d] +

@@ -27,8 +27,18 @@ json build_manifest(const ManifestInputs& in) {
   }
   json shards = json::array();
   for (int64_t t = 0; t < in.tp; ++t) {
-    shards.push_back({{"model", checkpoint_shard_file_name("model", t, in.tp)},
-                      {"optimizer", checkpoint_shard_file_name("optimizer", t, in.tp)}});
+    json shard = {{"model", checkpoint_shard_file_name("model", t, in.tp)}};
+    if (in.optimizer_parts > 0) {
+      // A distributed optimizer's state: one flat part per data-parallel rank.
+      json parts = json::array();
+      for (int64_t d = 0; d < in.optimizer_parts; ++d) {
+        parts.push_back(checkpoint_part_file_name(t, in.tp, d, in.optimizer_parts));
+      }
+      shard["optimizer_parts"] = parts;
+    } else {
+      shard["optimizer"] = checkpoint_shard_file_name("optimizer", t, in.tp);
+    }
+    shards.push_back(shard);
   }
   return {{"format", kCheckpointFormat},
           {"version", kCheckpointVersion},
@@ -40,7 +50,9 @@ json build_manifest(const ManifestInputs& in) {
           {"rng", {{"seed", state.seed}}},
           // Shard t holds [t·n/tp, (t+1)·n/tp) of each parameter along its
           // shard_dim, and the parameters with shard_dim -1 whole.
-          {"layout", {{"tp", in.tp}, {"dp", in.dp}}},
+          {"layout", in.optimizer_parts > 0
+                         ? json{{"tp", in.tp}, {"dp", in.dp}, {"zero", 1}}
+                         : json{{"tp", in.tp}, {"dp", in.dp}}},
           {"shards", shards},
           {"parameters", parameters},
           {"tokenizer", in.tokenizer_files},
@@ -138,9 +150,24 @@ void read_layout(const ManifestReader& r, const json& root, Checkpoint& c) {
   for (size_t t = 0; t < shards.size(); ++t) {
     const std::string where = "shards[" + std::to_string(t) + "]";
     const json& shard = r.object(shards[t], where);
-    c.shards.push_back(
-        {(fs::path(c.dir) / shard_file(r, shard, "model", where, files)).string(),
-         (fs::path(c.dir) / shard_file(r, shard, "optimizer", where, files)).string()});
+    CheckpointShard s;
+    s.model_path = (fs::path(c.dir) / shard_file(r, shard, "model", where, files)).string();
+    if (shard.contains("optimizer_parts")) {
+      // Written by a distributed optimizer (ZeRO-1): flat parts, one per dp rank.
+      const json& parts = shard.at("optimizer_parts");
+      if (!parts.is_array() || parts.empty()) {
+        r.refuse("'" + where + ".optimizer_parts' must be a non-empty array of file names");
+      }
+      for (size_t k = 0; k < parts.size(); ++k) {
+        const std::string part_where = where + ".optimizer_parts[" + std::to_string(k) + "]";
+        const std::string file = r.relative_file(parts[k], part_where);
+        if (!files.contains(file)) r.refuse("'files' does not list " + file);
+        s.optimizer_parts.push_back((fs::path(c.dir) / file).string());
+      }
+    } else {
+      s.optimizer_path = (fs::path(c.dir) / shard_file(r, shard, "optimizer", where, files)).string();
+    }
+    c.shards.push_back(s);
   }
 
   const json& parameters = r.object(r.key("parameters"), "parameters");

@@ -25,6 +25,10 @@ struct Target {
   std::string name;
   Tensor* tensor = nullptr;
   const Parameter* parameter = nullptr;
+  // A distributed optimizer's state: `tensor` is flat and holds `range` of
+  // the parameter's local shard.
+  bool flat = false;
+  ElementRange range;
 };
 
 // The shape without the vocabulary padding rows: what two layouts must agree on.
@@ -47,7 +51,7 @@ std::vector<int64_t> shards_for(const Target& t, const SavedParameter& saved, in
   const Shape shape = shard_shape(saved.full_shape, saved.shard_dim, tp);
   for (int64_t s = 0; s < tp; ++s) {
     if (overlaps(shard_origin(saved.full_shape, saved.shard_dim, s, tp), shape,
-                 local_origin(*t.parameter), t.tensor->shape())) {
+                 local_origin(*t.parameter), t.parameter->value.shape())) {
       out.push_back(s);
     }
   }
@@ -60,18 +64,26 @@ class Restore {
   Restore(const Checkpoint& c, bool optimizer, const char* what)
       : c_(c), optimizer_(optimizer), what_(what) {}
 
-  void run(const std::vector<Target>& targets) {
+  // `known`: names a saved file may hold beyond the targets (a distributed
+  // optimizer's states of parameters this rank owns nothing of).
+  void run(const std::vector<Target>& targets, const std::vector<std::string>& known = {}) {
     WEFT_CHECK(static_cast<int64_t>(c_.shards.size()) == c_.tp && c_.tp >= 1, "checkpoint ", c_.dir,
                " lists ", c_.shards.size(), " shards for tp ", c_.tp,
                "; load it with load_checkpoint");
     std::vector<std::vector<int64_t>> reads;
     for (const Target& t : targets) reads.push_back(check(t));
-    check_no_extra_tensors(targets);
+    check_no_extra_tensors(targets, known);
     for (size_t i = 0; i < targets.size(); ++i) copy(targets[i], reads[i]);
   }
 
  private:
+  const std::vector<std::string>& parts(int64_t shard) const {
+    static const std::vector<std::string> none;
+    return optimizer_ ? c_.shards[shard].optimizer_parts : none;
+  }
+  // For messages about a shard written in parts, its first part.
   const std::string& path(int64_t shard) const {
+    if (!parts(shard).empty()) return parts(shard).front();
     return optimizer_ ? c_.shards[shard].optimizer_path : c_.shards[shard].model_path;
   }
   [[noreturn]] void refuse(int64_t shard, const std::string& what) const {
@@ -80,7 +92,13 @@ class Restore {
   }
   const SafetensorsFile& file(int64_t shard) {
     auto it = files_.find(shard);
-    if (it == files_.end()) it = files_.emplace(shard, load_safetensors(path(shard))).first;
+    if (it == files_.end()) {
+      it = files_
+               .emplace(shard, parts(shard).empty()
+                                   ? load_safetensors(path(shard))
+                                   : assemble_optimizer_parts(parts(shard), c_, shard))
+               .first;
+    }
     return it->second;
   }
 
@@ -120,8 +138,9 @@ class Restore {
     return shards;
   }
 
-  void check_no_extra_tensors(const std::vector<Target>& targets) {
-    std::set<std::string> wanted;
+  void check_no_extra_tensors(const std::vector<Target>& targets,
+                              const std::vector<std::string>& known) {
+    std::set<std::string> wanted(known.begin(), known.end());
     for (const Target& t : targets) wanted.insert(t.name);
     for (const auto& [shard, f] : files_) {
       for (const auto& [saved_name, tensor] : f.tensors) {
@@ -136,11 +155,12 @@ class Restore {
     const SavedParameter& saved = c_.parameters.at(t.parameter->name);
     // Host staging; zeros for the rows of this layout's vocabulary padding
     // that the saved layout did not have.
-    Tensor local = Tensor::zeros(t.tensor->shape(), t.tensor->dtype());
+    Tensor local = Tensor::zeros(t.parameter->value.shape(), t.tensor->dtype());
     for (int64_t s : shards) {
       copy_overlap(file(s).at(t.name), shard_origin(saved.full_shape, saved.shard_dim, s, c_.tp),
                    local, local_origin(*t.parameter));
     }
+    if (t.flat) local = local.view({local.numel()}).rows(t.range.begin, t.range.end);
     t.tensor->copy_from(local);
   }
 
@@ -159,20 +179,14 @@ void restore_model(Model& model, const Checkpoint& checkpoint) {
 }
 
 void restore_optimizer(AdamW& optimizer, const Checkpoint& checkpoint) {
-  const std::vector<Parameter*>& params = optimizer.parameters();
-  const std::vector<NamedTensor> states = optimizer.state_tensors();
-  // state_tensors() lists each parameter's states together, in parameter order.
-  const size_t per_parameter = params.empty() ? 0 : states.size() / params.size();
-  WEFT_CHECK(per_parameter * params.size() == states.size(), "restore_optimizer: ", states.size(),
-             " state tensors for ", params.size(), " parameters");
   std::vector<Target> targets;
-  for (size_t i = 0; i < states.size(); ++i) {
-    const Parameter* p = params[i / per_parameter];
-    WEFT_CHECK(states[i].name.rfind(p->name + ".", 0) == 0, "restore_optimizer: state tensor ",
-               states[i].name, " does not belong to parameter ", p->name);
-    targets.push_back({states[i].name, states[i].tensor, p});
+  for (const NamedTensor& state : optimizer.state_tensors()) {
+    WEFT_CHECK(state.parameter != nullptr &&
+                   state.name.rfind(state.parameter->name + ".", 0) == 0,
+               "restore_optimizer: state tensor ", state.name, " does not name its parameter");
+    targets.push_back({state.name, state.tensor, state.parameter, state.flat, state.range});
   }
-  Restore(checkpoint, true, "the optimizer").run(targets);
+  Restore(checkpoint, true, "the optimizer").run(targets, optimizer.state_names());
   optimizer.set_step_count(checkpoint.optimizer_step_count);
 }
 

@@ -118,7 +118,9 @@ void rotate(const std::string& checkpoints_dir, int64_t step, int keep_last) {
   }
 }
 
-// This rank's shard files, named for its tensor-parallel rank.
+// This rank's shard files, named for its tensor-parallel rank: the model and
+// an ordinary optimizer's state from replica 0, a distributed optimizer's
+// part from every rank.
 void write_shard(const std::string& temp, const std::vector<const Parameter*>& params,
                  AdamW& optimizer, const ProcessGroups& groups, int64_t step) {
   const int64_t tp = groups.tp_size(), rank = groups.tp_rank();
@@ -128,13 +130,33 @@ void write_shard(const std::string& temp, const std::vector<const Parameter*>& p
                                         {"weft.tp", std::to_string(tp)}};
   // save_safetensors fsyncs each file and the directory it renames it in.
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const Parameter* p : params) tensors.emplace_back(p->name, p->value);
-  save_safetensors((fs::path(temp) / checkpoint_shard_file_name("model", rank, tp)).string(),
-                   tensors, metadata);
+  const bool replica_zero = groups.dp_rank() == 0;
+  if (replica_zero) {
+    for (const Parameter* p : params) tensors.emplace_back(p->name, p->value);
+    save_safetensors((fs::path(temp) / checkpoint_shard_file_name("model", rank, tp)).string(),
+                     tensors, metadata);
+  }
   tensors.clear();
-  for (const NamedTensor& t : optimizer.state_tensors()) tensors.emplace_back(t.name, *t.tensor);
-  save_safetensors((fs::path(temp) / checkpoint_shard_file_name("optimizer", rank, tp)).string(),
-                   tensors, metadata);
+  nlohmann::json ranges = nlohmann::json::object();
+  for (const NamedTensor& t : optimizer.state_tensors()) {
+    tensors.emplace_back(t.name, *t.tensor);
+    if (t.flat) ranges[t.parameter->name] = {t.range.begin, t.range.end};
+  }
+  if (!optimizer.distributed()) {
+    if (!replica_zero) return;
+    save_safetensors(
+        (fs::path(temp) / checkpoint_shard_file_name("optimizer", rank, tp)).string(), tensors,
+        metadata);
+    return;
+  }
+  SafetensorsMetadata part_metadata = metadata;
+  part_metadata[kPartRangesKey] = ranges.dump();
+  part_metadata["weft.dp_rank"] = std::to_string(groups.dp_rank());
+  part_metadata["weft.dp"] = std::to_string(groups.dp_size());
+  save_safetensors((fs::path(temp) / checkpoint_part_file_name(rank, tp, groups.dp_rank(),
+                                                               groups.dp_size()))
+                       .string(),
+                   tensors, part_metadata);
 }
 
 void copy_tokenizer(const std::string& from, const std::vector<std::string>& files,
@@ -156,7 +178,10 @@ void write_manifest(const std::string& temp, ManifestInputs in) {
   std::vector<std::string> written;
   for (int64_t t = 0; t < in.tp; ++t) {
     written.push_back(checkpoint_shard_file_name("model", t, in.tp));
-    written.push_back(checkpoint_shard_file_name("optimizer", t, in.tp));
+    if (in.optimizer_parts == 0) written.push_back(checkpoint_shard_file_name("optimizer", t, in.tp));
+    for (int64_t d = 0; d < in.optimizer_parts; ++d) {
+      written.push_back(checkpoint_part_file_name(t, in.tp, d, in.optimizer_parts));
+    }
   }
   for (const std::string& file : in.tokenizer_files) {
     written.push_back(std::string(kTokenizerDir) + "/" + file);
@@ -185,6 +210,14 @@ std::string checkpoint_shard_file_name(const std::string& kind, int64_t tp_rank,
   std::snprintf(suffix, sizeof(suffix), "-tp%02lld-of-%02lld.safetensors",
                 static_cast<long long>(tp_rank), static_cast<long long>(tp));
   return kind + suffix;
+}
+
+std::string checkpoint_part_file_name(int64_t tp_rank, int64_t tp, int64_t dp_rank, int64_t dp) {
+  std::string name = checkpoint_shard_file_name("optimizer", tp_rank, tp);
+  char suffix[48];
+  std::snprintf(suffix, sizeof(suffix), "-dp%02lld-of-%02lld", static_cast<long long>(dp_rank),
+                static_cast<long long>(dp));
+  return name.insert(name.size() - std::string(".safetensors").size(), suffix);
 }
 
 std::string save_checkpoint(const std::string& run_dir, Model& model, AdamW& optimizer,
@@ -217,9 +250,10 @@ std::string save_checkpoint(const std::string& run_dir, Model& model, AdamW& opt
   });
   temp = share_temp_directory(world, temp_prefix, temp);
 
-  // 2. Each rank of replica 0 writes its shard; the root copies the tokenizer.
+  // 2. Each rank of replica 0 writes its shard (with a distributed optimizer,
+  // every rank its part); the root copies the tokenizer.
   agree_on_phase(world, "writing its files into " + temp, [&] {
-    if (groups.dp_rank() == 0) write_shard(temp, params, optimizer, groups, state.step);
+    write_shard(temp, params, optimizer, groups, state.step);
     if (root) copy_tokenizer(state.tokenizer_dir, tokenizer, temp);
   });
 
@@ -234,6 +268,7 @@ std::string save_checkpoint(const std::string& run_dir, Model& model, AdamW& opt
     in.tp = groups.tp_size();
     in.dp = groups.dp_size();
     in.optimizer_step_count = optimizer.step_count();
+    in.optimizer_parts = optimizer.distributed() ? groups.dp_size() : 0;
     in.tokenizer_files = tokenizer;
     write_manifest(temp, in);
     move_into_place(temp, final_dir);

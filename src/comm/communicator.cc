@@ -45,16 +45,16 @@ class SingleRank final : public Communicator {
     return completed_collective();
   }
   void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op) override {
-    comm_checks::check_reduce_scatter(in, out, 1, op);
-    out.copy_from(in.view(out.shape()));
+    comm_checks::check_reduce_scatter(in, out, 1, 0, op);
+    if (out.raw() != in.raw()) out.copy_from(in.view(out.shape()));
   }
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
     reduce_scatter(in, out, op);
     return completed_collective();
   }
   void all_gather(const Tensor& in, Tensor& out) override {
-    comm_checks::check_all_gather(in, out, 1);
-    out.copy_from(in.view(out.shape()));
+    comm_checks::check_all_gather(in, out, 1, 0);
+    if (out.raw() != in.raw()) out.copy_from(in.view(out.shape()));
   }
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
     all_gather(in, out);
@@ -86,25 +86,53 @@ void check_reducible(const char* collective, const Tensor& t, ReduceOp op) {
              ": average of an i32 tensor would truncate; sum it and divide");
 }
 
-void check_reduce_scatter(const Tensor& in, const Tensor& out, int group_size, ReduceOp op) {
+namespace {
+
+// In place: `part` is chunk `rank` of `whole` (NCCL's in-place layout).
+bool is_chunk_of(const Tensor& part, const Tensor& whole, int rank) {
+  return static_cast<const char*>(part.raw()) ==
+         static_cast<const char*>(whole.raw()) + static_cast<size_t>(rank) * part.nbytes();
+}
+
+// Any other overlap of the two buffers is refused.
+bool overlap(const Tensor& a, const Tensor& b) {
+  const char* a0 = static_cast<const char*>(a.raw());
+  const char* b0 = static_cast<const char*>(b.raw());
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
+}
+
+}  // namespace
+
+bool reduce_scatter_in_place(const Tensor& in, const Tensor& out, int rank) {
+  return is_chunk_of(out, in, rank);
+}
+
+bool all_gather_in_place(const Tensor& in, const Tensor& out, int rank) {
+  return is_chunk_of(in, out, rank);
+}
+
+void check_reduce_scatter(const Tensor& in, const Tensor& out, int group_size, int rank,
+                          ReduceOp op) {
   check_reducible("reduce_scatter", in, op);
   WEFT_CHECK(out.defined() && out.dtype() == in.dtype() && out.device() == in.device(),
              "reduce_scatter: output ", out.defined() ? out.describe() : std::string("undefined"),
              " must match the input ", in.describe(), " in dtype and device");
   WEFT_CHECK(in.numel() == out.numel() * group_size, "reduce_scatter: input ", in.describe(),
              " must hold ", group_size, " chunks of the output's ", out.numel(), " elements");
-  WEFT_CHECK(in.raw() != out.raw() || group_size == 1,
-             "reduce_scatter: the output must not alias the input");
+  WEFT_CHECK(reduce_scatter_in_place(in, out, rank) || !overlap(in, out),
+             "reduce_scatter: the output overlaps the input but is not its chunk ", rank,
+             " (in place, the output is exactly this rank's chunk)");
 }
 
-void check_all_gather(const Tensor& in, const Tensor& out, int group_size) {
+void check_all_gather(const Tensor& in, const Tensor& out, int group_size, int rank) {
   WEFT_CHECK(in.defined() && out.defined(), "all_gather: undefined tensor");
   WEFT_CHECK(out.dtype() == in.dtype() && out.device() == in.device(), "all_gather: output ",
              out.describe(), " must match the input ", in.describe(), " in dtype and device");
   WEFT_CHECK(out.numel() == in.numel() * group_size, "all_gather: output ", out.describe(),
              " must hold ", group_size, " chunks of the input's ", in.numel(), " elements");
-  WEFT_CHECK(in.raw() != out.raw() || group_size == 1,
-             "all_gather: the output must not alias the input");
+  WEFT_CHECK(all_gather_in_place(in, out, rank) || !overlap(in, out),
+             "all_gather: the input overlaps the output but is not its chunk ", rank,
+             " (in place, the input is exactly this rank's chunk)");
 }
 
 void check_root(const char* collective, int root, int group_size) {

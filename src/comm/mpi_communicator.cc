@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <string>
@@ -149,28 +150,50 @@ class MpiCommunicator final : public GroupCommunicator<MpiGroup> {
   }
 
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
-    comm_checks::check_reduce_scatter(in, out, size(), op);
+    comm_checks::check_reduce_scatter(in, out, size(), rank(), op);
     check_on_cpu("reduce_scatter", in);
     const int count = mpi_runtime::int_count("reduce_scatter", out.numel());
     mpi_runtime::int_count("reduce_scatter", in.numel());
+    if (!comm_checks::reduce_scatter_in_place(in, out, rank())) {
+      return issue(
+          "reduce_scatter",
+          [&](MPI_Request* request) {
+            WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(
+                in.raw(), out.raw(), count, mpi_runtime::datatype(in.dtype()),
+                mpi_runtime::reduction(op), group().comm(), request));
+          },
+          divide_if_average(op, out, size()));
+    }
+    // MPI's in-place form leaves the result in the first chunk; it is moved
+    // to this rank's chunk once complete.
+    void* whole = const_cast<void*>(in.raw());
+    std::function<void()> average = divide_if_average(op, out, size());
+    void* mine = out.raw();
+    const size_t bytes = out.nbytes();
     return issue(
         "reduce_scatter",
         [&](MPI_Request* request) {
-          WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(
-              in.raw(), out.raw(), count, mpi_runtime::datatype(in.dtype()),
-              mpi_runtime::reduction(op), group().comm(), request));
+          WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(MPI_IN_PLACE, whole, count,
+                                                   mpi_runtime::datatype(in.dtype()),
+                                                   mpi_runtime::reduction(op), group().comm(),
+                                                   request));
         },
-        divide_if_average(op, out, size()));
+        [whole, mine, bytes, average] {
+          if (mine != whole) std::memmove(mine, whole, bytes);
+          if (average) average();
+        });
   }
 
   // Gathers and broadcasts move bytes, so they take any dtype.
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
-    comm_checks::check_all_gather(in, out, size());
+    comm_checks::check_all_gather(in, out, size(), rank());
     check_on_cpu("all_gather", in);
     const int bytes = mpi_runtime::int_count("all_gather", static_cast<int64_t>(in.nbytes()));
     mpi_runtime::int_count("all_gather", static_cast<int64_t>(out.nbytes()));
+    const void* send =
+        comm_checks::all_gather_in_place(in, out, rank()) ? MPI_IN_PLACE : in.raw();
     return issue("all_gather", [&](MPI_Request* request) {
-      WEFT_MPI_CHECK(MPI_Iallgather(in.raw(), bytes, MPI_BYTE, out.raw(), bytes, MPI_BYTE,
+      WEFT_MPI_CHECK(MPI_Iallgather(send, bytes, MPI_BYTE, out.raw(), bytes, MPI_BYTE,
                                     group().comm(), request));
     });
   }

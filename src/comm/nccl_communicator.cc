@@ -221,7 +221,7 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
   }
 
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
-    comm_checks::check_reduce_scatter(in, out, size(), op);
+    comm_checks::check_reduce_scatter(in, out, size(), rank(), op);
     if (in.device() == Device::CPU && out.device() == Device::CPU) {
       return through_device("reduce_scatter", in, out,
                             [&](const Tensor& staged_in, Tensor& staged_out) {
@@ -238,7 +238,7 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
 
   // Gathers and broadcasts move bytes, so they take any dtype.
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
-    comm_checks::check_all_gather(in, out, size());
+    comm_checks::check_all_gather(in, out, size(), rank());
     if (in.device() == Device::CPU && out.device() == Device::CPU) {
       return through_device(
           "all_gather", in, out,

@@ -129,18 +129,26 @@ template <typename T>
 void reduce_slice(const std::vector<const void*>& inputs, int64_t begin, int64_t end, ReduceOp op,
                   T* result) {
   const int n = static_cast<int>(inputs.size());
-  const T* first = static_cast<const T*>(inputs[0]);
-  for (int64_t i = begin; i < end; ++i) result[i - begin] = first[i];
-  for (int k = 1; k < n; ++k) {
-    const T* x = static_cast<const T*>(inputs[k]);
-    if (op == ReduceOp::Max) {
-      for (int64_t i = begin; i < end; ++i) result[i - begin] = std::max(result[i - begin], x[i]);
-    } else {
-      for (int64_t i = begin; i < end; ++i) result[i - begin] += x[i];
+  // Reduced a block at a time into `acc`, then stored: `result` may be one
+  // input's own slice (an in-place reduce-scatter), read until the store.
+  constexpr int64_t kBlock = 1024;
+  T acc[kBlock];
+  for (int64_t b = begin; b < end; b += kBlock) {
+    const int64_t m = std::min(kBlock, end - b);
+    const T* first = static_cast<const T*>(inputs[0]) + b;
+    for (int64_t i = 0; i < m; ++i) acc[i] = first[i];
+    for (int k = 1; k < n; ++k) {
+      const T* x = static_cast<const T*>(inputs[k]) + b;
+      if (op == ReduceOp::Max) {
+        for (int64_t i = 0; i < m; ++i) acc[i] = std::max(acc[i], x[i]);
+      } else {
+        for (int64_t i = 0; i < m; ++i) acc[i] += x[i];
+      }
     }
-  }
-  if (op == ReduceOp::Average) {
-    for (int64_t i = begin; i < end; ++i) result[i - begin] /= static_cast<T>(n);
+    if (op == ReduceOp::Average) {
+      for (int64_t i = 0; i < m; ++i) acc[i] /= static_cast<T>(n);
+    }
+    std::copy(acc, acc + m, result + (b - begin));
   }
 }
 
@@ -243,19 +251,19 @@ class SimulatedCommunicator final : public Communicator {
     return submit([this, t, op]() mutable { all_reduce_now(t, op); });
   }
   void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op) override {
-    comm_checks::check_reduce_scatter(in, out, size(), op);
+    comm_checks::check_reduce_scatter(in, out, size(), rank(), op);
     run_ordered([&] { reduce_scatter_now(in, out, op); });
   }
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
-    comm_checks::check_reduce_scatter(in, out, size(), op);
+    comm_checks::check_reduce_scatter(in, out, size(), rank(), op);
     return submit([this, in, out, op]() mutable { reduce_scatter_now(in, out, op); });
   }
   void all_gather(const Tensor& in, Tensor& out) override {
-    comm_checks::check_all_gather(in, out, size());
+    comm_checks::check_all_gather(in, out, size(), rank());
     run_ordered([&] { all_gather_now(in, out); });
   }
   Pending all_gather_async(const Tensor& in, Tensor& out) override {
-    comm_checks::check_all_gather(in, out, size());
+    comm_checks::check_all_gather(in, out, size(), rank());
     return submit([this, in, out]() mutable { all_gather_now(in, out); });
   }
   void broadcast(Tensor& t, int root) override {
@@ -320,7 +328,8 @@ class SimulatedCommunicator final : public Communicator {
     g.in[rank_] = in.raw();
     g.rendezvous(rank_, what);
     for (int k = 0; k < g.size; ++k) {
-      std::memcpy(static_cast<char*>(out.raw()) + k * bytes, g.in[k], bytes);
+      char* to = static_cast<char*>(out.raw()) + k * bytes;
+      if (to != g.in[k]) std::memcpy(to, g.in[k], bytes);  // in place: chunk rank_ is there
     }
     g.rendezvous(rank_, what);
   }

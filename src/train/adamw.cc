@@ -6,6 +6,7 @@
 #include "weft/backend/adamw.h"
 #include "weft/backend/elementwise.h"
 #include "weft/tensor/error.h"
+#include "weft/train/clip.h"
 
 namespace weft {
 
@@ -17,9 +18,12 @@ void AdamWOptions::validate() const {
              "AdamW: weight_decay must be >= 0, got ", weight_decay);
 }
 
-AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options)
-    : params_(std::move(params)), options_(options) {
+AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options,
+             std::vector<ElementRange> owned)
+    : params_(std::move(params)), options_(options), owned_(std::move(owned)) {
   options_.validate();
+  WEFT_CHECK(owned_.empty() || owned_.size() == params_.size(), "AdamW: ", owned_.size(),
+             " owned ranges for ", params_.size(), " parameters");
   std::unordered_set<const Parameter*> seen;
   exp_avg_.reserve(params_.size());
   exp_avg_sq_.reserve(params_.size());
@@ -29,20 +33,46 @@ AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options)
     WEFT_CHECK(seen.insert(p).second, "AdamW: parameter ", p->name,
                " is listed twice; it would be updated twice per step");
     WEFT_CHECK(p->value.defined(), "AdamW: parameter ", p->name, " has no value");
+    if (distributed()) {
+      const ElementRange r = owned_[i];
+      WEFT_CHECK(r.begin >= 0 && r.begin <= r.end && r.end <= p->value.numel(), "AdamW: ",
+                 p->name, " has ", p->value.numel(), " elements; the owned range [", r.begin,
+                 ", ", r.end, ") is not inside");
+    }
     // bf16 parameters train against an f32 master copy with f32 moments.
     const bool mixed = p->value.dtype() == DType::BF16;
     const DType state_dtype = mixed ? DType::F32 : p->value.dtype();
-    exp_avg_.push_back(Tensor::zeros(p->value.shape(), state_dtype, p->value.device()));
-    exp_avg_sq_.push_back(Tensor::zeros(p->value.shape(), state_dtype, p->value.device()));
-    master_.push_back(mixed ? Tensor::empty(p->value.shape(), DType::F32, p->value.device())
-                            : Tensor());
+    const Shape shape = distributed() ? Shape{owned_[i].size()} : p->value.shape();
+    exp_avg_.push_back(Tensor::zeros(shape, state_dtype, p->value.device()));
+    exp_avg_sq_.push_back(Tensor::zeros(shape, state_dtype, p->value.device()));
+    master_.push_back(mixed ? Tensor::empty(shape, DType::F32, p->value.device()) : Tensor());
   }
   reload_masters();
+  if (!distributed()) build_update_list();
+}
+
+Tensor AdamW::owned_view(const Tensor& t, size_t i) const {
+  if (!distributed()) return t;
+  return t.view({t.numel()}).rows(owned_[i].begin, owned_[i].end);
+}
+
+void AdamW::build_update_list() {
+  update_list_.clear();
+  value_views_.assign(params_.size(), Tensor());
+  grad_views_.assign(params_.size(), Tensor());
   for (size_t i = 0; i < params_.size(); ++i) {
     Parameter& p = *params_[i];
+    if (distributed() && owned_[i].empty()) continue;
     ops::AdamWTensor t;
-    t.param = &p.value;
-    t.grad = &p.grad;
+    if (distributed()) {
+      value_views_[i] = owned_view(p.value, i);
+      grad_views_[i] = owned_view(p.grad, i);
+      t.param = &value_views_[i];
+      t.grad = &grad_views_[i];
+    } else {
+      t.param = &p.value;
+      t.grad = &p.grad;
+    }
     t.m = &exp_avg_[i];
     t.v = &exp_avg_sq_[i];
     t.master = master_[i].defined() ? &master_[i] : nullptr;
@@ -53,8 +83,32 @@ AdamW::AdamW(std::vector<Parameter*> params, AdamWOptions options)
 
 void AdamW::reload_masters() {
   for (size_t i = 0; i < params_.size(); ++i) {
-    if (master_[i].defined()) ops::convert(params_[i]->value, master_[i]);
+    if (master_[i].defined() && master_[i].numel() > 0) {
+      ops::convert(owned_view(params_[i]->value, i), master_[i]);
+    }
   }
+}
+
+double AdamW::grad_norm(Communicator* tp, Communicator* dp) const {
+  Tensor sums = Tensor::zeros({2}, DType::F64);
+  double* replicated = sums.data<double>();
+  double* sharded = replicated + 1;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Parameter& p = *params_[i];
+    if (distributed() && owned_[i].empty()) continue;
+    (p.shard_dim >= 0 ? *sharded : *replicated) += ops::sum_squares(owned_view(p.grad, i));
+  }
+  if (distributed() && dp != nullptr && dp->size() > 1) dp->all_reduce(sums, ReduceOp::Sum);
+  return norm_over_tp(*replicated, *sharded, tp);
+}
+
+int64_t AdamW::state_bytes() const {
+  int64_t bytes = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    bytes += static_cast<int64_t>(exp_avg_[i].nbytes() + exp_avg_sq_[i].nbytes());
+    if (master_[i].defined()) bytes += static_cast<int64_t>(master_[i].nbytes());
+  }
+  return bytes;
 }
 
 void AdamW::step(double lr, double grad_scale) {
@@ -72,6 +126,7 @@ void AdamW::step(double lr, double grad_scale) {
   s.grad_scale = grad_scale;
   // One call for every parameter: one kernel launch on CUDA. Each entry
   // carries its own weight decay (none for biases and norm gains).
+  if (distributed()) build_update_list();
   if (!update_list_.empty()) ops::adamw_update_many(update_list_, s);
 }
 
@@ -80,13 +135,27 @@ void AdamW::set_step_count(int64_t steps) {
   step_count_ = steps;
 }
 
+std::vector<std::string> AdamW::state_names() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.push_back(params_[i]->name + ".exp_avg");
+    out.push_back(params_[i]->name + ".exp_avg_sq");
+    if (master_[i].defined()) out.push_back(params_[i]->name + ".master");
+  }
+  return out;
+}
+
 std::vector<NamedTensor> AdamW::state_tensors() {
   std::vector<NamedTensor> out;
   out.reserve(2 * params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
-    out.push_back({params_[i]->name + ".exp_avg", &exp_avg_[i]});
-    out.push_back({params_[i]->name + ".exp_avg_sq", &exp_avg_sq_[i]});
-    if (master_[i].defined()) out.push_back({params_[i]->name + ".master", &master_[i]});
+    const Parameter* p = params_[i];
+    if (distributed() && owned_[i].empty()) continue;
+    const ElementRange range = distributed() ? owned_[i] : ElementRange{0, p->value.numel()};
+    const bool flat = distributed();
+    out.push_back({p->name + ".exp_avg", &exp_avg_[i], p, flat, range});
+    out.push_back({p->name + ".exp_avg_sq", &exp_avg_sq_[i], p, flat, range});
+    if (master_[i].defined()) out.push_back({p->name + ".master", &master_[i], p, flat, range});
   }
   return out;
 }

@@ -12,6 +12,10 @@ double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp)
   for (const Parameter* p : params) {
     (p->shard_dim >= 0 ? sharded : replicated) += ops::sum_squares(p->grad);
   }
+  return norm_over_tp(replicated, sharded, tp);
+}
+
+double norm_over_tp(double replicated, double sharded, Communicator* tp) {
   if (tp != nullptr && tp->size() > 1) {
     Tensor sum = Tensor::empty({1}, DType::F64);
     sum.data<double>()[0] = sharded;

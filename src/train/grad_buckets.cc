@@ -4,46 +4,66 @@
 
 namespace weft {
 
+namespace {
+
+std::vector<int64_t> numels_of(const std::vector<Parameter*>& params) {
+  std::vector<int64_t> out;
+  for (const Parameter* p : params) out.push_back(p->grad.numel());
+  return out;
+}
+
+// A flat buffer of `elements` (plus padding) holding each parameter's tensor
+// at its offset; `field` becomes a view into it, values kept.
+Tensor gather_into_buffer(const PlannedBucket& planned, const std::vector<Parameter*>& params,
+                          Tensor Parameter::*field) {
+  const Tensor& first = params[planned.params.front()]->*field;
+  Tensor buffer = Tensor::zeros({planned.padded}, first.dtype(), first.device());
+  for (size_t k = 0; k < planned.params.size(); ++k) {
+    Parameter& p = *params[planned.params[k]];
+    Tensor& t = p.*field;
+    WEFT_CHECK(t.dtype() == first.dtype() && t.device() == first.device(), "gradient buckets: ",
+               p.name, " is ", t.describe(), ", the others ", dtype_name(first.dtype()));
+    Tensor view = buffer.rows(planned.offsets[k], planned.offsets[k] + t.numel()).view(t.shape());
+    view.copy_from(t);
+    t = view;
+  }
+  return buffer;
+}
+
+}  // namespace
+
+std::vector<ElementRange> zero_owned_ranges(const std::vector<Parameter*>& params,
+                                            int64_t dp_rank, int64_t dp,
+                                            const BucketOptions& options) {
+  WEFT_CHECK(!params.empty(), "gradient buckets: the model has no parameters");
+  const std::vector<int64_t> numels = numels_of(params);
+  const int64_t element = static_cast<int64_t>(dtype_size(params.front()->grad.dtype()));
+  return owned_ranges(plan_buckets(numels, element, options.bucket_bytes, dp), numels, dp_rank,
+                      dp);
+}
+
 GradientBuckets::GradientBuckets(const std::vector<Parameter*>& params,
                                  std::shared_ptr<Communicator> dp, BucketOptions options)
     : dp_(std::move(dp)), options_(options), params_(params) {
-  WEFT_CHECK(options_.bucket_bytes > 0, "train.bucket_mb must be positive");
   WEFT_CHECK(!params_.empty(), "gradient buckets: the model has no parameters");
-  const DType dtype = params_.front()->grad.dtype();
-  const Device device = params_.front()->grad.device();
-
-  // Reverse construction order: the output end of the model finishes first.
-  std::vector<std::vector<int64_t>> groups;
-  int64_t bytes = 0;
-  for (int64_t i = static_cast<int64_t>(params_.size()) - 1; i >= 0; --i) {
-    const Parameter& p = *params_[i];
-    WEFT_CHECK(p.grad.dtype() == dtype && p.grad.device() == device, "gradient buckets: ", p.name,
-               " is ", p.grad.describe(), ", the others ", dtype_name(dtype));
-    if (groups.empty() || (bytes > 0 && bytes + static_cast<int64_t>(p.grad.nbytes()) >
-                                            options_.bucket_bytes)) {
-      groups.emplace_back();
-      bytes = 0;
-    }
-    groups.back().push_back(i);
-    bytes += static_cast<int64_t>(p.grad.nbytes());
-  }
+  const std::vector<int64_t> numels = numels_of(params_);
+  const int64_t shards = options_.shard ? dp_->size() : 1;
+  const std::vector<PlannedBucket> plan = plan_buckets(
+      numels, static_cast<int64_t>(dtype_size(params_.front()->grad.dtype())),
+      options_.bucket_bytes, shards);
+  if (options_.shard) owned_ = owned_ranges(plan, numels, dp_->rank(), shards);
 
   bucket_of_.assign(params_.size(), -1);
   writes_.assign(params_.size(), 0);
-  buckets_.resize(groups.size());
-  for (size_t b = 0; b < groups.size(); ++b) {
+  buckets_.resize(plan.size());
+  for (size_t b = 0; b < plan.size(); ++b) {
     Bucket& bucket = buckets_[b];
-    int64_t elements = 0;
-    for (int64_t i : groups[b]) elements += params_[i]->grad.numel();
-    bucket.buffer = Tensor::zeros({elements}, dtype, device);
-    int64_t offset = 0;
-    for (int64_t i : groups[b]) {
+    bucket.buffer = gather_into_buffer(plan[b], params_, &Parameter::grad);
+    if (options_.shard) bucket.values = gather_into_buffer(plan[b], params_, &Parameter::value);
+    bucket.elements = plan[b].elements;
+    bucket.slice = plan[b].slice(dp_->rank(), shards);
+    for (int64_t i : plan[b].params) {
       Parameter& p = *params_[i];
-      const int64_t n = p.grad.numel();
-      Tensor view = bucket.buffer.view({elements}).rows(offset, offset + n).view(p.grad.shape());
-      view.copy_from(p.grad);
-      p.grad = view;
-      offset += n;
       bucket.params.push_back(&p);
       bucket_of_[i] = static_cast<int64_t>(b);
       p.on_grad_written = [this, i](Parameter&) { written(i); };
@@ -84,7 +104,26 @@ void GradientBuckets::begin_micro_batch(bool last) {
 
 void GradientBuckets::start(Bucket& bucket) {
   WEFT_CHECK(!bucket.pending, "gradient buckets: a bucket was started twice in one step");
-  bucket.pending = dp_->all_reduce_async(bucket.buffer, ReduceOp::Sum);
+  if (!options_.shard) {
+    bucket.pending = dp_->all_reduce_async(bucket.buffer, ReduceOp::Sum);
+    return;
+  }
+  // The padding is never written by backward, but an in-place reduce-scatter
+  // leaves the other ranks' chunks undefined: it is zeroed before each use.
+  const int64_t padded = bucket.buffer.numel();
+  if (padded > bucket.elements) bucket.buffer.rows(bucket.elements, padded).zero();
+  Tensor mine = bucket.buffer.rows(bucket.slice.begin, bucket.slice.end);
+  bucket.pending = dp_->reduce_scatter_async(bucket.buffer, mine, ReduceOp::Sum);
+}
+
+void GradientBuckets::gather_parameters() {
+  if (!options_.shard) return;
+  std::vector<Pending> pending;
+  for (Bucket& b : buckets_) {
+    Tensor mine = b.values.rows(b.slice.begin, b.slice.end);
+    pending.push_back(dp_->all_gather_async(mine, b.values));
+  }
+  for (Pending& p : pending) p->wait();
 }
 
 void GradientBuckets::finish() {
@@ -107,6 +146,15 @@ void GradientBuckets::finish() {
     b.pending.reset();
   }
   reducing_micro_batch_ = false;
+}
+
+int64_t GradientBuckets::buffer_bytes() const {
+  int64_t bytes = 0;
+  for (const Bucket& b : buckets_) {
+    bytes += static_cast<int64_t>(b.buffer.nbytes());
+    if (b.values.defined()) bytes += static_cast<int64_t>(b.values.nbytes());
+  }
+  return bytes;
 }
 
 int64_t GradientBuckets::bytes_per_step() const {

@@ -55,9 +55,19 @@ Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, Train
       groups_(std::move(groups)),
       step_(optimizer.step_count()) {
   options_.validate();
+  // A distributed optimizer (ZeRO-1) updates the slices the buckets reduce-scatter.
+  options_.buckets.shard = optimizer_.distributed() && groups_.dp_size() > 1;
   if (groups_.dp_size() > 1) {
     buckets_ = std::make_unique<GradientBuckets>(optimizer_.parameters(), groups_.dp,
                                                  options_.buckets);
+  }
+  if (optimizer_.distributed()) {
+    const std::vector<ElementRange> expected =
+        buckets_ ? buckets_->owned()
+                 : zero_owned_ranges(optimizer_.parameters(), 0, 1, options_.buckets);
+    WEFT_CHECK(expected == optimizer_.owned(), "trainer: the distributed optimizer owns other "
+               "ranges than the gradient buckets give this rank; build it with "
+               "zero_owned_ranges(parameters, dp_rank, dp, the trainer's bucket options)");
   }
 }
 
@@ -115,12 +125,13 @@ StepStats Trainer::train_step(BatchStream& data) {
   const double loss = total.mean();
   WEFT_CHECK(std::isfinite(loss), "step ", step, ": loss is ", loss,
              "; the optimizer was not stepped");
-  const double grad_norm = global_grad_norm(optimizer_.parameters(), groups_.tp.get());
+  const double grad_norm = optimizer_.grad_norm(groups_.tp.get(), groups_.dp.get());
   WEFT_CHECK(std::isfinite(grad_norm), "step ", step, ": gradient norm is ", grad_norm, " (loss ",
              loss, "); the optimizer was not stepped");
 
   const double lr = schedule_.lr(step);
   optimizer_.step(lr, clip_coefficient(grad_norm, options_.grad_clip));
+  if (buckets_) buckets_->gather_parameters();
   step_ = step;
 
   // GPU work is queued, not done: the step ends when the device is idle.

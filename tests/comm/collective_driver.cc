@@ -163,13 +163,16 @@ void check_all_reduce(Communicator& comm, Mode mode, Device device) {
       });
 }
 
-void check_reduce_scatter(Communicator& comm, Mode mode, Device device) {
+void check_reduce_scatter(Communicator& comm, Mode mode, Device device, Placement placement) {
   const auto& table = reduce_scatter_table();
   const int n = comm.size(), r = comm.rank();
   std::vector<Tensor> in, out;
   for (size_t k = 0; k < table.size(); ++k) {
-    in.push_back(on(device, rank_input(table[k].dtype, table[k].count * n, r, row_seed("rs", k))));
-    out.push_back(Tensor::empty({table[k].count}, table[k].dtype, device));
+    const int64_t count = table[k].count;
+    in.push_back(on(device, rank_input(table[k].dtype, count * n, r, row_seed("rs", k))));
+    out.push_back(placement == Placement::InPlace
+                      ? in.back().rows(r * count, (r + 1) * count)
+                      : Tensor::empty({count}, table[k].dtype, device));
   }
   run_rows(
       table.size(), mode, [&](size_t k) { comm.reduce_scatter(in[k], out[k], table[k].op); },
@@ -182,14 +185,20 @@ void check_reduce_scatter(Communicator& comm, Mode mode, Device device) {
       });
 }
 
-void check_all_gather(Communicator& comm, Mode mode, Device device) {
+void check_all_gather(Communicator& comm, Mode mode, Device device, Placement placement) {
   const auto& table = all_gather_table();
-  const int n = comm.size();
+  const int n = comm.size(), r = comm.rank();
   std::vector<Tensor> in, out;
   for (size_t k = 0; k < table.size(); ++k) {
-    in.push_back(
-        on(device, rank_input(table[k].dtype, table[k].count, comm.rank(), row_seed("ag", k))));
-    out.push_back(Tensor::empty({table[k].count * n}, table[k].dtype, device));
+    const int64_t count = table[k].count;
+    const Tensor mine = on(device, rank_input(table[k].dtype, count, r, row_seed("ag", k)));
+    out.push_back(Tensor::empty({count * n}, table[k].dtype, device));
+    if (placement == Placement::InPlace) {
+      in.push_back(out.back().rows(r * count, (r + 1) * count));
+      in.back().copy_from(mine);
+    } else {
+      in.push_back(mine);
+    }
   }
   run_rows(
       table.size(), mode, [&](size_t k) { comm.all_gather(in[k], out[k]); },
@@ -299,9 +308,15 @@ void check_refusals(Communicator& comm) {
   expect_says(error_of([&] { comm.all_gather_async(out, gathered); }), "must hold");
   if (n > 1) {
     Tensor whole = rank_input(DType::F32, 7 * n, r, 4);
-    Tensor first = whole.rows(0, 7);
-    expect_says(error_of([&] { comm.reduce_scatter(whole, first); }), "must not alias");
-    expect_says(error_of([&] { comm.all_gather(first, whole); }), "must not alias");
+    // In place is only this rank's own chunk.
+    const int other = (r + 1) % n;
+    Tensor wrong_chunk = whole.rows(other * 7, other * 7 + 7);
+    expect_says(error_of([&] { comm.reduce_scatter(whole, wrong_chunk); }), "is not its chunk");
+    expect_says(error_of([&] { comm.all_gather(wrong_chunk, whole); }), "is not its chunk");
+    Tensor straddling = whole.rows(r * 7 + 1, r * 7 + 8 <= 7 * n ? r * 7 + 8 : r * 7 + 1);
+    if (straddling.numel() == 7) {
+      expect_says(error_of([&] { comm.reduce_scatter(whole, straddling); }), "is not its chunk");
+    }
   }
   expect_says(error_of([&] { comm.broadcast(ids, -1); }), "is not a rank");
   expect_says(error_of([&] { comm.broadcast(ids, n); }), "is not a rank");

@@ -46,8 +46,13 @@ enum class Mode { Blocking, Async };
 // the host and copied there before their collective is issued, and results
 // are read back after it completes; they must stay on `device`.
 void check_all_reduce(Communicator& comm, Mode mode, Device device = Device::CPU);
-void check_reduce_scatter(Communicator& comm, Mode mode, Device device = Device::CPU);
-void check_all_gather(Communicator& comm, Mode mode, Device device = Device::CPU);
+// In place: the reduce-scatter's output is this rank's chunk of its input,
+// the all-gather's input this rank's chunk of its output (ZeRO's buckets).
+enum class Placement { Separate, InPlace };
+void check_reduce_scatter(Communicator& comm, Mode mode, Device device = Device::CPU,
+                          Placement placement = Placement::Separate);
+void check_all_gather(Communicator& comm, Mode mode, Device device = Device::CPU,
+                      Placement placement = Placement::Separate);
 // From the first, middle and last rank.
 void check_broadcast(Communicator& comm, Device device = Device::CPU);
 void check_barrier(Communicator& comm);

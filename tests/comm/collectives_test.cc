@@ -17,6 +17,8 @@ TEST(SingleRankCollectives, EveryTable) {
   check_reduce_scatter(*comm, Mode::Async);
   check_all_gather(*comm, Mode::Blocking);
   check_all_gather(*comm, Mode::Async);
+  check_reduce_scatter(*comm, Mode::Async, Device::CPU, Placement::InPlace);
+  check_all_gather(*comm, Mode::Async, Device::CPU, Placement::InPlace);
   check_broadcast(*comm);
   check_barrier(*comm);
   check_same_bits(*comm);
@@ -47,6 +49,8 @@ TEST_P(SimulatedCollectives, ReduceScatter) {
   on_every_rank([](Communicator& c) {
     check_reduce_scatter(c, Mode::Blocking);
     check_reduce_scatter(c, Mode::Async);
+    check_reduce_scatter(c, Mode::Blocking, Device::CPU, Placement::InPlace);
+    check_reduce_scatter(c, Mode::Async, Device::CPU, Placement::InPlace);
   });
 }
 
@@ -54,6 +58,8 @@ TEST_P(SimulatedCollectives, AllGather) {
   on_every_rank([](Communicator& c) {
     check_all_gather(c, Mode::Blocking);
     check_all_gather(c, Mode::Async);
+    check_all_gather(c, Mode::Blocking, Device::CPU, Placement::InPlace);
+    check_all_gather(c, Mode::Async, Device::CPU, Placement::InPlace);
   });
 }
 

@@ -22,6 +22,14 @@
 // loader reads it from shard 0). AdamW's moments split like their parameter.
 // Other replicas write nothing: their state equals replica 0's.
 //
+// A distributed optimizer (ZeRO-1, AdamW::distributed) is saved sharded: every
+// data-parallel rank writes the ranges it owns, flat, into
+// optimizer-tp00-of-02-dp01-of-04.safetensors (tp 1: optimizer-dp01-of-04),
+// with the ranges in the file's metadata; the manifest lists the parts in
+// place of the shard's optimizer file. A loader assembles each shard's states
+// from the parts, then re-splits as above, so such a checkpoint loads with
+// ZeRO on or off under any dp, and an ordinary one into a ZeRO run.
+//
 // A loader under any layout re-splits on load: each rank reads shard 0 and
 // the shard files that overlap its own slices, and copies exactly those
 // slices, so a checkpoint written by 2×2 ranks restores into 1×1, 1×4 or 4×1
@@ -66,7 +74,10 @@ struct CheckpointState {
 // The files of one tensor-parallel shard.
 struct CheckpointShard {
   std::string model_path;      // dir + "/model-tp00-of-02.safetensors" (tp 1: model.safetensors)
-  std::string optimizer_path;  // dir + "/optimizer-tp00-of-02.safetensors"
+  std::string optimizer_path;  // dir + "/optimizer-tp00-of-02.safetensors"; empty with parts
+  // Distributed optimizer (ZeRO-1): dir + "/optimizer-tp00-of-02-dp01-of-04.safetensors",
+  // by data-parallel rank; each holds that rank's flat ranges of the shard's states.
+  std::vector<std::string> optimizer_parts;
 };
 
 // How a parameter was split when it was saved.
@@ -167,5 +178,9 @@ std::string checkpoint_dir_name(int64_t step);
 // "model.safetensors" (tp 1) or "model-tp01-of-04.safetensors": the file of
 // `kind` ("model", "optimizer") that tensor-parallel rank tp_rank writes.
 std::string checkpoint_shard_file_name(const std::string& kind, int64_t tp_rank, int64_t tp);
+
+// "optimizer-tp01-of-02-dp03-of-04.safetensors" (tp 1: "optimizer-dp03-of-04..."):
+// the part of a distributed optimizer's state that rank (tp_rank, dp_rank) writes.
+std::string checkpoint_part_file_name(int64_t tp_rank, int64_t tp, int64_t dp_rank, int64_t dp);
 
 }  // namespace weft

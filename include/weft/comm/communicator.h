@@ -59,12 +59,15 @@ class Communicator {
   virtual Pending all_reduce_async(Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
 
   // `in` holds size() equal chunks of out.numel() elements; rank r's `out`
-  // receives the reduction over the group of every rank's chunk r.
+  // receives the reduction over the group of every rank's chunk r. In place
+  // (ZeRO's gradient buckets): `out` is exactly chunk r of `in`; the other
+  // chunks of `in` are then left undefined.
   virtual void reduce_scatter(const Tensor& in, Tensor& out, ReduceOp op = ReduceOp::Sum);
   virtual Pending reduce_scatter_async(const Tensor& in, Tensor& out,
                                        ReduceOp op = ReduceOp::Sum) = 0;
 
   // `out` holds size() chunks of in.numel() elements; chunk r is rank r's `in`.
+  // In place: `in` is exactly chunk r of `out`.
   virtual void all_gather(const Tensor& in, Tensor& out);
   virtual Pending all_gather_async(const Tensor& in, Tensor& out) = 0;
 
@@ -87,8 +90,12 @@ Pending completed_collective();
 // collective, the tensor and what is wrong.
 namespace comm_checks {
 void check_reducible(const char* collective, const Tensor& t, ReduceOp op);
-void check_reduce_scatter(const Tensor& in, const Tensor& out, int group_size, ReduceOp op);
-void check_all_gather(const Tensor& in, const Tensor& out, int group_size);
+// Other overlaps of input and output than the in-place layout are refused.
+void check_reduce_scatter(const Tensor& in, const Tensor& out, int group_size, int rank,
+                          ReduceOp op);
+void check_all_gather(const Tensor& in, const Tensor& out, int group_size, int rank);
+bool reduce_scatter_in_place(const Tensor& in, const Tensor& out, int rank);
+bool all_gather_in_place(const Tensor& in, const Tensor& out, int rank);
 void check_root(const char* collective, int root, int group_size);
 }  // namespace comm_checks
 

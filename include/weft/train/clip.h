@@ -15,6 +15,10 @@ namespace weft {
 // (Data-parallel replicas hold equal gradients once they are reduced.)
 double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp = nullptr);
 
+// sqrt(replicated + Σ over tp of sharded): the squared sums of this rank's
+// replicated and sharded gradients made global.
+double norm_over_tp(double replicated, double sharded, Communicator* tp);
+
 // min(1, max_norm / (norm + 1e-6)); max_norm <= 0 disables clipping (returns 1).
 double clip_coefficient(double norm, double max_norm);
 

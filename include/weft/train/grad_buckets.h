@@ -13,6 +13,13 @@
 //
 // The gradients are summed, not averaged: the trainer already scales each
 // rank's loss by 1 / (counted tokens of the whole global batch).
+//
+// Sharded (ZeRO-1, `BucketOptions::shard`): each bucket is reduce-scattered
+// in place instead, so rank r holds the summed gradient only of its slice of
+// the bucket (bucket_plan.h), which is all its optimizer updates. The
+// parameters' values become views into a flat buffer per bucket too, laid
+// out like the gradients, and gather_parameters() all-gathers every rank's
+// updated slice in place after the optimizer step.
 
 #include <cstdint>
 #include <memory>
@@ -20,13 +27,21 @@
 
 #include "weft/comm/communicator.h"
 #include "weft/model/parameter.h"
+#include "weft/train/bucket_plan.h"
 
 namespace weft {
 
 struct BucketOptions {
   int64_t bucket_bytes = 25 << 20;
   bool overlap = true;
+  bool shard = false;  // ZeRO-1: reduce-scatter gradients, all-gather parameters
 };
+
+// What rank dp_rank of dp owns of each parameter under ZeRO-1 with these
+// options: the ranges its AdamW is built with (AdamW::AdamW's `owned`).
+std::vector<ElementRange> zero_owned_ranges(const std::vector<Parameter*>& params,
+                                            int64_t dp_rank, int64_t dp,
+                                            const BucketOptions& options);
 
 class GradientBuckets {
  public:
@@ -42,18 +57,30 @@ class GradientBuckets {
   void begin_micro_batch(bool last);
   // After the last micro-batch's backward: starts the buckets not started
   // yet and waits for all. Every rank's gradients are then the sum over the
-  // data-parallel group.
+  // data-parallel group (sharded: in its owned ranges only).
   void finish();
+  // Sharded: every rank's updated slices to every rank, in place. Call after
+  // the optimizer step; returns when the parameters are whole again.
+  void gather_parameters();
+  bool sharded() const { return options_.shard; }
+  // Sharded: this rank's range of each parameter (as zero_owned_ranges).
+  const std::vector<ElementRange>& owned() const { return owned_; }
 
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
   // Buckets whose reduction started during backward in the last step.
   int64_t overlapped_last_step() const { return overlapped_; }
   int64_t bytes_per_step() const;
+  // Bytes of the flat buffers (gradients; sharded also parameter values),
+  // padding included.
+  int64_t buffer_bytes() const;
 
  private:
   struct Bucket {
     std::vector<Parameter*> params;
-    Tensor buffer;
+    Tensor buffer;  // gradients
+    Tensor values;  // sharded: the parameters' values; undefined otherwise
+    int64_t elements = 0;  // of parameters; the rest of the buffers is padding
+    ElementRange slice;    // sharded: this rank's
     int64_t ready = 0;  // parameters whose gradient is final
     Pending pending;
   };
@@ -64,6 +91,7 @@ class GradientBuckets {
   BucketOptions options_;
   std::vector<Bucket> buckets_;
   std::vector<Parameter*> params_;
+  std::vector<ElementRange> owned_;       // sharded, per parameter index
   std::vector<int64_t> bucket_of_;        // per parameter index
   std::vector<int64_t> writes_;           // this micro-batch, per parameter index
   std::vector<int64_t> expected_writes_;  // learned from the first step; empty until then

@@ -40,11 +40,15 @@ TEST_F(MpiCollectives, AllReduce) {
 TEST_F(MpiCollectives, ReduceScatter) {
   check_reduce_scatter(world(), Mode::Blocking);
   check_reduce_scatter(world(), Mode::Async);
+  check_reduce_scatter(world(), Mode::Blocking, Device::CPU, Placement::InPlace);
+  check_reduce_scatter(world(), Mode::Async, Device::CPU, Placement::InPlace);
 }
 
 TEST_F(MpiCollectives, AllGather) {
   check_all_gather(world(), Mode::Blocking);
   check_all_gather(world(), Mode::Async);
+  check_all_gather(world(), Mode::Blocking, Device::CPU, Placement::InPlace);
+  check_all_gather(world(), Mode::Async, Device::CPU, Placement::InPlace);
 }
 
 TEST_F(MpiCollectives, BroadcastAndBarrier) {

@@ -35,11 +35,13 @@ TEST_F(NcclCollectives, AllReduce) {
 TEST_F(NcclCollectives, ReduceScatter) {
   check_reduce_scatter(world(), Mode::Blocking, Device::CUDA);
   check_reduce_scatter(world(), Mode::Async, Device::CUDA);
+  check_reduce_scatter(world(), Mode::Async, Device::CUDA, Placement::InPlace);
 }
 
 TEST_F(NcclCollectives, AllGather) {
   check_all_gather(world(), Mode::Blocking, Device::CUDA);
   check_all_gather(world(), Mode::Async, Device::CUDA);
+  check_all_gather(world(), Mode::Async, Device::CUDA, Placement::InPlace);
 }
 
 TEST_F(NcclCollectives, BroadcastAndBarrier) {
