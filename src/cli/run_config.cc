@@ -140,6 +140,11 @@ const OptionTable<RunConfig>& run_option_table() {
         "data-parallel gradient bucket size in MiB", positive()),
     key("parallel.overlap", &RunConfig::overlap, true,
         "reduce gradient buckets while backward goes on (false: after it)"),
+    key("parallel.zero", &RunConfig::zero, 0,
+        "1: ZeRO-1, the distributed optimizer: each data-parallel rank keeps AdamW state for "
+        "1/dp of the parameters (gradients reduce-scattered, parameters all-gathered); "
+        "0: every rank keeps all of it",
+        between(0, 1)),
     key("parallel.timeout_s", &RunConfig::timeout_s, 300.0,
         "seconds a collective may wait for a rank before the run aborts (0: forever)", at_least(0)),
 

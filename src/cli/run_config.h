@@ -46,6 +46,7 @@ struct RunConfig {
   int64_t simulate_ranks = 0; // N ranks as threads of this process; 0: one rank per process
   double bucket_mb = 25;      // data-parallel gradient bucket size
   bool overlap = true;        // reduce buckets while backward goes on
+  int64_t zero = 0;           // 1: ZeRO-1 (distributed optimizer state)
   double timeout_s = 300;     // a collective slower than this aborts the run
 
   int64_t log_every = 0;      // [log]

@@ -161,7 +161,18 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   layers.dtype = target.dtype;
   auto model = make_model(c.model, layers);
   initialize_parameters(model->parameters(), c.seed);
-  AdamW optimizer(model->parameters(), AdamWOptions{c.beta1, c.beta2, c.eps, c.weight_decay});
+  TrainerOptions options;
+  options.grad_accum = c.grad_accum;
+  options.grad_clip = c.grad_clip;
+  options.seed = c.seed;
+  options.buckets.bucket_bytes = static_cast<int64_t>(c.bucket_mb * (1 << 20));
+  options.buckets.overlap = c.overlap;
+  // ZeRO-1 with one replica would shard over a group of one: plain AdamW.
+  const bool zero = c.zero == 1 && groups.dp_size() > 1;
+  AdamW optimizer(model->parameters(), AdamWOptions{c.beta1, c.beta2, c.eps, c.weight_decay},
+                  zero ? zero_owned_ranges(model->parameters(), groups.dp_rank(),
+                                           groups.dp_size(), options.buckets)
+                       : std::vector<ElementRange>{});
   if (resume_from) {
     restore_model(*model, *resume_from);
     optimizer.reload_masters();  // the checkpoint's own masters replace these, when it has them
@@ -170,12 +181,6 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     std::fprintf(stderr, "resumed from %s (step %ld)\n", resume_from->dir.c_str(),
                  static_cast<long>(resume_from->step));
   }
-  TrainerOptions options;
-  options.grad_accum = c.grad_accum;
-  options.grad_clip = c.grad_clip;
-  options.seed = c.seed;
-  options.buckets.bucket_bytes = static_cast<int64_t>(c.bucket_mb * (1 << 20));
-  options.buckets.overlap = c.overlap;
   Trainer trainer(*model, optimizer, *schedule, options, groups);
 
   if (root) {

@@ -68,7 +68,7 @@ TrainerOptions trainer_options() {
 
 std::vector<double> train_rank(const LayoutRun& run, const ProcessGroups& groups) {
   // A resumed run starts from other weights, so only the restore can make it right.
-  RankModel rank(run.config, groups, run.resume_from.empty() ? 42 : 99);
+  RankModel rank(run.config, groups, run.resume_from.empty() ? 42 : 99, run.zero);
   if (!run.resume_from.empty()) {
     const Checkpoint c = load_checkpoint(run.resume_from);
     restore_model(*rank.model, c);
@@ -90,12 +90,18 @@ std::vector<double> train_rank(const LayoutRun& run, const ProcessGroups& groups
 
 }  // namespace
 
-RankModel::RankModel(const ModelConfig& config, const ProcessGroups& groups, uint64_t init_seed) {
+RankModel::RankModel(const ModelConfig& config, const ProcessGroups& groups, uint64_t init_seed,
+                     int zero) {
   LayerContext ctx;
   ctx.tp = groups.tp;
   model = make_model(config, ctx);
   initialize_parameters(model->parameters(), init_seed);
-  optimizer = std::make_unique<AdamW>(model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1});
+  const bool distributed = zero == 1 && groups.dp_size() > 1;
+  optimizer = std::make_unique<AdamW>(
+      model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1},
+      distributed ? zero_owned_ranges(model->parameters(), groups.dp_rank(), groups.dp_size(),
+                                      trainer_options().buckets)
+                  : std::vector<ElementRange>{});
 }
 
 void on_ranks(const Layout& layout, const std::function<void(const ProcessGroups&)>& body) {

@@ -18,8 +18,11 @@ namespace weft::testing {
 
 // One rank's model and optimizer, built and initialised (seed) as a training
 // run builds them, for the layout of `groups`.
+// zero = 1 under dp > 1: a distributed optimizer (ZeRO-1) for the trainer
+// options the layout runs use.
 struct RankModel {
-  RankModel(const ModelConfig& config, const ProcessGroups& groups, uint64_t init_seed);
+  RankModel(const ModelConfig& config, const ProcessGroups& groups, uint64_t init_seed,
+            int zero = 0);
   std::unique_ptr<Model> model;
   std::unique_ptr<AdamW> optimizer;
 };
@@ -34,6 +37,7 @@ struct LayoutRun {
   int64_t steps = 0;        // optimizer steps to take
   std::string resume_from;  // a checkpoint directory to restore first; empty: fresh weights
   std::string save_to;      // a run directory to save into after the last step; empty: none
+  int zero = 0;             // 1: ZeRO-1 under dp > 1
 };
 
 // The losses of the run's steps, the same on every rank (checked). A resumed

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "cli_testing.h"
 
@@ -67,6 +68,23 @@ TEST_F(CliParallel, MpirunTwoByTwoTrainsAsOneRank) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("layout: 4 ranks = dp 2 x tp 2"), std::string::npos) << r.output;
   expect_reference_losses("runs/mpi");
+}
+
+// ZeRO-1 across processes: MPI's in-place reduce-scatter and all-gather, and
+// every rank writing its part of the optimizer state.
+TEST_F(CliParallel, MpirunTwoByTwoWithZeroOneTrainsAsOneRank) {
+  const CommandResult r = run_shell(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+      "mpirun -np 4 --oversubscribe " + std::string(WEFT_BINARY) + " train " + run_options() +
+          " --parallel.tp 2 --parallel.zero 1 --train.out runs/zero < /dev/null",
+      dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_reference_losses("runs/zero");
+  bool parts = false;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ / "runs/zero")) {
+    parts = parts || e.path().filename() == "optimizer-tp01-of-02-dp01-of-02.safetensors";
+  }
+  EXPECT_TRUE(parts) << "no optimizer part of rank (tp 1, dp 1) under runs/zero/checkpoints";
 }
 
 // The shipped configs, as a user runs them: the numbers corpus's 33-token

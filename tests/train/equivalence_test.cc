@@ -14,14 +14,19 @@ namespace {
 
 class Equivalence : public ::testing::TestWithParam<std::tuple<const char*, Layout>> {};
 
-void expect_same_run(const ModelConfig& config, const Layout& layout, DType dtype,
-                     int64_t grad_accum, double loss_rel, double weight_rel,
-                     std::optional<double> zero_gradient_abs, bool varied_lengths = false) {
+RunSpec spec_of(const ModelConfig& config, DType dtype, int64_t grad_accum = 1,
+                bool varied_lengths = false, int zero = 0) {
   RunSpec spec;
   spec.config = config;
   spec.dtype = dtype;
   spec.grad_accum = grad_accum;
   spec.varied_lengths = varied_lengths;
+  spec.zero = zero;
+  return spec;
+}
+
+void expect_same_run(const RunSpec& spec, const Layout& layout, double loss_rel,
+                     double weight_rel, std::optional<double> zero_gradient_abs) {
   const RunResult reference = train_single_rank(spec);
   const RunResult parallel = train_simulated(spec, layout.dp, layout.tp);
 
@@ -50,17 +55,32 @@ TEST_P(Equivalence, F32LossesAndWeightsMatchTheSingleRank) {
   // Attention key biases have a zero gradient in exact arithmetic, so in f32
   // AdamW turns each layout's rounding noise into different updates of up to
   // lr per step; the f64 tests check them.
-  expect_same_run(tiny_config(family), layout, DType::F32, 1, 1e-5, 1e-5, std::nullopt);
+  expect_same_run(spec_of(tiny_config(family), DType::F32), layout, 1e-5, 1e-5, std::nullopt);
 }
 
 TEST_P(Equivalence, F64EveryWeightMatchesTheSingleRank) {
   const auto& [family, layout] = GetParam();
-  expect_same_run(tiny_config(family), layout, DType::F64, 1, 1e-10, 1e-9, 1e-12);
+  expect_same_run(spec_of(tiny_config(family), DType::F64), layout, 1e-10, 1e-9, 1e-12);
 }
 
 TEST_P(Equivalence, GradientAccumulationMatchesTheSingleRank) {
   const auto& [family, layout] = GetParam();
-  expect_same_run(tiny_config(family), layout, DType::F64, 2, 1e-10, 1e-9, 1e-12);
+  expect_same_run(spec_of(tiny_config(family), DType::F64, 2), layout, 1e-10, 1e-9, 1e-12);
+}
+
+// ZeRO-1: each replica updates only its slice of every bucket, from
+// reduce-scattered gradients, and all-gathers the rest. The gradient norm
+// is summed from the slices, in another order than one rank's.
+TEST_P(Equivalence, ZeroOneF32MatchesTheSingleRank) {
+  const auto& [family, layout] = GetParam();
+  expect_same_run(spec_of(tiny_config(family), DType::F32, 1, false, 1), layout, 1e-5, 1e-5,
+                  std::nullopt);
+}
+
+TEST_P(Equivalence, ZeroOneF64WithAccumulationMatchesTheSingleRank) {
+  const auto& [family, layout] = GetParam();
+  expect_same_run(spec_of(tiny_config(family), DType::F64, 2, false, 1), layout, 1e-10, 1e-9,
+                  1e-12);
 }
 
 // Sentences of different lengths: each data-parallel rank pads to its own
@@ -75,14 +95,14 @@ TEST_P(Equivalence, VariedLengthsWithDropoutMatchTheSingleRank) {
   const auto& [family, layout] = GetParam();
   ModelConfig config = tiny_config(family);
   config.label_smoothing = 0.1;
-  expect_same_run(config, layout, DType::F32, 1, 1e-5, 1e-4, std::nullopt, true);
+  expect_same_run(spec_of(config, DType::F32, 1, true), layout, 1e-5, 1e-4, std::nullopt);
 }
 
 TEST_P(Equivalence, VariedLengthsWithDropoutF64MatchTheSingleRank) {
   const auto& [family, layout] = GetParam();
   ModelConfig config = tiny_config(family);
   config.label_smoothing = 0.1;
-  expect_same_run(config, layout, DType::F64, 1, 1e-10, 1e-9, 1e-12, true);
+  expect_same_run(spec_of(config, DType::F64, 1, true), layout, 1e-10, 1e-9, 1e-12);
 }
 
 // 33 tokens padded to a multiple of 16 × 4 = 64 rows: tensor-parallel rank 3
@@ -92,8 +112,8 @@ TEST(PaddedVocabulary, AShardOfPaddingOnlyMatchesTheSingleRank) {
   for (const char* family : {"gpt", "encoder-decoder"}) {
     ModelConfig config = tiny_config(family);
     config.vocab_multiple = 16;
-    expect_same_run(config, Layout{1, 4}, DType::F64, 1, 1e-10, 1e-9, 1e-12);
-    expect_same_run(config, Layout{2, 4}, DType::F32, 1, 1e-5, 1e-5, std::nullopt);
+    expect_same_run(spec_of(config, DType::F64), Layout{1, 4}, 1e-10, 1e-9, 1e-12);
+    expect_same_run(spec_of(config, DType::F32), Layout{2, 4}, 1e-5, 1e-5, std::nullopt);
   }
 }
 

@@ -130,13 +130,17 @@ RankResult train_rank(const RunSpec& spec, const ProcessGroups& groups) {
   ctx.tp = groups.tp;
   auto model = make_model(spec.config, ctx);
   initialize_parameters(model->parameters(), 42);
-  AdamW optimizer(model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1});
   ConstantSchedule schedule(3e-3);
   TrainerOptions options;
   options.grad_accum = spec.grad_accum;
   options.grad_clip = 1.0;
   options.seed = 7;
   options.buckets.bucket_bytes = 4096;  // many buckets, so backward overlaps several
+  const bool zero = spec.zero == 1 && groups.dp_size() > 1;
+  AdamW optimizer(model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1},
+                  zero ? zero_owned_ranges(model->parameters(), groups.dp_rank(),
+                                           groups.dp_size(), options.buckets)
+                       : std::vector<ElementRange>{});
   Trainer trainer(*model, optimizer, schedule, options, groups);
   RankBatches data(spec, groups.dp_rank(), groups.dp_size());
 

@@ -26,6 +26,8 @@ struct RunSpec {
   // micro-batch to its longest sentence, and every data-parallel rank pads
   // its rows to their own longest one, as the translation loader does.
   bool varied_lengths = false;
+  // Under dp > 1: 1 = ZeRO-1, the distributed optimizer (parallel.zero).
+  int zero = 0;
 };
 
 struct RunResult {
