@@ -19,6 +19,7 @@
 #include "weft/backend/profiler.h"
 #include "weft/tensor/error.h"
 #include "weft/train/comm_volume.h"
+#include "weft/train/model_state_memory.h"
 
 namespace po = boost::program_options;
 
@@ -59,7 +60,7 @@ int run_bench(int argc, char** argv) {
   std::string preset;
   int64_t batch, seq, steps, warmup, vocab, layers, d_model, heads, d_ff, peak_n;
   int64_t tp, dp, grad_accum;
-  bool profile, comm_volume, max_batch;
+  bool profile, comm_volume, max_batch, zero;
   DeviceSettings device;
   po::options_description opts("weft bench options");
   opts.add_options()
@@ -94,6 +95,7 @@ int run_bench(int argc, char** argv) {
        "(--batch sequences a step), computed, not run; then exit")
       ("tp", po::value(&tp)->default_value(1), "tensor-parallel ranks (--comm-volume)")
       ("dp", po::value(&dp)->default_value(1), "data-parallel replicas (--comm-volume)")
+      ("zero", po::bool_switch(&zero), "ZeRO-1, the distributed optimizer (--comm-volume)")
       ("grad-accum", po::value(&grad_accum)->default_value(1),
        "micro-batches a step (--comm-volume)");
   po::variables_map vm;
@@ -116,8 +118,15 @@ int run_bench(int argc, char** argv) {
     shape.micro_batch_rows = batch / grad_accum;
     shape.target_len = seq;
     shape.source_len = c.architecture == Architecture::EncoderDecoder ? seq : 0;
+    shape.zero = zero;
     std::printf("weft bench: %s, %.2fM parameters\n%s", preset.c_str(), c.parameter_count() / 1e6,
                 format_comm_volume(c, shape, step_comm_volume(c, shape)).c_str());
+    WEFT_CHECK(device.precision == "fp32" || device.precision == "bf16",
+               "--precision must be fp32 or bf16, got '", device.precision, "'");
+    const DType dtype = device.precision == "bf16" ? DType::BF16 : DType::F32;
+    std::printf("model state per rank (%s%s): %s\n", device.precision.c_str(),
+                zero ? ", ZeRO-1" : "",
+                model_state_bytes(c, tp, dp, zero, dtype, shape.bucket_bytes).describe().c_str());
     return 0;
   }
 

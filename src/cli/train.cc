@@ -32,6 +32,7 @@
 #include "weft/tensor/allocator.h"
 #include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
+#include "weft/train/model_state_memory.h"
 #include "weft/train/schedule.h"
 #include "weft/train/trainer.h"
 #include "weft/train/training_run.h"
@@ -184,6 +185,10 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   Trainer trainer(*model, optimizer, *schedule, options, groups);
 
   if (root) {
+    std::fprintf(stderr, "model state on rank 0%s: %s\n", zero ? " (ZeRO-1)" : "",
+                 measure_model_state(optimizer.parameters(), optimizer, trainer.buckets())
+                     .describe()
+                     .c_str());
     std::fprintf(stderr, "model: %s, %.2fM parameters; data: %s (%s, vocabulary %ld)\n",
                  architecture_name(c.model.architecture), c.model.parameter_count() / 1e6,
                  data.dir.c_str(), data.is_translation() ? "translation" : "language model",

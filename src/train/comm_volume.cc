@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "weft/tensor/error.h"
+#include "weft/train/bucket_plan.h"
 
 namespace weft {
 namespace {
@@ -57,22 +58,6 @@ void add_calls(CollectiveTally& entry, int64_t calls, int64_t bytes_each) {
   entry.bytes += calls * bytes_each;
 }
 
-// The same grouping as GradientBuckets: reverse order, a new bucket when the
-// next gradient would take a non-empty one past bucket_bytes.
-int64_t bucket_count(const std::vector<int64_t>& numels, int64_t dtype_bytes,
-                     int64_t bucket_bytes) {
-  int64_t buckets = 0, bytes = 0;
-  for (auto it = numels.rbegin(); it != numels.rend(); ++it) {
-    const int64_t b = *it * dtype_bytes;
-    if (buckets == 0 || (bytes > 0 && bytes + b > bucket_bytes)) {
-      ++buckets;
-      bytes = 0;
-    }
-    bytes += b;
-  }
-  return buckets;
-}
-
 }  // namespace
 
 std::vector<int64_t> local_parameter_numels(const ModelConfig& c, int64_t tp) {
@@ -80,13 +65,15 @@ std::vector<int64_t> local_parameter_numels(const ModelConfig& c, int64_t tp) {
   const bool enc_dec = c.architecture == Architecture::EncoderDecoder;
   const int64_t d = c.d_model;
   std::vector<int64_t> out;
+  // Vocabulary tables are padded to a multiple of vocab_multiple × tp rows.
+  const int64_t vocab = c.padded_vocab(c.vocab_size, tp) / tp;
   if (enc_dec && !c.shared_vocabulary()) {
-    out.push_back(shard(c.source_vocab_size, tp, "model.source_vocab_size") * d);
+    out.push_back(c.padded_vocab(c.source_vocab_size, tp) / tp * d);
   }
-  out.push_back(shard(c.vocab_size, tp, "model.vocab_size") * d);
+  out.push_back(vocab * d);
   if (enc_dec) add_stack(out, c, c.n_encoder_layers, /*cross=*/false, tp);
   add_stack(out, c, c.n_layers, /*cross=*/enc_dec, tp);
-  if (!c.tie_embeddings) out.push_back(shard(c.vocab_size, tp, "model.vocab_size") * d);
+  if (!c.tie_embeddings) out.push_back(vocab * d);
   return out;
 }
 
@@ -115,10 +102,18 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
     add_calls(v.tp.all_reduce, 1, kScalar);
   }
   if (s.dp > 1) {
-    const int64_t grad_bytes = e * std::accumulate(numels.begin(), numels.end(), int64_t{0});
-    v.dp.all_reduce.calls += bucket_count(numels, e, s.bucket_bytes);
-    v.dp.all_reduce.bytes += grad_bytes;
+    const std::vector<PlannedBucket> plan =
+        plan_buckets(numels, e, s.bucket_bytes, s.zero ? s.dp : 1);
+    for (const PlannedBucket& bucket : plan) {
+      if (s.zero) {
+        add_calls(v.dp.reduce_scatter, 1, e * bucket.padded);
+        add_calls(v.dp.all_gather, 1, e * bucket.padded / s.dp);
+      } else {
+        add_calls(v.dp.all_reduce, 1, e * bucket.elements);
+      }
+    }
     add_calls(v.dp.all_reduce, 2, kScalar);
+    if (s.zero) add_calls(v.dp.all_reduce, 1, 2 * kScalar);  // the norm of the owned slices
   }
   return v;
 }
@@ -144,9 +139,9 @@ std::string format_comm_volume(const ModelConfig& c, const StepShape& s, const C
                 static_cast<long>(s.target_len));
   text += line;
   if (enc_dec) text += " (source " + std::to_string(s.source_len) + ")";
-  std::snprintf(line, sizeof(line), ", grad_accum %ld, %ld-byte elements, buckets of %.1f MiB\n",
+  std::snprintf(line, sizeof(line), ", grad_accum %ld, %ld-byte elements, buckets of %.1f MiB%s\n",
                 static_cast<long>(s.grad_accum), static_cast<long>(s.dtype_bytes),
-                static_cast<double>(s.bucket_bytes) / (1 << 20));
+                static_cast<double>(s.bucket_bytes) / (1 << 20), s.zero ? ", ZeRO-1" : "");
   text += line;
   for (auto [name, tally, n] : {std::tuple{"tp", &v.tp, s.tp}, std::tuple{"dp", &v.dp, s.dp}}) {
     std::snprintf(

@@ -148,19 +148,19 @@ void GradientBuckets::finish() {
   reducing_micro_batch_ = false;
 }
 
-int64_t GradientBuckets::buffer_bytes() const {
+int64_t GradientBuckets::gradient_buffer_bytes() const {
+  int64_t bytes = 0;
+  for (const Bucket& b : buckets_) bytes += static_cast<int64_t>(b.buffer.nbytes());
+  return bytes;
+}
+
+int64_t GradientBuckets::value_buffer_bytes() const {
   int64_t bytes = 0;
   for (const Bucket& b : buckets_) {
-    bytes += static_cast<int64_t>(b.buffer.nbytes());
     if (b.values.defined()) bytes += static_cast<int64_t>(b.values.nbytes());
   }
   return bytes;
 }
 
-int64_t GradientBuckets::bytes_per_step() const {
-  int64_t bytes = 0;
-  for (const Bucket& b : buckets_) bytes += static_cast<int64_t>(b.buffer.nbytes());
-  return bytes;
-}
 
 }  // namespace weft

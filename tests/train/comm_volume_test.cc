@@ -52,8 +52,9 @@ ModelConfig tiny(const std::string& family) {
 constexpr int64_t kRows = 4, kTarget = 8, kSource = 9, kAccum = 2, kSteps = 2;
 constexpr int64_t kBucketBytes = 512;
 
-StepShape tiny_step(int dp, int tp) {
+StepShape tiny_step(int dp, int tp, bool zero = false) {
   StepShape s;
+  s.zero = zero;
   s.dp = dp, s.tp = tp;
   s.micro_batch_rows = kRows, s.target_len = kTarget, s.source_len = kSource;
   s.grad_accum = kAccum;
@@ -95,7 +96,7 @@ struct RankCounts {
 
 // Trains kSteps steps on every rank of a dp × tp layout and returns what each
 // rank counted.
-std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp) {
+std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp, bool zero) {
   std::mutex mutex;
   std::vector<RankCounts> ranks(static_cast<size_t>(dp * tp));
   run_simulated_ranks(dp * tp, [&](std::shared_ptr<Communicator> world) {
@@ -107,11 +108,14 @@ std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp) {
     ctx.tp = groups.tp;
     auto model = make_model(config, ctx);
     initialize_parameters(model->parameters(), 42);
-    AdamW optimizer(model->parameters());
     ConstantSchedule schedule(1e-3);
     TrainerOptions options;
     options.grad_accum = kAccum;
     options.buckets.bucket_bytes = kBucketBytes;
+    AdamW optimizer(model->parameters(), AdamWOptions{},
+                    zero ? zero_owned_ranges(model->parameters(), groups.dp_rank(), dp,
+                                             options.buckets)
+                         : std::vector<ElementRange>{});
     Trainer trainer(*model, optimizer, schedule, options, groups);
     RandomBatches data(config, kRows / dp, 100 + 10 * static_cast<uint64_t>(groups.dp_rank()));
 
@@ -135,6 +139,7 @@ std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp) {
 struct Layout {
   std::string family;
   int dp, tp;
+  bool zero = false;
 };
 
 class CommVolumeLayouts : public ::testing::TestWithParam<Layout> {};
@@ -142,12 +147,12 @@ class CommVolumeLayouts : public ::testing::TestWithParam<Layout> {};
 TEST_P(CommVolumeLayouts, CountedCollectivesEqualTheFormula) {
   const Layout l = GetParam();
   const ModelConfig config = tiny(l.family);
-  const CommVolume expected = step_comm_volume(config, tiny_step(l.dp, l.tp));
+  const CommVolume expected = step_comm_volume(config, tiny_step(l.dp, l.tp, l.zero));
   EXPECT_EQ(expected.tp.calls() > 0, l.tp > 1);
   EXPECT_EQ(expected.dp.calls() > 0, l.dp > 1);
   const std::vector<int64_t> numels = local_parameter_numels(config, l.tp);
 
-  const std::vector<RankCounts> ranks = count_steps(config, l.dp, l.tp);
+  const std::vector<RankCounts> ranks = count_steps(config, l.dp, l.tp, l.zero);
   for (size_t r = 0; r < ranks.size(); ++r) {
     EXPECT_EQ(ranks[r].numels, numels) << "rank " << r << ": parameter sizes";
     for (int64_t s = 0; s < kSteps; ++s) {
@@ -162,11 +167,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Layout{"gpt", 2, 1}, Layout{"gpt", 1, 2}, Layout{"gpt", 2, 2},
                       Layout{"gpt", 1, 4}, Layout{"encoder-decoder", 2, 1},
                       Layout{"encoder-decoder", 1, 2}, Layout{"encoder-decoder", 2, 2},
-                      Layout{"encoder-decoder", 1, 4}),
+                      Layout{"encoder-decoder", 1, 4}, Layout{"gpt", 2, 1, true},
+                      Layout{"gpt", 4, 1, true}, Layout{"encoder-decoder", 2, 2, true}),
     [](const ::testing::TestParamInfo<Layout>& info) {
       std::string family = info.param.family;
       std::replace(family.begin(), family.end(), '-', '_');
-      return family + "_dp" + std::to_string(info.param.dp) + "_tp" + std::to_string(info.param.tp);
+      return family + "_dp" + std::to_string(info.param.dp) + "_tp" +
+             std::to_string(info.param.tp) + (info.param.zero ? "_zero1" : "");
     });
 
 TEST(CommVolume, UnshardedParametersAddUpToTheConfigsCount) {
@@ -209,13 +216,35 @@ TEST(CommVolume, OneRankMovesNothing) {
   EXPECT_EQ(v.dp, CommTally{});
 }
 
-TEST(CommVolume, RefusesALayoutTheModelDoesNotDivideInto) {
-  ModelConfig c = model_preset("gpt2-124m");  // 50257 tokens: odd
+// ZeRO-1 replaces each bucket's all-reduce by a reduce-scatter and an
+// all-gather of the same bucket, padded to whole 64-element slices: a ring
+// sends the same bytes, plus the padding.
+TEST(CommVolume, ZeroOneSplitsEachBucketsAllReduceInTwo) {
+  const ModelConfig c = model_preset("gpt2-124m");  // 50257 tokens: padded per tp
   StepShape s;
-  s.tp = 2, s.micro_batch_rows = 8, s.target_len = 1024;
-  EXPECT_NE(error_of([&] { step_comm_volume(c, s); }).find("model.vocab_size (50257)"),
+  s.dp = 4, s.tp = 2, s.micro_batch_rows = 32, s.target_len = 1024;
+  const CommVolume plain = step_comm_volume(c, s);
+  s.zero = true;
+  const CommVolume zero = step_comm_volume(c, s);
+  const int64_t buckets = plain.dp.all_reduce.calls - 2;
+  const int64_t gradient_bytes = plain.dp.all_reduce.bytes - 2 * 8;
+  EXPECT_EQ(zero.dp.reduce_scatter.calls, buckets);
+  EXPECT_EQ(zero.dp.all_gather.calls, buckets);
+  EXPECT_EQ(zero.dp.all_reduce, (CollectiveTally{3, 4 * 8}));
+  EXPECT_EQ(zero.dp.all_gather.bytes * 4, zero.dp.reduce_scatter.bytes);
+  EXPECT_GE(zero.dp.reduce_scatter.bytes, gradient_bytes);
+  EXPECT_LT(zero.dp.reduce_scatter.bytes, gradient_bytes + buckets * 64 * 4 * 4);
+  EXPECT_NEAR(ring_bytes_sent(zero.dp, 4), ring_bytes_sent(plain.dp, 4),
+              2.0 * buckets * 64 * 4 * 4);
+  EXPECT_EQ(zero.tp, plain.tp);
+}
+
+TEST(CommVolume, RefusesALayoutTheModelDoesNotDivideInto) {
+  ModelConfig c = model_preset("gpt2-124m");
+  StepShape s;
+  s.tp = 5, s.micro_batch_rows = 8, s.target_len = 1024;
+  EXPECT_NE(error_of([&] { step_comm_volume(c, s); }).find("model.n_heads (12)"),
             std::string::npos);
-  c.vocab_size = 50304;
   s.tp = 1, s.dp = 3;
   EXPECT_NE(error_of([&] {
               step_comm_volume(c, s);

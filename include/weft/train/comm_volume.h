@@ -32,6 +32,12 @@
 //     buckets are reduced once, after the last micro-batch.
 //   all_reduce of 1 f64, 2 calls: the global batch's counted tokens and its
 //     loss sum.
+// DP with ZeRO-1 (zero), when dp > 1: per bucket, instead of its all_reduce,
+//   a reduce_scatter of the bucket padded to a multiple of 64·dp elements
+//   (e·padded bytes) and an all_gather of the updated parameters (e·padded/dp
+//   bytes: its input, one rank's slice); plus 1 all_reduce of 2 f64, the
+//   gradient norm's sums over the owned slices. A ring sends (dp−1)/dp of
+//   the padded bucket twice: the same bytes as an all-reduce.
 //
 // Only Trainer::train_step is counted: evaluation, checkpoints and whatever
 // else a command does between steps issue collectives of their own.
@@ -54,6 +60,7 @@ struct StepShape {
   int64_t grad_accum = 1;
   int64_t dtype_bytes = 4;          // of parameters, gradients and activations
   int64_t bucket_bytes = 25 << 20;  // BucketOptions::bucket_bytes
+  bool zero = false;                // ZeRO-1 (parallel.zero 1)
 };
 
 // Per rank, per optimizer step.
@@ -63,7 +70,7 @@ struct CommVolume {
 };
 
 // Throws weft::Error naming the numbers when the layout does not fit the
-// model (tp not dividing the heads, d_ff or a vocabulary) or the micro-batch
+// model (tp not dividing the heads or d_ff) or the micro-batch
 // does not divide across dp.
 CommVolume step_comm_volume(const ModelConfig& config, const StepShape& shape);
 

@@ -69,10 +69,10 @@ class GradientBuckets {
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
   // Buckets whose reduction started during backward in the last step.
   int64_t overlapped_last_step() const { return overlapped_; }
-  int64_t bytes_per_step() const;
-  // Bytes of the flat buffers (gradients; sharded also parameter values),
-  // padding included.
-  int64_t buffer_bytes() const;
+  // Bytes of the flat gradient buffers and (sharded) value buffers, padding
+  // included.
+  int64_t gradient_buffer_bytes() const;
+  int64_t value_buffer_bytes() const;
 
  private:
   struct Bucket {
