@@ -60,7 +60,8 @@ std::string key_of(const std::string& name) {
 }
 
 // What the JSON of a run's config has always been (numbers-transformer, the
-// defaults), plus model.vocab_multiple, added with vocabulary padding;
+// defaults), plus model.vocab_multiple, added with vocabulary padding, and
+// parallel.zero, added with the distributed optimizer;
 // integers and reals keep their JSON types.
 const char* const kDefaultsJson =
     R"({"data":{"batch_size":64,"dataset":"builtin:numbers","seq_len":0},)"
@@ -75,7 +76,7 @@ const char* const kDefaultsJson =
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"
     R"("parallel":{"bucket_mb":25.0,"overlap":true,"simulate_ranks":0,"timeout_s":300.0,)"
-    R"("tp":1},)"
+    R"("tp":1,"zero":0},)"
     R"("train":{"checkpoint_every":500,"device":"auto","eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
     R"("out":"runs/default","precision":"fp32","resume":false,"sample_every":500,"seed":1337,)"
@@ -105,7 +106,7 @@ const char* const kTinyJson =
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"
     R"("parallel":{"bucket_mb":25.0,"overlap":true,"simulate_ranks":3,"timeout_s":300.0,)"
-    R"("tp":1},)"
+    R"("tp":1,"zero":0},)"
     R"("train":{"checkpoint_every":500,"device":"cpu","eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
     R"("out":"runs/default","precision":"fp32","resume":true,"sample_every":500,)"
