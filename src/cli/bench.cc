@@ -18,6 +18,7 @@
 #include "weft/backend/gpu.h"
 #include "weft/backend/profiler.h"
 #include "weft/tensor/error.h"
+#include "weft/tensor/allocator.h"
 #include "weft/train/comm_volume.h"
 #include "weft/train/model_state_memory.h"
 
@@ -57,7 +58,7 @@ std::string flops_rate(double flops_per_s, Device device) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  std::string preset;
+  std::string preset, recompute_name_;
   int64_t batch, seq, steps, warmup, vocab, layers, d_model, heads, d_ff, peak_n;
   int64_t tp, dp, grad_accum;
   bool profile, comm_volume, max_batch, zero;
@@ -90,6 +91,8 @@ int run_bench(int argc, char** argv) {
       ("peak-n", po::value(&peak_n)->default_value(0),
        "size of the GEMM that measures peak (0: 2048 sgemm on cpu, 8192 bf16 on cuda)")
       ("profile", po::bool_switch(&profile), "print time per kernel")
+      ("recompute", po::value(&recompute_name_)->default_value("none"),
+       "activation recompute: none | selective | full (train.recompute)")
       ("comm-volume", po::bool_switch(&comm_volume),
        "print the collectives and bytes one rank hands its groups per step under --dp x --tp "
        "(--batch sequences a step), computed, not run; then exit")
@@ -159,9 +162,13 @@ int run_bench(int argc, char** argv) {
 
   // On a GPU the peak counts everything in use during the benchmark,
   // including scratch that ops kept from the batch search.
+  const Recompute recompute = parse_recompute(recompute_name_);
   const size_t in_use_before = on_gpu ? gpu::memory_stats().in_use : 0;
   if (on_gpu) gpu::reset_peak();
-  BenchRun run(c, ctx, batch, seq);
+  const int64_t host_before = host_tensor_memory().in_use;
+  BenchRun run(c, ctx, batch, seq, recompute);
+  const int64_t model_state = host_tensor_memory().in_use - host_before;
+  reset_host_tensor_peak();
   for (int64_t i = 0; i < warmup; ++i) run.step();
   profiler::reset();
   profiler::enable(profile);
@@ -190,6 +197,16 @@ int run_bench(int argc, char** argv) {
                 gib(gpu::memory_stats().peak), gib(in_use_before));
   }
   std::printf("\n");
+  if (!on_gpu) {
+    // Host tensors at their peak in the steps, above the model state (weights,
+    // gradients, AdamW) that the model and optimizer held once built.
+    const int64_t peak = host_tensor_memory().peak - host_before;
+    std::printf("memory: recompute %s, peak %.1f MiB of CPU tensors: model state %.1f MiB, "
+                "activations and scratch %.1f MiB\n",
+                recompute_name(recompute), static_cast<double>(peak) / (1 << 20),
+                static_cast<double>(model_state) / (1 << 20),
+                static_cast<double>(peak - model_state) / (1 << 20));
+  }
   if (profile) {
     std::printf("time by kernel over %ld steps (%.3f s):\n", static_cast<long>(steps), seconds);
     for (const auto& k : profiler::snapshot()) {

@@ -36,13 +36,20 @@ std::unique_ptr<Model> initialised_model(const ModelConfig& config, const LayerC
   return model;
 }
 
+TrainerOptions with_recompute(Recompute recompute) {
+  TrainerOptions options;
+  options.recompute = recompute;
+  return options;
+}
+
 }  // namespace
 
-BenchRun::BenchRun(const ModelConfig& config, const LayerContext& ctx, int64_t batch, int64_t seq)
+BenchRun::BenchRun(const ModelConfig& config, const LayerContext& ctx, int64_t batch, int64_t seq,
+                   Recompute recompute)
     : model_(initialised_model(config, ctx)),
       optimizer_(model_->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1}),
       schedule_(1e-4),
-      trainer_(*model_, optimizer_, schedule_, TrainerOptions{}),
+      trainer_(*model_, optimizer_, schedule_, with_recompute(recompute)),
       data_(config, batch, seq, ctx.device) {}
 
 }  // namespace weft::cli

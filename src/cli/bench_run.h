@@ -32,11 +32,13 @@ class SyntheticTokens final : public BatchStream {
 
 class BenchRun {
  public:
-  BenchRun(const ModelConfig& config, const LayerContext& ctx, int64_t batch, int64_t seq);
+  BenchRun(const ModelConfig& config, const LayerContext& ctx, int64_t batch, int64_t seq,
+           Recompute recompute = Recompute::None);
   BenchRun(const BenchRun&) = delete;
   BenchRun& operator=(const BenchRun&) = delete;
 
   StepStats step() { return trainer_.train_step(data_); }
+  const AdamW& optimizer() const { return optimizer_; }
 
  private:
   std::unique_ptr<Model> model_;  // first: the optimizer and trainer refer to it

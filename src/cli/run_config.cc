@@ -105,6 +105,11 @@ const OptionTable<RunConfig>& run_option_table() {
         "checkpoint and exit after a step divisible by this (0: never), e.g. to fit a job's "
         "time slot",
         at_least(0)),
+    key("train.recompute", &RunConfig::recompute, "none",
+        "activation recompute: none | selective (attention probabilities recomputed in "
+        "backward) | full (each block keeps only its output and runs its forward again in "
+        "backward); same results, less memory, more compute",
+        one_of({"none", "selective", "full"})),
     key("train.device", compute(&DeviceSettings::device), "auto",
         "auto (cuda when a GPU is present, else cpu) | cpu | cuda",
         one_of({"auto", "cpu", "cuda"})),

@@ -35,6 +35,7 @@ struct RunConfig {
   uint64_t seed = 0;
   bool resume = false;
   int64_t exit_interval = 0;  // stop (checkpointed) after a step divisible by it; 0: never
+  std::string recompute = "none";  // none | selective | full
   DeviceSettings compute;     // train.device, train.precision, train.gpu_memory_fraction, train.tf32
 
   std::string schedule;       // [optim] cosine | noam | constant

@@ -168,6 +168,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   options.seed = c.seed;
   options.buckets.bucket_bytes = static_cast<int64_t>(c.bucket_mb * (1 << 20));
   options.buckets.overlap = c.overlap;
+  options.recompute = parse_recompute(c.recompute);
   // ZeRO-1 with one replica would shard over a group of one: plain AdamW.
   const bool zero = c.zero == 1 && groups.dp_size() > 1;
   AdamW optimizer(model->parameters(), AdamWOptions{c.beta1, c.beta2, c.eps, c.weight_decay},

@@ -44,7 +44,7 @@ void MultiHeadAttention::ensure_heads(Tensor& t, int64_t batch, int64_t len,
 }
 
 void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Tensor& key_valid,
-                                 Tensor& y) {
+                                 Tensor& y, bool recompute_core) {
   const Tensor& kv_in = kind_ == AttentionKind::Cross ? memory : x;
   const int64_t B = x.dim(0), T = x.dim(1), S = kv_in.dim(1);
   const int64_t local = heads_local_ * head_dim_;
@@ -72,6 +72,15 @@ void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Te
     ops::attention_forward(q_out_, k_out_, v_out_, key_valid, causal, scale, probs_, heads_);
   }
   o_.forward(heads_.view({B, T, local}), y);
+  recompute_core_ = recompute_core && !flash_;
+  if (recompute_core_) probs_ = Tensor();
+}
+
+void MultiHeadAttention::release_activations() {
+  for (Tensor* t : {&lse_, &q_out_, &k_out_, &v_out_, &probs_, &heads_, &dheads_, &dq_, &dk_, &dv_,
+                    &dprobs_}) {
+    *t = Tensor();
+  }
 }
 
 void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tensor& memory,
@@ -84,11 +93,18 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
   ensure_heads(dq_, B, T, x);
   ensure_heads(dk_, B, S, x);
   ensure_heads(dv_, B, S, x);
-  if (!flash_) Tensor::ensure(dprobs_, probs_.shape(), x.dtype(), x.device());
+  if (!flash_) Tensor::ensure(dprobs_, {B, heads_local_, T, S}, x.dtype(), x.device());
 
   Tensor dheads2 = dheads_.view({B, T, local});
   o_.backward(heads_.view({B, T, local}), dy, dheads2);
   const double scale = score_scale();
+  if (recompute_core_) {
+    // The same forward on the same q, k: the same probabilities, bit for
+    // bit. heads_ is rewritten with what it held; o has read it already.
+    Tensor::ensure(probs_, {B, heads_local_, T, S}, x.dtype(), x.device());
+    ops::attention_forward(q_out_, k_out_, v_out_, *key_valid_, kind_ == AttentionKind::CausalSelf,
+                           scale, probs_, heads_);
+  }
   if (flash_) {
     ops::flash_attention_backward(q_out_, k_out_, v_out_, *key_valid_,
                                   kind_ == AttentionKind::CausalSelf, scale, heads_, lse_,
@@ -115,6 +131,8 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
     k_.backward(x, dk, dx, {.accumulate = true, .complete = false});
     v_.backward(x, dv, dx, {.accumulate = true});
   }
+  // Selective: one layer's (T,S) tensors exist at a time.
+  if (recompute_core_) probs_ = Tensor(), dprobs_ = Tensor();
 }
 
 void MultiHeadAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache,

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "weft/tensor/error.h"
+
 namespace weft {
 
 namespace {
@@ -36,14 +38,42 @@ TransformerBlock::TransformerBlock(std::string name, const ModelConfig& c, bool 
 const Tensor& TransformerBlock::forward(const Tensor& x, const Tensor& self_valid,
                                         const Tensor& memory, const Tensor& memory_valid,
                                         const StepContext& ctx) {
+  self_valid_ = &self_valid;
+  memory_valid_ = &memory_valid;
+  const Tensor& y = run_forward(x, self_valid, memory, memory_valid, ctx);
+  if (ctx.training && ctx.recompute == Recompute::Full) release_activations();
+  return y;
+}
+
+void TransformerBlock::release_activations() {
+  self_attn_.release_activations();
+  self_res_.release_activations(/*keep_output=*/false);
+  if (cross_attn_) {
+    cross_attn_->release_activations();
+    cross_res_->release_activations(/*keep_output=*/false);
+  }
+  ffn_.release_activations();
+  ffn_res_.release_activations(/*keep_output=*/true);
+  dmid1_ = Tensor(), dmid2_ = Tensor();
+}
+
+const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_valid,
+                                            const Tensor& memory, const Tensor& memory_valid,
+                                            const StepContext& ctx) {
   const Tensor none;
+  const bool recompute_core = ctx.training && ctx.recompute == Recompute::Selective;
   const Tensor* h = &self_res_.forward(
-      x, [&](const Tensor& in, Tensor& out) { self_attn_.forward(in, none, self_valid, out); },
+      x,
+      [&](const Tensor& in, Tensor& out) {
+        self_attn_.forward(in, none, self_valid, out, recompute_core);
+      },
       ctx);
   if (cross_attn_) {
     h = &cross_res_->forward(
         *h,
-        [&](const Tensor& in, Tensor& out) { cross_attn_->forward(in, memory, memory_valid, out); },
+        [&](const Tensor& in, Tensor& out) {
+          cross_attn_->forward(in, memory, memory_valid, out, recompute_core);
+        },
         ctx);
   }
   return ffn_res_.forward(
@@ -78,6 +108,21 @@ void TransformerBlock::project_memory(const Tensor& memory, KVCache::Layer& laye
 
 void TransformerBlock::backward(const Tensor& dy, const Tensor& x, const Tensor& memory,
                                 Tensor& dx, Tensor& dmemory, const StepContext& ctx) {
+  const bool full = ctx.training && ctx.recompute == Recompute::Full;
+  if (full) {
+    // The same inputs, masks and dropout keys: every activation as the first
+    // forward had it, bit for bit (y is rewritten with what it held).
+    WEFT_CHECK(self_valid_ != nullptr, name(), ": backward before forward");
+    StepContext keep = ctx;
+    keep.recompute = Recompute::None;
+    run_forward(x, *self_valid_, memory, *memory_valid_, keep);
+  }
+  backward_sublayers(dy, x, memory, dx, dmemory, ctx);
+  if (full) release_activations();
+}
+
+void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, const Tensor& memory,
+                                          Tensor& dx, Tensor& dmemory, const StepContext& ctx) {
   Tensor::ensure(dmid1_, x.shape(), x.dtype(), x.device());
   const Tensor& ffn_in = cross_attn_ ? cross_res_->output() : self_res_.output();
   ffn_res_.backward(

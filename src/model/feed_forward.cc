@@ -47,4 +47,8 @@ void FeedForward::backward(const Tensor& dy, const Tensor& x, Tensor& dx, const 
   fc1_.backward(x, dhidden_, dx);
 }
 
+void FeedForward::release_activations() {
+  pre_act_ = Tensor(), hidden_ = Tensor(), dhidden_ = Tensor();
+}
+
 }  // namespace weft

@@ -103,4 +103,20 @@ void initialize_parameters(const std::vector<Parameter*>& params, uint64_t seed)
   }
 }
 
+Recompute parse_recompute(const std::string& name) {
+  for (Recompute r : {Recompute::None, Recompute::Selective, Recompute::Full}) {
+    if (name == recompute_name(r)) return r;
+  }
+  throw Error("recompute must be none, selective or full, got '" + name + "'");
+}
+
+const char* recompute_name(Recompute r) {
+  switch (r) {
+    case Recompute::None: return "none";
+    case Recompute::Selective: return "selective";
+    case Recompute::Full: return "full";
+  }
+  return "?";
+}
+
 }  // namespace weft

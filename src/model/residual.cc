@@ -52,4 +52,9 @@ void Residual::backward(const Tensor& dy, const Tensor& x, const Backward& f, Te
   }
 }
 
+void Residual::release_activations(bool keep_output) {
+  for (Tensor* t : {&normed_, &sum_, &dsum_, &dsub_, &dnormed_}) *t = Tensor();
+  if (!keep_output) out_ = Tensor();
+}
+
 }  // namespace weft

@@ -110,6 +110,7 @@ StepStats Trainer::train_step(BatchStream& data) {
     ctx.seed = options_.seed;
     ctx.step = static_cast<uint64_t>(step);
     ctx.batch_offset = global_offset + groups_.dp_rank() * rows;
+    ctx.recompute = options_.recompute;
     if (buckets_) buckets_->begin_micro_batch(i + 1 == options_.grad_accum);
     const LossSum part = model_.forward_backward(micro[i], ctx, 1.0 / static_cast<double>(tokens));
     total.sum += part.sum;

@@ -71,12 +71,14 @@ TEST_F(CliParallel, MpirunTwoByTwoTrainsAsOneRank) {
 }
 
 // ZeRO-1 across processes: MPI's in-place reduce-scatter and all-gather, and
-// every rank writing its part of the optimizer state.
-TEST_F(CliParallel, MpirunTwoByTwoWithZeroOneTrainsAsOneRank) {
+// every rank writing its part of the optimizer state; with full activation
+// recompute, whose forward runs again (with its TP collectives) in backward.
+TEST_F(CliParallel, MpirunTwoByTwoWithZeroOneAndFullRecomputeTrainsAsOneRank) {
   const CommandResult r = run_shell(
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
       "mpirun -np 4 --oversubscribe " + std::string(WEFT_BINARY) + " train " + run_options() +
-          " --parallel.tp 2 --parallel.zero 1 --train.out runs/zero < /dev/null",
+          " --parallel.tp 2 --parallel.zero 1 --train.recompute full --train.out runs/zero "
+          "< /dev/null",
       dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   expect_reference_losses("runs/zero");

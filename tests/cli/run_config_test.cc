@@ -61,7 +61,8 @@ std::string key_of(const std::string& name) {
 
 // What the JSON of a run's config has always been (numbers-transformer, the
 // defaults), plus model.vocab_multiple, added with vocabulary padding, and
-// parallel.zero, added with the distributed optimizer;
+// parallel.zero and train.recompute, added with the distributed optimizer and
+// activation recompute;
 // integers and reals keep their JSON types.
 const char* const kDefaultsJson =
     R"({"data":{"batch_size":64,"dataset":"builtin:numbers","seq_len":0},)"
@@ -79,7 +80,7 @@ const char* const kDefaultsJson =
     R"("tp":1,"zero":0},)"
     R"("train":{"checkpoint_every":500,"device":"auto","eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
-    R"("out":"runs/default","precision":"fp32","resume":false,"sample_every":500,"seed":1337,)"
+    R"("out":"runs/default","precision":"fp32","recompute":"none","resume":false,"sample_every":500,"seed":1337,)"
     R"("steps":1000,"tf32":false}})";
 
 const std::vector<std::string> kTinyArgs = {"--model.preset=tiny-gpt",
@@ -109,7 +110,7 @@ const char* const kTinyJson =
     R"("tp":1,"zero":0},)"
     R"("train":{"checkpoint_every":500,"device":"cpu","eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
-    R"("out":"runs/default","precision":"fp32","resume":true,"sample_every":500,)"
+    R"("out":"runs/default","precision":"fp32","recompute":"none","resume":true,"sample_every":500,)"
     R"("seed":18446744073709551615,"steps":1000,"tf32":false}})";
 
 TEST(RunConfig, JsonIsWhatRunsHaveAlwaysWritten) {

@@ -83,6 +83,27 @@ TEST_P(Equivalence, ZeroOneF64WithAccumulationMatchesTheSingleRank) {
                   1e-12);
 }
 
+// Activation recompute drops activations in forward and recomputes them in
+// backward from the same inputs and dropout keys: every loss and weight is
+// bit-identical to the same layout's run without it, and so matches one rank
+// as that run does.
+TEST_P(Equivalence, RecomputeIsBitIdenticalToKeepingActivations) {
+  const auto& [family, layout] = GetParam();
+  ModelConfig config = tiny_config(family);
+  config.label_smoothing = 0.1;
+  RunSpec spec = spec_of(config, DType::F32, 2, true);
+  const RunResult kept = train_simulated(spec, layout.dp, layout.tp);
+  for (Recompute mode : {Recompute::Selective, Recompute::Full}) {
+    spec.recompute = mode;
+    const RunResult recomputed = train_simulated(spec, layout.dp, layout.tp);
+    EXPECT_EQ(recomputed.losses, kept.losses) << recompute_name(mode);
+    for (const auto& [name, value] : kept.weights) {
+      EXPECT_EQ(recomputed.weights.at(name).to_double_vector(), value.to_double_vector())
+          << name << ", " << recompute_name(mode) << " under " << layout_name(layout);
+    }
+  }
+}
+
 // Sentences of different lengths: each data-parallel rank pads to its own
 // longest one, so its tensors are shorter than the single rank's. Dropout
 // masks are keyed by sentence and position, not by the padded layout. In f64

@@ -136,6 +136,7 @@ RankResult train_rank(const RunSpec& spec, const ProcessGroups& groups) {
   options.grad_clip = 1.0;
   options.seed = 7;
   options.buckets.bucket_bytes = 4096;  // many buckets, so backward overlaps several
+  options.recompute = spec.recompute;
   const bool zero = spec.zero == 1 && groups.dp_size() > 1;
   AdamW optimizer(model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1},
                   zero ? zero_owned_ranges(model->parameters(), groups.dp_rank(),

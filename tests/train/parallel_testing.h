@@ -28,6 +28,7 @@ struct RunSpec {
   bool varied_lengths = false;
   // Under dp > 1: 1 = ZeRO-1, the distributed optimizer (parallel.zero).
   int zero = 0;
+  Recompute recompute = Recompute::None;
 };
 
 struct RunResult {

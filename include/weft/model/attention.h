@@ -29,12 +29,19 @@ class MultiHeadAttention : public Module {
 
   // x (B,T,d) queries; memory (B,S,d) keys/values for Cross (ignored otherwise:
   // keys and values come from x); key_valid (B,S or T) i32, 0 marks padding,
-  // undefined for none. y (B,T,d).
-  void forward(const Tensor& x, const Tensor& memory, const Tensor& key_valid, Tensor& y);
+  // undefined for none. y (B,T,d). With recompute_core the probabilities are
+  // dropped after use and recomputed by backward (selective recompute; the
+  // flash path on CUDA never keeps them).
+  void forward(const Tensor& x, const Tensor& memory, const Tensor& key_valid, Tensor& y,
+               bool recompute_core = false);
   // dx written. For Cross, dmemory receives += the gradient through k and v
   // (the encoder output feeds every decoder layer).
   void backward(const Tensor& dy, const Tensor& x, const Tensor& memory, Tensor& dx,
                 Tensor& dmemory);
+
+  // Drops every cached activation and scratch buffer (full recompute): the
+  // next forward allocates them again.
+  void release_activations();
 
   // Inference, self-attention: x (B,T,d) holds positions [start, start+T).
   // Their keys and values are written into k_cache, v_cache
@@ -63,6 +70,7 @@ class MultiHeadAttention : public Module {
   // On CUDA training attention runs flash-style: the forward keeps each
   // query's log-sum-exp (lse_) instead of the (T,S) probabilities.
   bool flash_ = false;
+  bool recompute_core_ = false;  // the last forward dropped probs_
   // The forward's key mask, read again by the flash backward. A pointer, not
   // a copy: a second owner would make the model reallocate the mask each step.
   const Tensor* key_valid_ = nullptr;

@@ -24,7 +24,9 @@ class TransformerBlock : public Module {
 
   // x (B,T,d); self_valid (B,T) and memory_valid (B,S) i32 key masks or
   // undefined; memory (B,S,d) for cross-attention. Returns y (B,T,d), owned
-  // by this block until its next forward.
+  // by this block until its next forward. Training with full recompute, the
+  // block keeps only y: backward runs the forward again first (the masks
+  // must stay alive until then, as the model's do).
   const Tensor& forward(const Tensor& x, const Tensor& self_valid, const Tensor& memory,
                         const Tensor& memory_valid, const StepContext& ctx);
   const Tensor& output() const { return ffn_res_.output(); }
@@ -50,6 +52,15 @@ class TransformerBlock : public Module {
   std::optional<Residual> cross_res_;
   Residual ffn_res_;
   Tensor dmid1_, dmid2_;              // gradients between sublayers
+  // The last forward's masks, for a full recompute. Pointers, not copies: a
+  // second owner would make the model reallocate its masks each step.
+  const Tensor* self_valid_ = nullptr;
+  const Tensor* memory_valid_ = nullptr;
+  const Tensor& run_forward(const Tensor& x, const Tensor& self_valid, const Tensor& memory,
+                            const Tensor& memory_valid, const StepContext& ctx);
+  void release_activations();
+  void backward_sublayers(const Tensor& dy, const Tensor& x, const Tensor& memory, Tensor& dx,
+                          Tensor& dmemory, const StepContext& ctx);
 };
 
 }  // namespace weft

@@ -20,6 +20,8 @@ class FeedForward : public Module {
 
   void forward(const Tensor& x, Tensor& y, const StepContext& ctx);     // x, y (B,T,d)
   void backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx);
+  // Drops the cached activations and scratch (full recompute).
+  void release_activations();
 
  private:
   ops::Activation activation_;

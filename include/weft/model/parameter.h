@@ -46,12 +46,25 @@ struct LayerContext {
   std::shared_ptr<Communicator> tp = make_single_rank_communicator();
 };
 
+// Activation recompute (train.recompute): what a training forward drops and
+// backward recomputes, trading compute for memory. Selective: each
+// attention's probabilities (B,H,T,S), recomputed from q and k; full: every
+// activation inside a transformer block but its output, the block's forward
+// run again before its backward. Recomputation is exact (dropout masks are
+// regenerated from their keys): the gradients are bit-identical to None's.
+enum class Recompute { None, Selective, Full };
+// "none", "selective", "full"; parse_recompute throws weft::Error naming
+// the accepted words for anything else.
+Recompute parse_recompute(const std::string& name);
+const char* recompute_name(Recompute r);
+
 // What a forward pass needs to know about the step it belongs to.
 struct StepContext {
   bool training = false;      // dropout on
   uint64_t seed = 0;          // dropout stream
   uint64_t step = 0;
   int64_t batch_offset = 0;   // global index of this micro-batch's first sequence
+  Recompute recompute = Recompute::None;  // training only
 };
 
 class Module {

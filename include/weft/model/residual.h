@@ -30,6 +30,9 @@ class Residual : public Module {
   // dy at y -> dx (written) at x.
   void backward(const Tensor& dy, const Tensor& x, const Backward& f, Tensor& dx,
                 const StepContext& ctx);
+  // Drops the cached activations and scratch (full recompute); y too unless
+  // keep_output (a block's last residual holds the block's output).
+  void release_activations(bool keep_output);
 
  private:
   NormPlacement placement_;

@@ -24,6 +24,15 @@ class Allocator {
 
 Allocator& allocator_for(Device device);
 void register_allocator(Device device, Allocator* allocator);
+// Host memory held by CPU tensors (every thread of the process): in use now,
+// and the most in use at once since start-up or reset_host_tensor_peak().
+struct HostTensorMemory {
+  int64_t in_use = 0;
+  int64_t peak = 0;
+};
+HostTensorMemory host_tensor_memory();
+void reset_host_tensor_peak();
+
 // This machine's physical memory in bytes; 0 where the system does not say.
 int64_t host_memory_bytes();
 

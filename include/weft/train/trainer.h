@@ -28,6 +28,7 @@ struct TrainerOptions {
   double grad_clip = 1.0;  // max global gradient norm; <= 0: no clipping
   uint64_t seed = 1337;    // dropout stream (StepContext::seed)
   BucketOptions buckets;   // data-parallel gradient reduction
+  Recompute recompute = Recompute::None;  // activation recompute (train.recompute)
   // Throws weft::Error naming the first field out of range.
   void validate() const;
 };
