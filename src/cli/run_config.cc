@@ -145,6 +145,9 @@ const OptionTable<RunConfig>& run_option_table() {
         "data-parallel gradient bucket size in MiB", positive()),
     key("parallel.overlap", &RunConfig::overlap, true,
         "reduce gradient buckets while backward goes on (false: after it)"),
+    key("parallel.sequence_parallel", &RunConfig::sequence_parallel, false,
+        "split the token rows across the tensor-parallel group between its sublayers (layer "
+        "norms, dropout, residuals): less activation memory, the same results; needs tp > 1"),
     key("parallel.zero", &RunConfig::zero, 0,
         "1: ZeRO-1, the distributed optimizer: each data-parallel rank keeps AdamW state for "
         "1/dp of the parameters (gradients reduce-scattered, parameters all-gathered); "

@@ -48,6 +48,7 @@ struct RunConfig {
   double bucket_mb = 25;      // data-parallel gradient bucket size
   bool overlap = true;        // reduce buckets while backward goes on
   int64_t zero = 0;           // 1: ZeRO-1 (distributed optimizer state)
+  bool sequence_parallel = false;  // split token rows across the TP group between sublayers
   double timeout_s = 300;     // a collective slower than this aborts the run
 
   int64_t log_every = 0;      // [log]

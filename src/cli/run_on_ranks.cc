@@ -19,6 +19,8 @@ void check_layout(const RunConfig& c, int world_size) {
              " does not divide across parallel.tp = ", tp, " ranks");
   // Any vocabulary splits: its tables are padded to a multiple of
   // model.vocab_multiple × tp rows (ModelConfig::padded_vocab).
+  WEFT_CHECK(!c.sequence_parallel || tp > 1, "parallel.sequence_parallel needs parallel.tp > 1: ",
+             "it splits the token rows across the tensor-parallel group (tp = ", tp, ")");
   const int64_t micro = c.batch_size / c.grad_accum;
   WEFT_CHECK(micro % dp == 0, "the micro-batch of ", micro, " sequences (data.batch_size ",
              c.batch_size, " / train.grad_accum ", c.grad_accum, ") does not divide across dp = ",

@@ -160,6 +160,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   layers.tp = groups.tp;
   layers.device = target.device;
   layers.dtype = target.dtype;
+  layers.sequence_parallel = c.sequence_parallel;
   auto model = make_model(c.model, layers);
   initialize_parameters(model->parameters(), c.seed);
   TrainerOptions options;

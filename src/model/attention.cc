@@ -44,7 +44,7 @@ void MultiHeadAttention::ensure_heads(Tensor& t, int64_t batch, int64_t len,
 }
 
 void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Tensor& key_valid,
-                                 Tensor& y, bool recompute_core) {
+                                 Tensor& y, bool recompute_core, bool partial_output) {
   const Tensor& kv_in = kind_ == AttentionKind::Cross ? memory : x;
   const int64_t B = x.dim(0), T = x.dim(1), S = kv_in.dim(1);
   const int64_t local = heads_local_ * head_dim_;
@@ -71,7 +71,11 @@ void MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Te
   } else {
     ops::attention_forward(q_out_, k_out_, v_out_, key_valid, causal, scale, probs_, heads_);
   }
-  o_.forward(heads_.view({B, T, local}), y);
+  if (partial_output) {
+    o_.forward_partial(heads_.view({B, T, local}), y);
+  } else {
+    o_.forward(heads_.view({B, T, local}), y);
+  }
   recompute_core_ = recompute_core && !flash_;
   if (recompute_core_) probs_ = Tensor();
 }
@@ -84,7 +88,7 @@ void MultiHeadAttention::release_activations() {
 }
 
 void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tensor& memory,
-                                  Tensor& dx, Tensor& dmemory) {
+                                  Tensor& dx, Tensor& dmemory, bool complete_dx) {
   const bool cross = kind_ == AttentionKind::Cross;
   const Tensor& kv_in = cross ? memory : x;
   const int64_t B = x.dim(0), T = x.dim(1), S = kv_in.dim(1);
@@ -123,13 +127,13 @@ void MultiHeadAttention::backward(const Tensor& dy, const Tensor& x, const Tenso
   const Tensor dq = dq_.view({B, T, local}), dk = dk_.view({B, S, local}),
                dv = dv_.view({B, S, local});
   if (cross) {
-    q_.backward(x, dq, dx);
+    q_.backward(x, dq, dx, {.complete = complete_dx});
     k_.backward(memory, dk, dmemory, {.accumulate = true, .complete = false});
     v_.backward(memory, dv, dmemory, {.accumulate = true, .complete = false});
   } else {
     q_.backward(x, dq, dx, {.complete = false});
     k_.backward(x, dk, dx, {.accumulate = true, .complete = false});
-    v_.backward(x, dv, dx, {.accumulate = true});
+    v_.backward(x, dv, dx, {.accumulate = true, .complete = complete_dx});
   }
   // Selective: one layer's (T,S) tensors exist at a time.
   if (recompute_core_) probs_ = Tensor(), dprobs_ = Tensor();

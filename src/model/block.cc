@@ -21,7 +21,8 @@ TransformerBlock::TransformerBlock(std::string name, const ModelConfig& c, bool 
       ffn_(child_name("ffn"), c.d_model, c.d_ff, c.activation, c.dropout, ctx, c.init_std,
            residual_init_std(c, n_layers)),
       self_res_(child_name("self_attn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx),
-      ffn_res_(child_name("ffn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx) {
+      ffn_res_(child_name("ffn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx),
+      tp_(ctx.tp) {
   add_child(self_res_);
   add_child(self_attn_);
   if (cross) {
@@ -55,6 +56,38 @@ void TransformerBlock::release_activations() {
   ffn_.release_activations();
   ffn_res_.release_activations(/*keep_output=*/true);
   dmid1_ = Tensor(), dmid2_ = Tensor();
+  for (Tensor& t : gathered_) t = Tensor();
+  partial_ = Tensor(), dfull_ = Tensor(), staging_.rows = Tensor();
+}
+
+void TransformerBlock::sublayer_forward(Sublayer k, const Tensor& in, Tensor& out,
+                                        const StepContext& ctx, const SublayerForward& run) {
+  if (ctx.sequence_shard == nullptr) {
+    run(in, out, /*partial=*/false);
+    return;
+  }
+  // Enter through an all-gather of the rows, leave through a reduce-scatter.
+  Tensor& full_in = gathered_[static_cast<int>(k)];
+  gather_sequence(*tp_, *ctx.sequence_shard, in, full_in, staging_);
+  Tensor::ensure(partial_, full_in.shape(), full_in.dtype(), full_in.device());
+  run(full_in, partial_, /*partial=*/true);
+  scatter_sequence(*tp_, *ctx.sequence_shard, partial_, out, staging_);
+}
+
+void TransformerBlock::sublayer_backward(Sublayer k, const Tensor& dout, const Tensor& in,
+                                         Tensor& din, const StepContext& ctx,
+                                         const SublayerBackward& run) {
+  if (ctx.sequence_shard == nullptr) {
+    run(dout, in, din, /*complete=*/true);
+    return;
+  }
+  // The conjugates: the output gradient's rows gathered, the input
+  // gradient's partial sums reduce-scattered.
+  const Tensor& full_in = gathered_[static_cast<int>(k)];
+  gather_sequence(*tp_, *ctx.sequence_shard, dout, dfull_, staging_);
+  Tensor::ensure(partial_, full_in.shape(), full_in.dtype(), full_in.device());
+  run(dfull_, full_in, partial_, /*complete=*/false);
+  scatter_sequence(*tp_, *ctx.sequence_shard, partial_, din, staging_);
 }
 
 const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_valid,
@@ -62,22 +95,39 @@ const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_
                                             const StepContext& ctx) {
   const Tensor none;
   const bool recompute_core = ctx.training && ctx.recompute == Recompute::Selective;
+  // Sublayers see whole sequences: their dropout is keyed without the shard.
+  StepContext inner = ctx;
+  inner.sequence_shard = nullptr;
   const Tensor* h = &self_res_.forward(
       x,
       [&](const Tensor& in, Tensor& out) {
-        self_attn_.forward(in, none, self_valid, out, recompute_core);
+        sublayer_forward(Sublayer::Self, in, out, ctx,
+                         [&](const Tensor& i, Tensor& o, bool partial) {
+                           self_attn_.forward(i, none, self_valid, o, recompute_core, partial);
+                         });
       },
       ctx);
   if (cross_attn_) {
     h = &cross_res_->forward(
         *h,
         [&](const Tensor& in, Tensor& out) {
-          cross_attn_->forward(in, memory, memory_valid, out, recompute_core);
+          sublayer_forward(Sublayer::Cross, in, out, ctx,
+                           [&](const Tensor& i, Tensor& o, bool partial) {
+                             cross_attn_->forward(i, memory, memory_valid, o, recompute_core,
+                                                  partial);
+                           });
         },
         ctx);
   }
   return ffn_res_.forward(
-      *h, [&](const Tensor& in, Tensor& out) { ffn_.forward(in, out, ctx); }, ctx);
+      *h,
+      [&](const Tensor& in, Tensor& out) {
+        sublayer_forward(Sublayer::Ffn, in, out, ctx,
+                         [&](const Tensor& i, Tensor& o, bool partial) {
+                           ffn_.forward(i, o, inner, partial);
+                         });
+      },
+      ctx);
 }
 
 const Tensor& TransformerBlock::forward_cached(const Tensor& x, KVCache::Layer& layer,
@@ -123,11 +173,18 @@ void TransformerBlock::backward(const Tensor& dy, const Tensor& x, const Tensor&
 
 void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, const Tensor& memory,
                                           Tensor& dx, Tensor& dmemory, const StepContext& ctx) {
+  StepContext inner = ctx;
+  inner.sequence_shard = nullptr;
   Tensor::ensure(dmid1_, x.shape(), x.dtype(), x.device());
   const Tensor& ffn_in = cross_attn_ ? cross_res_->output() : self_res_.output();
   ffn_res_.backward(
       dy, ffn_in,
-      [&](const Tensor& dout, const Tensor& in, Tensor& din) { ffn_.backward(dout, in, din, ctx); },
+      [&](const Tensor& dout, const Tensor& in, Tensor& din) {
+        sublayer_backward(Sublayer::Ffn, dout, in, din, ctx,
+                          [&](const Tensor& d, const Tensor& i, Tensor& di, bool complete) {
+                            ffn_.backward(d, i, di, inner, complete);
+                          });
+      },
       dmid1_, ctx);
 
   Tensor* d = &dmid1_;
@@ -136,7 +193,10 @@ void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, con
     cross_res_->backward(
         dmid1_, self_res_.output(),
         [&](const Tensor& dout, const Tensor& in, Tensor& din) {
-          cross_attn_->backward(dout, in, memory, din, dmemory);
+          sublayer_backward(Sublayer::Cross, dout, in, din, ctx,
+                            [&](const Tensor& d, const Tensor& i, Tensor& di, bool complete) {
+                              cross_attn_->backward(d, i, memory, di, dmemory, complete);
+                            });
         },
         dmid2_, ctx);
     d = &dmid2_;
@@ -145,7 +205,10 @@ void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, con
   self_res_.backward(
       *d, x,
       [&](const Tensor& dout, const Tensor& in, Tensor& din) {
-        self_attn_.backward(dout, in, no_memory, din, no_memory);
+        sublayer_backward(Sublayer::Self, dout, in, din, ctx,
+                          [&](const Tensor& d, const Tensor& i, Tensor& di, bool complete) {
+                            self_attn_.backward(d, i, no_memory, di, no_memory, complete);
+                          });
       },
       dx, ctx);
 }

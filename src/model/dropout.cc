@@ -1,5 +1,6 @@
 #include "weft/model/dropout.h"
 
+#include "weft/model/sequence_parallel.h"
 #include "weft/tensor/counter_rng.h"
 
 namespace weft {
@@ -18,6 +19,8 @@ ops::DropoutSite Dropout::site(const StepContext& ctx, int64_t seq, int64_t glob
   s.position_stride = kMaxPositions;
   s.global_cols = global_cols;
   s.col_offset = col_offset;
+  // A sequence-parallel region holds a shard of the flattened rows.
+  if (ctx.sequence_shard != nullptr) s.first_row = ctx.sequence_shard->first_row;
   return s;
 }
 

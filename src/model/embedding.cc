@@ -20,6 +20,10 @@ void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {
   reduce_from_tensor_parallel_region_forward(*tp_, out);
 }
 
+void TokenEmbedding::forward_partial(const Tensor& ids, double scale, Tensor& out) {
+  ops::embedding_forward(table_->value, ids, scale, table_->shard_offset, out);
+}
+
 void TokenEmbedding::backward(const Tensor& dout, const Tensor& ids, double scale) {
   const Tensor& dpartial = reduce_from_tensor_parallel_region_backward(*tp_, dout);
   ops::embedding_backward(dpartial, ids, scale, table_->shard_offset, table_->grad);

@@ -17,7 +17,8 @@ FeedForward::FeedForward(std::string name, int64_t d_model, int64_t d_ff,
   add_child(fc2_);
 }
 
-void FeedForward::forward(const Tensor& x, Tensor& y, const StepContext& ctx) {
+void FeedForward::forward(const Tensor& x, Tensor& y, const StepContext& ctx,
+                          bool partial_output) {
   const int64_t B = x.dim(0), T = x.dim(1), local = fc1_.out_local();
   Tensor::ensure(pre_act_, {B, T, local}, x.dtype(), x.device());
   Tensor::ensure(hidden_, {B, T, local}, x.dtype(), x.device());
@@ -29,10 +30,15 @@ void FeedForward::forward(const Tensor& x, Tensor& y, const StepContext& ctx) {
   }
   // The mask is drawn over the full d_ff; this rank's units start at fc1's shard.
   dropout_.forward(hidden_, ctx, T, d_ff_, fc1_.weight().shard_offset);
-  fc2_.forward(hidden_, y);
+  if (partial_output) {
+    fc2_.forward_partial(hidden_, y);
+  } else {
+    fc2_.forward(hidden_, y);
+  }
 }
 
-void FeedForward::backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx) {
+void FeedForward::backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx,
+                           bool complete_dx) {
   const int64_t B = x.dim(0), T = x.dim(1), local = fc1_.out_local();
   Tensor::ensure(dhidden_, {B, T, local}, x.dtype(), x.device());
   if (activation_ == ops::Activation::GELU && !dropout_.active(ctx)) {
@@ -44,7 +50,7 @@ void FeedForward::backward(const Tensor& dy, const Tensor& x, Tensor& dx, const 
     dropout_.backward(dhidden_, ctx, T, d_ff_, fc1_.weight().shard_offset);
     ops::activation_backward(activation_, pre_act_, dhidden_, dhidden_);
   }
-  fc1_.backward(x, dhidden_, dx);
+  fc1_.backward(x, dhidden_, dx, {.complete = complete_dx});
 }
 
 void FeedForward::release_activations() {

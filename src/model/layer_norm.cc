@@ -14,6 +14,9 @@ LayerNorm::LayerNorm(std::string name, int64_t dim, double eps, const LayerConte
     : Module(std::move(name)), eps_(eps) {
   gain_ = &add_parameter("weight", {dim}, ctx, Init::Ones, 0.0, false);
   bias_ = &add_parameter("bias", {dim}, ctx, Init::Zeros, 0.0, false);
+  // Under sequence parallelism a norm sees only this rank's rows.
+  gain_->sequence_parallel_partial = bias_->sequence_parallel_partial =
+      ctx.sequence_parallel && ctx.tp->size() > 1;
 }
 
 void LayerNorm::forward(const Tensor& x, Tensor& y) {

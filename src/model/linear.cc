@@ -33,6 +33,13 @@ void Linear::forward(const Tensor& x, Tensor& y) {
   ops::linear_forward(input, weight_->value, bias_ ? bias_->value : no_pre, false, unused, y);
 }
 
+void Linear::forward_partial(const Tensor& x, Tensor& y) {
+  WEFT_CHECK(parallel_ == Parallel::Row, name(), ": only a row-parallel layer has a partial output");
+  ops::gemm(x, false, weight_->value, true, y);
+  // Summed over the group, the bias counts once.
+  if (bias_ && tp_->rank() == 0) ops::add_bias(bias_->value, y);
+}
+
 void Linear::forward_gelu(const Tensor& x, Tensor& pre, Tensor& y) {
   WEFT_CHECK(parallel_ != Parallel::Row, name(), ": a row-parallel layer cannot fuse its bias ",
              "and activation, which follow the all-reduce");

@@ -13,7 +13,7 @@ namespace weft {
 
 OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* tied,
                        const LayerContext& ctx)
-    : Module(std::move(name)), tp_(ctx.tp) {
+    : Module(std::move(name)), tp_(ctx.tp), partial_dh_(ctx.sequence_parallel) {
   if (tied) {
     weight_ = &tied->table();
   } else {
@@ -86,7 +86,7 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
   if (dh) {
     weight_->grad_written();
     // Each rank's slice of the vocabulary gave a part of dh: f's backward sums them.
-    copy_to_tensor_parallel_region_backward(*tp_, *dh);
+    if (!partial_dh_) copy_to_tensor_parallel_region_backward(*tp_, *dh);
   }
   return loss_sum;
 }

@@ -1,6 +1,7 @@
 #include "weft/model/residual.h"
 
 #include "weft/backend/elementwise.h"
+#include "weft/model/sequence_parallel.h"
 
 namespace weft {
 
@@ -13,8 +14,17 @@ Residual::Residual(std::string name, int64_t d_model, NormPlacement placement, d
   add_child(norm_);
 }
 
+namespace {
+
+// Positions per sequence: x is (B,T,d), or a sequence-parallel shard of rows.
+int64_t sequence_length(const Tensor& x, const StepContext& ctx) {
+  return ctx.sequence_shard != nullptr ? ctx.sequence_shard->seq : x.dim(1);
+}
+
+}  // namespace
+
 const Tensor& Residual::forward(const Tensor& x, const Forward& f, const StepContext& ctx) {
-  const int64_t T = x.dim(1);
+  const int64_t T = sequence_length(x, ctx);
   Tensor::ensure(out_, x.shape(), x.dtype(), x.device());
   if (placement_ == NormPlacement::Pre) {
     Tensor::ensure(normed_, x.shape(), x.dtype(), x.device());
@@ -33,7 +43,7 @@ const Tensor& Residual::forward(const Tensor& x, const Forward& f, const StepCon
 
 void Residual::backward(const Tensor& dy, const Tensor& x, const Backward& f, Tensor& dx,
                         const StepContext& ctx) {
-  const int64_t T = x.dim(1);
+  const int64_t T = sequence_length(x, ctx);
   Tensor::ensure(dsub_, x.shape(), x.dtype(), x.device());
   if (placement_ == NormPlacement::Pre) {
     Tensor::ensure(dnormed_, x.shape(), x.dtype(), x.device());

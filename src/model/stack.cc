@@ -14,7 +14,9 @@ TransformerStack::TransformerStack(std::string name, const ModelConfig& c, Token
       embed_scale_(c.scale_embeddings ? std::sqrt(static_cast<double>(c.d_model)) : 1.0),
       positions_(child_name("embed_positions"), c.positions, c.max_seq_len, c.d_model, c.init_std,
                  ctx),
-      embed_dropout_(child_name("embed_dropout"), c.dropout) {
+      embed_dropout_(child_name("embed_dropout"), c.dropout),
+      tp_(ctx.tp),
+      sequence_parallel_(ctx.sequence_parallel && ctx.tp->size() > 1) {
   add_child(positions_);
   for (int64_t i = 0; i < n_layers; ++i) {
     blocks_.push_back(std::make_unique<TransformerBlock>(
@@ -31,12 +33,32 @@ const Tensor& TransformerStack::block_input(size_t i) const {
   return i == 0 ? embedded_ : blocks_[i - 1]->output();
 }
 
+StepContext TransformerStack::with_shard(const StepContext& ctx) const {
+  StepContext sp = ctx;
+  if (sequence_parallel_) sp.sequence_shard = &shard_;
+  return sp;
+}
+
 const Tensor& TransformerStack::forward(const Tensor& ids, const Tensor& valid,
                                         const Tensor& memory, const Tensor& memory_valid,
                                         const StepContext& ctx) {
-  const Tensor* h = &embed(ids, 0, ctx);
-  for (auto& block : blocks_) h = &block->forward(*h, valid, memory, memory_valid, ctx);
+  if (sequence_parallel_) shard_ = sequence_shard(ids.dim(0), ids.dim(1), *tp_);
+  const StepContext sp = with_shard(ctx);
+  const Tensor* h = sequence_parallel_ ? &embed_rows(ids, sp) : &embed(ids, 0, ctx);
+  for (auto& block : blocks_) h = &block->forward(*h, valid, memory, memory_valid, sp);
   return finish(*h);
+}
+
+const Tensor& TransformerStack::embed_rows(const Tensor& ids, const StepContext& sp) {
+  const int64_t B = ids.dim(0), T = ids.dim(1), d = positions_.dim();
+  Tensor::ensure(embedded_full_, {B, T, d}, tokens_.table().value.dtype(), ids.device());
+  tokens_.forward_partial(ids, embed_scale_, embedded_full_);
+  // Every row of a token's embedding comes from the one rank holding it, the
+  // others add zeros: the sum is exact, as is adding the positions once.
+  if (tp_->rank() == 0) positions_.forward(embedded_full_, 0);
+  scatter_sequence(*tp_, shard_, embedded_full_, embedded_, staging_);
+  embed_dropout_.forward(embedded_, sp, T);
+  return embedded_;
 }
 
 const Tensor& TransformerStack::embed(const Tensor& ids, int64_t start, const StepContext& ctx) {
@@ -72,7 +94,8 @@ void TransformerStack::project_memory(const Tensor& memory, KVCache& cache) {
 }
 
 void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const Tensor& memory,
-                                Tensor& dmemory, const StepContext& ctx) {
+                                Tensor& dmemory, const StepContext& ctx_in) {
+  const StepContext ctx = with_shard(ctx_in);
   const Tensor* d = &dhidden;
   const Tensor& last = block_input(blocks_.size());
   if (final_norm_) {
@@ -88,6 +111,13 @@ void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const 
   }
   Tensor& dembedded = dbuf_[0];  // written by block 0 (a stack has at least one)
   embed_dropout_.backward(dembedded, ctx, ids.dim(1));
+  if (sequence_parallel_) {
+    // The reduce-scatter's conjugate: every rank gets the whole gradient.
+    gather_sequence(*tp_, shard_, dembedded, embedded_full_, staging_);
+    positions_.backward(embedded_full_, 0);
+    tokens_.backward(embedded_full_, ids, embed_scale_);
+    return;
+  }
   positions_.backward(dembedded, 0);
   tokens_.backward(dembedded, ids, embed_scale_);
 }

@@ -71,6 +71,34 @@ Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, Train
   }
 }
 
+void Trainer::sum_sequence_parallel_grads() {
+  if (groups_.tp_size() == 1) return;
+  std::vector<Parameter*> partial;
+  int64_t n = 0;
+  for (Parameter* p : optimizer_.parameters()) {
+    if (!p->sequence_parallel_partial) continue;
+    partial.push_back(p);
+    n += p->grad.numel();
+  }
+  if (partial.empty()) return;
+  // One all-reduce for all of them (layer norms: small and many).
+  const Tensor& first = partial.front()->grad;
+  Tensor::ensure(sequence_parallel_grads_, {n}, first.dtype(), first.device());
+  int64_t offset = 0;
+  for (Parameter* p : partial) {
+    const int64_t k = p->grad.numel();
+    sequence_parallel_grads_.rows(offset, offset + k).copy_from(p->grad.view({k}));
+    offset += k;
+  }
+  groups_.tp->all_reduce(sequence_parallel_grads_, ReduceOp::Sum);
+  offset = 0;
+  for (Parameter* p : partial) {
+    const int64_t k = p->grad.numel();
+    p->grad.view({k}).copy_from(sequence_parallel_grads_.rows(offset, offset + k));
+    offset += k;
+  }
+}
+
 void Trainer::set_step(int64_t step) {
   WEFT_CHECK(step >= 0, "trainer: step must be >= 0, got ", step);
   step_ = step;
@@ -118,6 +146,7 @@ StepStats Trainer::train_step(BatchStream& data) {
     global_offset += rows * dp;
   }
   if (buckets_) buckets_->finish();
+  sum_sequence_parallel_grads();
   WEFT_CHECK(total.tokens == local_tokens, "step ", step, ": the model counted ", total.tokens,
              " target tokens, the trainer ", local_tokens);
   sum_over(*groups_.dp, {&total.sum});

@@ -61,8 +61,8 @@ std::string key_of(const std::string& name) {
 
 // What the JSON of a run's config has always been (numbers-transformer, the
 // defaults), plus model.vocab_multiple, added with vocabulary padding, and
-// parallel.zero and train.recompute, added with the distributed optimizer and
-// activation recompute;
+// parallel.zero, parallel.sequence_parallel and train.recompute, added with
+// the distributed optimizer, sequence parallelism and activation recompute;
 // integers and reals keep their JSON types.
 const char* const kDefaultsJson =
     R"({"data":{"batch_size":64,"dataset":"builtin:numbers","seq_len":0},)"
@@ -76,7 +76,8 @@ const char* const kDefaultsJson =
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.001,)"
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"
-    R"("parallel":{"bucket_mb":25.0,"overlap":true,"simulate_ranks":0,"timeout_s":300.0,)"
+    R"("parallel":{"bucket_mb":25.0,"overlap":true,"sequence_parallel":false,"simulate_ranks":0,)"
+    R"("timeout_s":300.0,)"
     R"("tp":1,"zero":0},)"
     R"("train":{"checkpoint_every":500,"device":"auto","eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
@@ -106,7 +107,8 @@ const char* const kTinyJson =
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.0003,)"
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"
-    R"("parallel":{"bucket_mb":25.0,"overlap":true,"simulate_ranks":3,"timeout_s":300.0,)"
+    R"("parallel":{"bucket_mb":25.0,"overlap":true,"sequence_parallel":false,"simulate_ranks":3,)"
+    R"("timeout_s":300.0,)"
     R"("tp":1,"zero":0},)"
     R"("train":{"checkpoint_every":500,"device":"cpu","eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"

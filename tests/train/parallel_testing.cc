@@ -128,6 +128,7 @@ RankResult train_rank(const RunSpec& spec, const ProcessGroups& groups) {
   LayerContext ctx;
   ctx.dtype = spec.dtype;
   ctx.tp = groups.tp;
+  ctx.sequence_parallel = spec.sequence_parallel;
   auto model = make_model(spec.config, ctx);
   initialize_parameters(model->parameters(), 42);
   ConstantSchedule schedule(3e-3);

@@ -29,6 +29,7 @@ struct RunSpec {
   // Under dp > 1: 1 = ZeRO-1, the distributed optimizer (parallel.zero).
   int zero = 0;
   Recompute recompute = Recompute::None;
+  bool sequence_parallel = false;  // under tp > 1
 };
 
 struct RunResult {

@@ -26,10 +26,14 @@ struct DropoutSite {
   // data-parallel rank pads to its own longest sentence). 0: plain rows.
   int64_t rows_per_sequence = 0;
   int64_t position_stride = 0;      // >= rows_per_sequence
+  // Local row 0 is row first_row of the micro-batch's flattened rows (a
+  // sequence-parallel shard); the formula below reads r as first_row + r.
+  int64_t first_row = 0;
 };
 
 // The global row of local row r (see DropoutSite).
 WEFT_HOST_DEVICE inline int64_t dropout_global_row(const DropoutSite& s, int64_t r) {
+  r += s.first_row;
   if (s.rows_per_sequence == 0) return s.row_offset + r;
   const int64_t sequence = r / s.rows_per_sequence;
   return (s.row_offset + sequence) * s.position_stride + (r - sequence * s.rows_per_sequence);

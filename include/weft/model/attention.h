@@ -32,12 +32,16 @@ class MultiHeadAttention : public Module {
   // undefined for none. y (B,T,d). With recompute_core the probabilities are
   // dropped after use and recomputed by backward (selective recompute; the
   // flash path on CUDA never keeps them).
+  // partial_output (sequence parallelism): y is this rank's part of the sum
+  // over the group, left for the caller to reduce-scatter.
   void forward(const Tensor& x, const Tensor& memory, const Tensor& key_valid, Tensor& y,
-               bool recompute_core = false);
+               bool recompute_core = false, bool partial_output = false);
   // dx written. For Cross, dmemory receives += the gradient through k and v
-  // (the encoder output feeds every decoder layer).
+  // (the encoder output feeds every decoder layer). complete_dx = false
+  // leaves dx this rank's partial sum (sequence parallelism: the caller
+  // reduce-scatters it).
   void backward(const Tensor& dy, const Tensor& x, const Tensor& memory, Tensor& dx,
-                Tensor& dmemory);
+                Tensor& dmemory, bool complete_dx = true);
 
   // Drops every cached activation and scratch buffer (full recompute): the
   // next forward allocates them again.

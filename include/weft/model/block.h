@@ -6,6 +6,8 @@
 //   decoder-only (GPT) layer:    CausalSelf + FFN
 //   encoder-decoder decoder:     CausalSelf + Cross + FFN
 
+#include <functional>
+#include <memory>
 #include <optional>
 
 #include "weft/model/attention.h"
@@ -13,6 +15,7 @@
 #include "weft/model/feed_forward.h"
 #include "weft/model/kv_cache.h"
 #include "weft/model/residual.h"
+#include "weft/model/sequence_parallel.h"
 
 namespace weft {
 
@@ -52,6 +55,22 @@ class TransformerBlock : public Module {
   std::optional<Residual> cross_res_;
   Residual ffn_res_;
   Tensor dmid1_, dmid2_;              // gradients between sublayers
+  // Sequence parallelism: each sublayer's gathered input (kept for its
+  // backward), and scratch for partial sums and gathered gradients.
+  std::shared_ptr<Communicator> tp_;
+  enum class Sublayer { Self = 0, Cross = 1, Ffn = 2 };
+  Tensor gathered_[3];
+  Tensor partial_, dfull_;
+  SequenceStaging staging_;
+  // A sublayer run on (B,T,d), or under ctx.sequence_shard wrapped in the
+  // gather and reduce-scatter of the rows.
+  using SublayerForward = std::function<void(const Tensor& in, Tensor& out, bool partial)>;
+  using SublayerBackward =
+      std::function<void(const Tensor& dout, const Tensor& in, Tensor& din, bool complete)>;
+  void sublayer_forward(Sublayer k, const Tensor& in, Tensor& out, const StepContext& ctx,
+                        const SublayerForward& run);
+  void sublayer_backward(Sublayer k, const Tensor& dout, const Tensor& in, Tensor& din,
+                         const StepContext& ctx, const SublayerBackward& run);
   // The last forward's masks, for a full recompute. Pointers, not copies: a
   // second owner would make the model reallocate its masks each step.
   const Tensor* self_valid_ = nullptr;

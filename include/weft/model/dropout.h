@@ -21,6 +21,7 @@ class Dropout {
   bool active(const StepContext& ctx) const { return ctx.training && p_ > 0.0; }
   // x (B,T,C...) in place. `seq` is T, to place this micro-batch's rows in the
   // global batch; `global_cols`/`col_offset` locate a tensor-parallel shard.
+  // Under ctx.sequence_shard, x holds that shard's rows of (B·T, C).
   void forward(Tensor& x, const StepContext& ctx, int64_t seq, int64_t global_cols = 0,
                int64_t col_offset = 0) const;
   // dx in place, with the mask of the matching forward.

@@ -21,6 +21,9 @@ class TokenEmbedding : public Module {
 
   // ids (B,T) i32 -> out (B,T,d) = scale · table[ids]
   void forward(const Tensor& ids, double scale, Tensor& out);
+  // Without leaving the region: this rank's rows only, zeros elsewhere, for
+  // a sequence-parallel caller to reduce-scatter. Backward is the same.
+  void forward_partial(const Tensor& ids, double scale, Tensor& out);
   // table.grad[ids] += scale · dout
   void backward(const Tensor& dout, const Tensor& ids, double scale);
 

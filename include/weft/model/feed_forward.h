@@ -18,8 +18,11 @@ class FeedForward : public Module {
   FeedForward(std::string name, int64_t d_model, int64_t d_ff, ops::Activation activation,
               double dropout, const LayerContext& ctx, double init_std, double out_init_std);
 
-  void forward(const Tensor& x, Tensor& y, const StepContext& ctx);     // x, y (B,T,d)
-  void backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx);
+  // x, y (B,T,d). partial_output and complete_dx = false: as
+  // MultiHeadAttention's, for sequence parallelism.
+  void forward(const Tensor& x, Tensor& y, const StepContext& ctx, bool partial_output = false);
+  void backward(const Tensor& dy, const Tensor& x, Tensor& dx, const StepContext& ctx,
+                bool complete_dx = true);
   // Drops the cached activations and scratch (full recompute).
   void release_activations();
 

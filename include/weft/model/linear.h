@@ -34,6 +34,10 @@ class Linear : public Module {
 
   // x (N..., in_local) -> y (N..., out_local)
   void forward(const Tensor& x, Tensor& y);
+  // Row-parallel without leaving the region: y = x·Wᵀ, plus b on tp rank 0,
+  // this rank's part of the output's sum over the group (a sequence-parallel
+  // caller reduce-scatters it). Backward takes the full dy as usual.
+  void forward_partial(const Tensor& x, Tensor& y);
   // dW += dyᵀ·x, db += Σ dy; dx from dy·W as `input_grad` says, skipped if
   // dx is undefined.
   void backward(const Tensor& x, const Tensor& dy, Tensor& dx, InputGrad input_grad = {});

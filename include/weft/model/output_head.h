@@ -47,6 +47,9 @@ class OutputHead : public Module {
  private:
   Parameter* weight_;
   std::shared_ptr<Communicator> tp_;
+  // Sequence parallelism: dh is left this rank's partial sum, which the
+  // model reduce-scatters into its rows.
+  bool partial_dh_ = false;
   Tensor logits_, losses_;
   Tensor stats_, all_stats_;          // (N,4) per-row loss statistics, this shard and all
   Tensor local_logits_, gathered_;    // project() under tensor parallelism

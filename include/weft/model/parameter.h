@@ -27,6 +27,9 @@ struct Parameter {
   int64_t padded_rows = 0;
   int64_t real_rows() const { return full_shape.empty() ? 0 : full_shape[0] - padded_rows; }
   bool weight_decay = true;   // false for biases and norm gains
+  // Sequence parallelism: each tensor-parallel rank's grad covers only its
+  // rows (a layer norm's); the trainer sums it over the group once per step.
+  bool sequence_parallel_partial = false;
   Init init = Init::Zeros;
   double init_std = 0.0;      // for Init::Normal
 
@@ -44,7 +47,12 @@ struct LayerContext {
   DType dtype = DType::F32;
   Device device = Device::CPU;
   std::shared_ptr<Communicator> tp = make_single_rank_communicator();
+  // Training under tp > 1: the regions between sublayers hold 1/tp of the
+  // token rows (weft/model/sequence_parallel.h).
+  bool sequence_parallel = false;
 };
+
+struct SequenceShard;
 
 // Activation recompute (train.recompute): what a training forward drops and
 // backward recomputes, trading compute for memory. Selective: each
@@ -65,6 +73,9 @@ struct StepContext {
   uint64_t step = 0;
   int64_t batch_offset = 0;   // global index of this micro-batch's first sequence
   Recompute recompute = Recompute::None;  // training only
+  // Set by a stack under sequence parallelism for its blocks: the rows the
+  // residual regions hold. Null otherwise.
+  const SequenceShard* sequence_shard = nullptr;
 };
 
 class Module {

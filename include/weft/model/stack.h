@@ -9,6 +9,7 @@
 
 #include "weft/model/block.h"
 #include "weft/model/embedding.h"
+#include "weft/model/sequence_parallel.h"
 
 namespace weft {
 
@@ -21,7 +22,9 @@ class TransformerStack : public Module {
 
   // ids (B,T) i32; valid (B,T) i32 key mask or undefined; memory (B,S,d) and
   // memory_valid for cross-attention. Returns the hidden states (B,T,d),
-  // owned by the stack until its next forward.
+  // owned by the stack until its next forward. Built for sequence
+  // parallelism: this rank's rows of them, (shard().local_rows, d), and
+  // backward takes the gradient of those rows.
   const Tensor& forward(const Tensor& ids, const Tensor& valid, const Tensor& memory,
                         const Tensor& memory_valid, const StepContext& ctx);
   // Backward from dhidden down to the embeddings' parameters; dmemory +=
@@ -38,10 +41,17 @@ class TransformerStack : public Module {
   // the cache (sized by the caller).
   void project_memory(const Tensor& memory, KVCache& cache);
   int64_t layers() const { return static_cast<int64_t>(blocks_.size()); }
+  bool sequence_parallel() const { return sequence_parallel_; }
+  // The rows of the last forward under sequence parallelism.
+  const SequenceShard& shard() const { return shard_; }
 
  private:
   const Tensor& block_input(size_t i) const;
   const Tensor& embed(const Tensor& ids, int64_t start, const StepContext& ctx);
+  // Sequence parallelism: the embedding's rows of this rank, positions added
+  // once (by tp rank 0's partial sum), dropout keyed by the shard's rows.
+  const Tensor& embed_rows(const Tensor& ids, const StepContext& ctx);
+  StepContext with_shard(const StepContext& ctx) const;
   const Tensor& finish(const Tensor& h);
 
   TokenEmbedding& tokens_;
@@ -52,6 +62,11 @@ class TransformerStack : public Module {
   std::unique_ptr<LayerNorm> final_norm_;
   Tensor embedded_, normed_;
   Tensor dfinal_, dbuf_[2];
+  std::shared_ptr<Communicator> tp_;
+  bool sequence_parallel_ = false;
+  SequenceShard shard_;
+  SequenceStaging staging_;
+  Tensor embedded_full_;  // sequence parallel: the partial embedding, then its gradient
 };
 
 }  // namespace weft

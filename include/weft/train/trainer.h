@@ -79,6 +79,11 @@ class Trainer {
   ProcessGroups groups_;
   std::unique_ptr<GradientBuckets> buckets_;
   int64_t step_ = 0;
+  // Sequence parallelism: the gradients each TP rank computed from its rows
+  // alone (Parameter::sequence_parallel_partial), summed over the group once
+  // per step, after the data-parallel reduction (the two sums commute).
+  void sum_sequence_parallel_grads();
+  Tensor sequence_parallel_grads_;
 };
 
 }  // namespace weft
