@@ -29,7 +29,7 @@ LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double g
   const Tensor none;
 
   const Tensor* rows = &decoder_.forward(batch.input, valid, none, none, ctx);
-  if (decoder_.sequence_parallel()) {
+  if (decoder_.split_rows()) {
     // The head reads every row: its vocabulary shard scores all of them.
     gather_sequence(*tp_, decoder_.shard(), *rows, hidden_full_, staging_);
     rows = &hidden_full_;
@@ -45,7 +45,7 @@ LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double g
                      batch_in.counted_targets()};
   Tensor no_memory;
   const Tensor* dhidden = &dhidden_;
-  if (decoder_.sequence_parallel()) {
+  if (decoder_.split_rows()) {
     scatter_sequence(*tp_, decoder_.shard(), dhidden_, dhidden_rows_, staging_);
     dhidden = &dhidden_rows_;
   }

@@ -52,7 +52,7 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
   const Tensor none;
 
   const Tensor* memory_rows = &encoder_.forward(batch.source, source_valid, none, none, ctx);
-  const bool sp = encoder_.sequence_parallel();
+  const bool sp = encoder_.split_rows();
   if (sp) {
     // Gathered once per step; every decoder layer's cross-attention reads it.
     gather_sequence(*tp_, encoder_.shard(), *memory_rows, memory_full_, staging_);

@@ -35,16 +35,19 @@ const Tensor& TransformerStack::block_input(size_t i) const {
 
 StepContext TransformerStack::with_shard(const StepContext& ctx) const {
   StepContext sp = ctx;
-  if (sequence_parallel_) sp.sequence_shard = &shard_;
+  if (split_rows_) sp.sequence_shard = &shard_;
   return sp;
 }
 
 const Tensor& TransformerStack::forward(const Tensor& ids, const Tensor& valid,
                                         const Tensor& memory, const Tensor& memory_valid,
                                         const StepContext& ctx) {
-  if (sequence_parallel_) shard_ = sequence_shard(ids.dim(0), ids.dim(1), *tp_);
+  // Training only: evaluation and inference (which call the stack directly)
+  // see whole sequences.
+  split_rows_ = sequence_parallel_ && ctx.training;
+  if (split_rows_) shard_ = sequence_shard(ids.dim(0), ids.dim(1), *tp_);
   const StepContext sp = with_shard(ctx);
-  const Tensor* h = sequence_parallel_ ? &embed_rows(ids, sp) : &embed(ids, 0, ctx);
+  const Tensor* h = split_rows_ ? &embed_rows(ids, sp) : &embed(ids, 0, ctx);
   for (auto& block : blocks_) h = &block->forward(*h, valid, memory, memory_valid, sp);
   return finish(*h);
 }
@@ -111,7 +114,7 @@ void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const 
   }
   Tensor& dembedded = dbuf_[0];  // written by block 0 (a stack has at least one)
   embed_dropout_.backward(dembedded, ctx, ids.dim(1));
-  if (sequence_parallel_) {
+  if (split_rows_) {
     // The reduce-scatter's conjugate: every rank gets the whole gradient.
     gather_sequence(*tp_, shard_, dembedded, embedded_full_, staging_);
     positions_.backward(embedded_full_, 0);

@@ -71,13 +71,15 @@ TEST_F(CliParallel, MpirunTwoByTwoTrainsAsOneRank) {
 }
 
 // ZeRO-1 across processes: MPI's in-place reduce-scatter and all-gather, and
-// every rank writing its part of the optimizer state; with full activation
-// recompute, whose forward runs again (with its TP collectives) in backward.
-TEST_F(CliParallel, MpirunTwoByTwoWithZeroOneAndFullRecomputeTrainsAsOneRank) {
+// every rank writing its part of the optimizer state; with sequence
+// parallelism, and full activation recompute, whose forward runs again (with
+// its TP collectives) in backward.
+TEST_F(CliParallel, MpirunTwoByTwoWithZeroSequenceParallelAndRecomputeTrainsAsOneRank) {
   const CommandResult r = run_shell(
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
       "mpirun -np 4 --oversubscribe " + std::string(WEFT_BINARY) + " train " + run_options() +
-          " --parallel.tp 2 --parallel.zero 1 --train.recompute full --train.out runs/zero "
+          " --parallel.tp 2 --parallel.zero 1 --train.recompute full "
+          "--parallel.sequence_parallel true --train.out runs/zero "
           "< /dev/null",
       dir_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -131,6 +133,11 @@ TEST_F(CliShippedLayouts, TranslationDropoutDoesNotDependOnEachRanksPadding) {
   expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 4 --parallel.tp 2",
                      "runs/dp2tp2"),
               one, "dp 2 x tp 2");
+  // Training on split rows, then evaluation and translation on whole sequences.
+  expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 4 --parallel.tp 2 "
+                                              "--parallel.sequence_parallel true",
+                     "runs/sp"),
+              one, "dp 2 x tp 2, sequence parallel");
 }
 
 TEST_F(CliParallel, LayoutsThatDoNotDivideAreRefused) {
@@ -142,6 +149,8 @@ TEST_F(CliParallel, LayoutsThatDoNotDivideAreRefused) {
       {"--parallel.simulate_ranks 4 --parallel.tp 4", "model.n_heads = 2 does not divide across parallel.tp = 4"},
       {"--parallel.simulate_ranks 3", "micro-batch of 8 sequences"},
       {"--parallel.tp 2", "parallel.tp = 2 needs 2 ranks or more"},
+      {"--parallel.simulate_ranks 2 --parallel.sequence_parallel true",
+       "parallel.sequence_parallel needs parallel.tp > 1"},
   };
   for (const Case& c : cases) {
     const CommandResult r = weft("train " + run_options() + " " + c.options + " --train.out runs/refused");

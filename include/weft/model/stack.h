@@ -23,8 +23,8 @@ class TransformerStack : public Module {
   // ids (B,T) i32; valid (B,T) i32 key mask or undefined; memory (B,S,d) and
   // memory_valid for cross-attention. Returns the hidden states (B,T,d),
   // owned by the stack until its next forward. Built for sequence
-  // parallelism: this rank's rows of them, (shard().local_rows, d), and
-  // backward takes the gradient of those rows.
+  // parallelism and training: this rank's rows of them, (shard().local_rows,
+  // d), and backward takes the gradient of those rows (split_rows()).
   const Tensor& forward(const Tensor& ids, const Tensor& valid, const Tensor& memory,
                         const Tensor& memory_valid, const StepContext& ctx);
   // Backward from dhidden down to the embeddings' parameters; dmemory +=
@@ -41,8 +41,9 @@ class TransformerStack : public Module {
   // the cache (sized by the caller).
   void project_memory(const Tensor& memory, KVCache& cache);
   int64_t layers() const { return static_cast<int64_t>(blocks_.size()); }
-  bool sequence_parallel() const { return sequence_parallel_; }
-  // The rows of the last forward under sequence parallelism.
+  // Whether the last forward returned this rank's rows (sequence parallel
+  // and training), and which.
+  bool split_rows() const { return split_rows_; }
   const SequenceShard& shard() const { return shard_; }
 
  private:
@@ -64,6 +65,7 @@ class TransformerStack : public Module {
   Tensor dfinal_, dbuf_[2];
   std::shared_ptr<Communicator> tp_;
   bool sequence_parallel_ = false;
+  bool split_rows_ = false;  // the last forward's
   SequenceShard shard_;
   SequenceStaging staging_;
   Tensor embedded_full_;  // sequence parallel: the partial embedding, then its gradient
