@@ -22,8 +22,10 @@ void check_dropout(const char* op, const char* in_arg, const Tensor& in, double 
              op, ": rows_per_sequence must be >= 0 and at most position_stride, got ",
              site.rows_per_sequence, " and ", site.position_stride);
   const int64_t rows = cols == 0 ? 0 : in.numel() / cols;
-  WEFT_CHECK(site.rows_per_sequence == 0 || rows % site.rows_per_sequence == 0, op, ": ", rows,
-             " rows are not whole sequences of ", site.rows_per_sequence);
+  WEFT_CHECK(site.first_row >= 0 && (site.row_shard || site.first_row == 0), op,
+             ": first_row must be >= 0, and 0 unless the rows are a shard; got ", site.first_row);
+  WEFT_CHECK(site.row_shard || site.rows_per_sequence == 0 || rows % site.rows_per_sequence == 0,
+             op, ": ", rows, " rows are not whole sequences of ", site.rows_per_sequence);
   const int64_t global_cols = site.global_cols == 0 ? cols : site.global_cols;
   WEFT_CHECK(site.col_offset + cols <= global_cols, op, ": local columns [", site.col_offset,
              ", ", site.col_offset + cols, ") exceed global_cols ", global_cols);

@@ -20,7 +20,10 @@ ops::DropoutSite Dropout::site(const StepContext& ctx, int64_t seq, int64_t glob
   s.global_cols = global_cols;
   s.col_offset = col_offset;
   // A sequence-parallel region holds a shard of the flattened rows.
-  if (ctx.sequence_shard != nullptr) s.first_row = ctx.sequence_shard->first_row;
+  if (ctx.sequence_shard != nullptr) {
+    s.row_shard = true;
+    s.first_row = ctx.sequence_shard->first_row;
+  }
   return s;
 }
 

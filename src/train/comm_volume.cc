@@ -95,7 +95,22 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
   const int64_t A = s.grad_accum, L = c.n_layers, Le = c.n_encoder_layers;
   constexpr int64_t kScalar = sizeof(double);
   CommVolume v;
-  if (s.tp > 1) {
+  if (s.tp > 1 && s.sequence_parallel) {
+    // Each boundary pair: an all-gather of this rank's rows and a
+    // reduce-scatter of all of them, padded to a multiple of tp.
+    const auto boundaries = [&](int64_t rows, int64_t pairs) {
+      const int64_t padded = (rows + s.tp - 1) / s.tp * s.tp;
+      add_calls(v.tp.all_gather, A * pairs, e * padded / s.tp * d);
+      add_calls(v.tp.reduce_scatter, A * pairs, e * padded * d);
+    };
+    boundaries(b * s.target_len, (enc_dec ? 6 : 4) * L + 2);
+    if (enc_dec) boundaries(b * s.source_len, 4 * Le + 2);
+    add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
+    add_calls(v.tp.all_reduce, 1, kScalar);
+    const int64_t norms = enc_dec ? 2 * Le + 3 * L + (c.norm == NormPlacement::Pre ? 2 : 0)
+                                  : 2 * L + (c.norm == NormPlacement::Pre ? 1 : 0);
+    add_calls(v.tp.all_reduce, 1, e * norms * 2 * d);
+  } else if (s.tp > 1) {
     add_calls(v.tp.all_reduce, A * ((enc_dec ? 6 : 4) * L + 2), e * b * s.target_len * d);
     if (enc_dec) add_calls(v.tp.all_reduce, A * (4 * Le + 2), e * b * s.source_len * d);
     add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
@@ -139,9 +154,11 @@ std::string format_comm_volume(const ModelConfig& c, const StepShape& s, const C
                 static_cast<long>(s.target_len));
   text += line;
   if (enc_dec) text += " (source " + std::to_string(s.source_len) + ")";
-  std::snprintf(line, sizeof(line), ", grad_accum %ld, %ld-byte elements, buckets of %.1f MiB%s\n",
+  std::snprintf(line, sizeof(line),
+                ", grad_accum %ld, %ld-byte elements, buckets of %.1f MiB%s%s\n",
                 static_cast<long>(s.grad_accum), static_cast<long>(s.dtype_bytes),
-                static_cast<double>(s.bucket_bytes) / (1 << 20), s.zero ? ", ZeRO-1" : "");
+                static_cast<double>(s.bucket_bytes) / (1 << 20), s.zero ? ", ZeRO-1" : "",
+                s.sequence_parallel && s.tp > 1 ? ", sequence parallel" : "");
   text += line;
   for (auto [name, tally, n] : {std::tuple{"tp", &v.tp, s.tp}, std::tuple{"dp", &v.dp, s.dp}}) {
     std::snprintf(

@@ -191,6 +191,38 @@ TEST(DropoutChecks, RefusesBadArguments) {
   ragged.rows_per_sequence = 3;  // 4 rows are not whole sequences of 3
   ragged.position_stride = 8;
   EXPECT_THROW(ops::dropout_forward(x, 0.5, ragged, y), Error);
+  ops::DropoutSite shard = ragged;
+  shard.row_shard = true;  // a sequence-parallel shard may cut sequences
+  EXPECT_NO_THROW(ops::dropout_forward(x, 0.5, shard, y));
+  shard.first_row = -1;
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, shard, y), Error);
+  ops::DropoutSite offset_whole = s;
+  offset_whole.first_row = 2;  // an offset only for shards
+  EXPECT_THROW(ops::dropout_forward(x, 0.5, offset_whole, y), Error);
+}
+
+// A sequence-parallel shard of the flattened rows, cutting through
+// sequences, gets exactly those rows of the whole tensor's mask.
+TEST(Dropout, AShardOfRowsGetsThoseRowsOfTheWholeMask) {
+  const int64_t rows = 3 * 5, cols = 7;  // 3 sequences of 5 positions
+  ops::DropoutSite whole = site_of(3, 11);
+  whole.row_offset = 4;  // the micro-batch's first sequence in the global batch
+  whole.rows_per_sequence = 5;
+  whole.position_stride = 64;
+  const Tensor x = Tensor::from_vector(std::vector<float>(rows * cols, 1.0f), {rows, cols});
+  Tensor full = Tensor::zeros({rows, cols});
+  ops::dropout_forward(x, 0.3, whole, full);
+  for (int64_t first : {0, 4, 7, 13}) {
+    const int64_t n = std::min<int64_t>(4, rows - first);
+    ops::DropoutSite shard = whole;
+    shard.row_shard = true;
+    shard.first_row = first;
+    const Tensor part_in = x.rows(first, first + n).clone();
+    Tensor part = Tensor::zeros({n, cols});
+    ops::dropout_forward(part_in, 0.3, shard, part);
+    EXPECT_EQ(part.to_float_vector(), full.rows(first, first + n).clone().to_float_vector())
+        << "rows from " << first;
+  }
 }
 
 }  // namespace

@@ -52,9 +52,10 @@ ModelConfig tiny(const std::string& family) {
 constexpr int64_t kRows = 4, kTarget = 8, kSource = 9, kAccum = 2, kSteps = 2;
 constexpr int64_t kBucketBytes = 512;
 
-StepShape tiny_step(int dp, int tp, bool zero = false) {
+StepShape tiny_step(int dp, int tp, bool zero = false, bool sequence_parallel = false) {
   StepShape s;
   s.zero = zero;
+  s.sequence_parallel = sequence_parallel;
   s.dp = dp, s.tp = tp;
   s.micro_batch_rows = kRows, s.target_len = kTarget, s.source_len = kSource;
   s.grad_accum = kAccum;
@@ -96,7 +97,8 @@ struct RankCounts {
 
 // Trains kSteps steps on every rank of a dp × tp layout and returns what each
 // rank counted.
-std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp, bool zero) {
+std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp, bool zero,
+                                    bool sequence_parallel) {
   std::mutex mutex;
   std::vector<RankCounts> ranks(static_cast<size_t>(dp * tp));
   run_simulated_ranks(dp * tp, [&](std::shared_ptr<Communicator> world) {
@@ -106,6 +108,7 @@ std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp, b
     const ProcessGroups groups{real.world, tp_count, dp_count};
     LayerContext ctx;
     ctx.tp = groups.tp;
+    ctx.sequence_parallel = sequence_parallel;
     auto model = make_model(config, ctx);
     initialize_parameters(model->parameters(), 42);
     ConstantSchedule schedule(1e-3);
@@ -140,6 +143,7 @@ struct Layout {
   std::string family;
   int dp, tp;
   bool zero = false;
+  bool sequence_parallel = false;
 };
 
 class CommVolumeLayouts : public ::testing::TestWithParam<Layout> {};
@@ -147,12 +151,14 @@ class CommVolumeLayouts : public ::testing::TestWithParam<Layout> {};
 TEST_P(CommVolumeLayouts, CountedCollectivesEqualTheFormula) {
   const Layout l = GetParam();
   const ModelConfig config = tiny(l.family);
-  const CommVolume expected = step_comm_volume(config, tiny_step(l.dp, l.tp, l.zero));
+  const CommVolume expected =
+      step_comm_volume(config, tiny_step(l.dp, l.tp, l.zero, l.sequence_parallel));
   EXPECT_EQ(expected.tp.calls() > 0, l.tp > 1);
   EXPECT_EQ(expected.dp.calls() > 0, l.dp > 1);
   const std::vector<int64_t> numels = local_parameter_numels(config, l.tp);
 
-  const std::vector<RankCounts> ranks = count_steps(config, l.dp, l.tp, l.zero);
+  const std::vector<RankCounts> ranks =
+      count_steps(config, l.dp, l.tp, l.zero, l.sequence_parallel);
   for (size_t r = 0; r < ranks.size(); ++r) {
     EXPECT_EQ(ranks[r].numels, numels) << "rank " << r << ": parameter sizes";
     for (int64_t s = 0; s < kSteps; ++s) {
@@ -168,12 +174,17 @@ INSTANTIATE_TEST_SUITE_P(
                       Layout{"gpt", 1, 4}, Layout{"encoder-decoder", 2, 1},
                       Layout{"encoder-decoder", 1, 2}, Layout{"encoder-decoder", 2, 2},
                       Layout{"encoder-decoder", 1, 4}, Layout{"gpt", 2, 1, true},
-                      Layout{"gpt", 4, 1, true}, Layout{"encoder-decoder", 2, 2, true}),
+                      Layout{"gpt", 4, 1, true}, Layout{"encoder-decoder", 2, 2, true},
+                      // Sequence parallel; 2 x 9 source rows pad to 20 over tp 4.
+                      Layout{"gpt", 1, 2, false, true}, Layout{"gpt", 2, 4, true, true},
+                      Layout{"encoder-decoder", 1, 4, false, true},
+                      Layout{"encoder-decoder", 2, 4, false, true}),
     [](const ::testing::TestParamInfo<Layout>& info) {
       std::string family = info.param.family;
       std::replace(family.begin(), family.end(), '-', '_');
       return family + "_dp" + std::to_string(info.param.dp) + "_tp" +
-             std::to_string(info.param.tp) + (info.param.zero ? "_zero1" : "");
+             std::to_string(info.param.tp) + (info.param.zero ? "_zero1" : "") +
+             (info.param.sequence_parallel ? "_sp" : "");
     });
 
 TEST(CommVolume, UnshardedParametersAddUpToTheConfigsCount) {

@@ -26,8 +26,11 @@ struct DropoutSite {
   // data-parallel rank pads to its own longest sentence). 0: plain rows.
   int64_t rows_per_sequence = 0;
   int64_t position_stride = 0;      // >= rows_per_sequence
-  // Local row 0 is row first_row of the micro-batch's flattened rows (a
-  // sequence-parallel shard); the formula below reads r as first_row + r.
+  // A sequence-parallel shard: local row 0 is row first_row of the
+  // micro-batch's flattened rows, and the local rows may start and end
+  // inside sequences. The formula below reads r as first_row + r. Otherwise
+  // the rows must be whole sequences and first_row 0.
+  bool row_shard = false;
   int64_t first_row = 0;
 };
 

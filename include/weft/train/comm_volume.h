@@ -22,6 +22,14 @@
 //   all_gather, 32·b·T bytes each, A calls: the head's cross-entropy
 //     statistics, 4 f64 per token row (the logits never cross).
 //   all_reduce of 1 f64, 1 call: the sharded part of the gradient norm.
+// TP with sequence parallelism, when tp > 1: each of those all-reduces
+//   becomes a pair, an all_gather of this rank's rows (e·P/tp·d bytes) and a
+//   reduce_scatter of all of them (e·P·d), where P is the pair's b·T (or
+//   b·S) rounded up to a multiple of tp: per sublayer the forward's entry
+//   and exit and the backward's; the embedding's exit and its gradient; the
+//   head's entry and its input gradient; the encoder output's gather and
+//   its gradient. The statistics all_gather and the norm's all_reduce stay,
+//   and 1 all_reduce sums the layer norms' gradients (e·2d per norm).
 // DP, when dp > 1:
 //   all_reduce of the gradients, e·P_local bytes in all, where P_local =
 //     Σ full/tp over sharded parameters (embeddings, an untied head, q/k/v
@@ -61,6 +69,7 @@ struct StepShape {
   int64_t dtype_bytes = 4;          // of parameters, gradients and activations
   int64_t bucket_bytes = 25 << 20;  // BucketOptions::bucket_bytes
   bool zero = false;                // ZeRO-1 (parallel.zero 1)
+  bool sequence_parallel = false;   // parallel.sequence_parallel
 };
 
 // Per rank, per optimizer step.
