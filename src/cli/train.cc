@@ -257,6 +257,16 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
                   device_peak_gib(target), gpu::memory_stats().capacity / double(1 << 30));
     progress.say(line);
   }
+  if (result.outcome == TrainingOutcome::Finished && target.device == Device::CPU) {
+    // Simulated ranks share the process: the figure is all of them together.
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "peak memory of CPU tensors: %.1f MiB (this process, %d rank%s)",
+                  static_cast<double>(host_tensor_memory().peak) / (1 << 20),
+                  c.simulate_ranks > 1 ? static_cast<int>(c.simulate_ranks) : 1,
+                  c.simulate_ranks > 1 ? "s" : "");
+    progress.say(line);
+  }
   return 0;
 }
 

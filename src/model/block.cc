@@ -56,38 +56,37 @@ void TransformerBlock::release_activations() {
   ffn_.release_activations();
   ffn_res_.release_activations(/*keep_output=*/true);
   dmid1_ = Tensor(), dmid2_ = Tensor();
-  for (Tensor& t : gathered_) t = Tensor();
-  partial_ = Tensor(), dfull_ = Tensor(), staging_.rows = Tensor();
 }
 
-void TransformerBlock::sublayer_forward(Sublayer k, const Tensor& in, Tensor& out,
-                                        const StepContext& ctx, const SublayerForward& run) {
+void TransformerBlock::sublayer_forward(const Tensor& in, Tensor& out, const StepContext& ctx,
+                                        const SublayerForward& run) {
   if (ctx.sequence_shard == nullptr) {
     run(in, out, /*partial=*/false);
     return;
   }
   // Enter through an all-gather of the rows, leave through a reduce-scatter.
-  Tensor& full_in = gathered_[static_cast<int>(k)];
-  gather_sequence(*tp_, *ctx.sequence_shard, in, full_in, staging_);
-  Tensor::ensure(partial_, full_in.shape(), full_in.dtype(), full_in.device());
-  run(full_in, partial_, /*partial=*/true);
-  scatter_sequence(*tp_, *ctx.sequence_shard, partial_, out, staging_);
+  WEFT_CHECK(scratch_ != nullptr, name(), ": sequence parallel without the stack's scratch");
+  SequenceScratch& s = *scratch_;
+  gather_sequence(*tp_, *ctx.sequence_shard, in, s.gathered, s.staging);
+  Tensor::ensure(s.partial, s.gathered.shape(), s.gathered.dtype(), s.gathered.device());
+  run(s.gathered, s.partial, /*partial=*/true);
+  scatter_sequence(*tp_, *ctx.sequence_shard, s.partial, out, s.staging);
 }
 
-void TransformerBlock::sublayer_backward(Sublayer k, const Tensor& dout, const Tensor& in,
-                                         Tensor& din, const StepContext& ctx,
-                                         const SublayerBackward& run) {
+void TransformerBlock::sublayer_backward(const Tensor& dout, const Tensor& in, Tensor& din,
+                                         const StepContext& ctx, const SublayerBackward& run) {
   if (ctx.sequence_shard == nullptr) {
     run(dout, in, din, /*complete=*/true);
     return;
   }
-  // The conjugates: the output gradient's rows gathered, the input
-  // gradient's partial sums reduce-scattered.
-  const Tensor& full_in = gathered_[static_cast<int>(k)];
-  gather_sequence(*tp_, *ctx.sequence_shard, dout, dfull_, staging_);
-  Tensor::ensure(partial_, full_in.shape(), full_in.dtype(), full_in.device());
-  run(dfull_, full_in, partial_, /*complete=*/false);
-  scatter_sequence(*tp_, *ctx.sequence_shard, partial_, din, staging_);
+  // The input's rows gathered again (not kept from forward), the output
+  // gradient's gathered, the input gradient's partial sums reduce-scattered.
+  SequenceScratch& s = *scratch_;
+  gather_sequence(*tp_, *ctx.sequence_shard, in, s.gathered, s.staging);
+  gather_sequence(*tp_, *ctx.sequence_shard, dout, s.dfull, s.staging);
+  Tensor::ensure(s.partial, s.gathered.shape(), s.gathered.dtype(), s.gathered.device());
+  run(s.dfull, s.gathered, s.partial, /*complete=*/false);
+  scatter_sequence(*tp_, *ctx.sequence_shard, s.partial, din, s.staging);
 }
 
 const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_valid,
@@ -101,7 +100,7 @@ const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_
   const Tensor* h = &self_res_.forward(
       x,
       [&](const Tensor& in, Tensor& out) {
-        sublayer_forward(Sublayer::Self, in, out, ctx,
+        sublayer_forward(in, out, ctx,
                          [&](const Tensor& i, Tensor& o, bool partial) {
                            self_attn_.forward(i, none, self_valid, o, recompute_core, partial);
                          });
@@ -111,7 +110,7 @@ const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_
     h = &cross_res_->forward(
         *h,
         [&](const Tensor& in, Tensor& out) {
-          sublayer_forward(Sublayer::Cross, in, out, ctx,
+          sublayer_forward(in, out, ctx,
                            [&](const Tensor& i, Tensor& o, bool partial) {
                              cross_attn_->forward(i, memory, memory_valid, o, recompute_core,
                                                   partial);
@@ -122,7 +121,7 @@ const Tensor& TransformerBlock::run_forward(const Tensor& x, const Tensor& self_
   return ffn_res_.forward(
       *h,
       [&](const Tensor& in, Tensor& out) {
-        sublayer_forward(Sublayer::Ffn, in, out, ctx,
+        sublayer_forward(in, out, ctx,
                          [&](const Tensor& i, Tensor& o, bool partial) {
                            ffn_.forward(i, o, inner, partial);
                          });
@@ -180,7 +179,7 @@ void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, con
   ffn_res_.backward(
       dy, ffn_in,
       [&](const Tensor& dout, const Tensor& in, Tensor& din) {
-        sublayer_backward(Sublayer::Ffn, dout, in, din, ctx,
+        sublayer_backward(dout, in, din, ctx,
                           [&](const Tensor& d, const Tensor& i, Tensor& di, bool complete) {
                             ffn_.backward(d, i, di, inner, complete);
                           });
@@ -193,7 +192,7 @@ void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, con
     cross_res_->backward(
         dmid1_, self_res_.output(),
         [&](const Tensor& dout, const Tensor& in, Tensor& din) {
-          sublayer_backward(Sublayer::Cross, dout, in, din, ctx,
+          sublayer_backward(dout, in, din, ctx,
                             [&](const Tensor& d, const Tensor& i, Tensor& di, bool complete) {
                               cross_attn_->backward(d, i, memory, di, dmemory, complete);
                             });
@@ -205,7 +204,7 @@ void TransformerBlock::backward_sublayers(const Tensor& dy, const Tensor& x, con
   self_res_.backward(
       *d, x,
       [&](const Tensor& dout, const Tensor& in, Tensor& din) {
-        sublayer_backward(Sublayer::Self, dout, in, din, ctx,
+        sublayer_backward(dout, in, din, ctx,
                           [&](const Tensor& d, const Tensor& i, Tensor& di, bool complete) {
                             self_attn_.backward(d, i, no_memory, di, no_memory, complete);
                           });

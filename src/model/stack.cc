@@ -22,6 +22,7 @@ TransformerStack::TransformerStack(std::string name, const ModelConfig& c, Token
     blocks_.push_back(std::make_unique<TransformerBlock>(
         child_name("layers." + std::to_string(i)), c, causal, cross, n_layers, ctx));
     add_child(*blocks_.back());
+    blocks_.back()->share_sequence_scratch(&scratch_);
   }
   if (c.norm == NormPlacement::Pre) {
     final_norm_ = std::make_unique<LayerNorm>(child_name("final_norm"), c.d_model, c.norm_eps, ctx);
@@ -59,7 +60,7 @@ const Tensor& TransformerStack::embed_rows(const Tensor& ids, const StepContext&
   // Every row of a token's embedding comes from the one rank holding it, the
   // others add zeros: the sum is exact, as is adding the positions once.
   if (tp_->rank() == 0) positions_.forward(embedded_full_, 0);
-  scatter_sequence(*tp_, shard_, embedded_full_, embedded_, staging_);
+  scatter_sequence(*tp_, shard_, embedded_full_, embedded_, scratch_.staging);
   embed_dropout_.forward(embedded_, sp, T);
   return embedded_;
 }
@@ -116,7 +117,7 @@ void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const 
   embed_dropout_.backward(dembedded, ctx, ids.dim(1));
   if (split_rows_) {
     // The reduce-scatter's conjugate: every rank gets the whole gradient.
-    gather_sequence(*tp_, shard_, dembedded, embedded_full_, staging_);
+    gather_sequence(*tp_, shard_, dembedded, embedded_full_, scratch_.staging);
     positions_.backward(embedded_full_, 0);
     tokens_.backward(embedded_full_, ids, embed_scale_);
     return;

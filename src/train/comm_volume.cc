@@ -98,13 +98,14 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
   if (s.tp > 1 && s.sequence_parallel) {
     // Each boundary pair: an all-gather of this rank's rows and a
     // reduce-scatter of all of them, padded to a multiple of tp.
-    const auto boundaries = [&](int64_t rows, int64_t pairs) {
+    // Backward gathers each sublayer's input again: one more all-gather.
+    const auto boundaries = [&](int64_t rows, int64_t pairs, int64_t regathers) {
       const int64_t padded = (rows + s.tp - 1) / s.tp * s.tp;
-      add_calls(v.tp.all_gather, A * pairs, e * padded / s.tp * d);
+      add_calls(v.tp.all_gather, A * (pairs + regathers), e * padded / s.tp * d);
       add_calls(v.tp.reduce_scatter, A * pairs, e * padded * d);
     };
-    boundaries(b * s.target_len, (enc_dec ? 6 : 4) * L + 2);
-    if (enc_dec) boundaries(b * s.source_len, 4 * Le + 2);
+    boundaries(b * s.target_len, (enc_dec ? 6 : 4) * L + 2, (enc_dec ? 3 : 2) * L);
+    if (enc_dec) boundaries(b * s.source_len, 4 * Le + 2, 2 * Le);
     add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
     add_calls(v.tp.all_reduce, 1, kScalar);
     const int64_t norms = enc_dec ? 2 * Le + 3 * L + (c.norm == NormPlacement::Pre ? 2 : 0)

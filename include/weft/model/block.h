@@ -46,6 +46,9 @@ class TransformerBlock : public Module {
                                const Tensor& self_valid, const Tensor& memory_valid);
   // The cross-attention's keys and values of memory (B,S,d) into the layer.
   void project_memory(const Tensor& memory, KVCache::Layer& layer);
+  // Sequence parallelism: scratch for the sublayers' gathers and partial
+  // sums, shared by the stack's blocks (they run one sublayer at a time).
+  void share_sequence_scratch(SequenceScratch* scratch) { scratch_ = scratch; }
 
  private:
   MultiHeadAttention self_attn_;
@@ -55,21 +58,18 @@ class TransformerBlock : public Module {
   std::optional<Residual> cross_res_;
   Residual ffn_res_;
   Tensor dmid1_, dmid2_;              // gradients between sublayers
-  // Sequence parallelism: each sublayer's gathered input (kept for its
-  // backward), and scratch for partial sums and gathered gradients.
+  // Sequence parallelism: the group, and the stack's scratch for the
+  // sublayers' boundaries (share_sequence_scratch).
   std::shared_ptr<Communicator> tp_;
-  enum class Sublayer { Self = 0, Cross = 1, Ffn = 2 };
-  Tensor gathered_[3];
-  Tensor partial_, dfull_;
-  SequenceStaging staging_;
+  SequenceScratch* scratch_ = nullptr;
   // A sublayer run on (B,T,d), or under ctx.sequence_shard wrapped in the
   // gather and reduce-scatter of the rows.
   using SublayerForward = std::function<void(const Tensor& in, Tensor& out, bool partial)>;
   using SublayerBackward =
       std::function<void(const Tensor& dout, const Tensor& in, Tensor& din, bool complete)>;
-  void sublayer_forward(Sublayer k, const Tensor& in, Tensor& out, const StepContext& ctx,
+  void sublayer_forward(const Tensor& in, Tensor& out, const StepContext& ctx,
                         const SublayerForward& run);
-  void sublayer_backward(Sublayer k, const Tensor& dout, const Tensor& in, Tensor& din,
+  void sublayer_backward(const Tensor& dout, const Tensor& in, Tensor& din,
                          const StepContext& ctx, const SublayerBackward& run);
   // The last forward's masks, for a full recompute. Pointers, not copies: a
   // second owner would make the model reallocate its masks each step.

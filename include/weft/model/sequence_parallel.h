@@ -37,6 +37,15 @@ struct SequenceStaging {
   Tensor rows;  // (padded_rows, d)
 };
 
+// What a stack's blocks share for the boundaries of their sublayers, one
+// sublayer at a time: the gathered input (gathered again for backward rather
+// than kept, as Megatron-LM does), the partial output or input gradient, the
+// gathered output gradient.
+struct SequenceScratch {
+  Tensor gathered, partial, dfull;
+  SequenceStaging staging;
+};
+
 // Forward entry (backward exit): local (local_rows, d) of every rank ->
 // full (B,T,d), sized here.
 void gather_sequence(Communicator& tp, const SequenceShard& s, const Tensor& local, Tensor& full,

@@ -67,7 +67,7 @@ class TransformerStack : public Module {
   bool sequence_parallel_ = false;
   bool split_rows_ = false;  // the last forward's
   SequenceShard shard_;
-  SequenceStaging staging_;
+  SequenceScratch scratch_;  // the blocks' and the embedding's
   Tensor embedded_full_;  // sequence parallel: the partial embedding, then its gradient
 };
 

@@ -28,7 +28,9 @@
 //   b·S) rounded up to a multiple of tp: per sublayer the forward's entry
 //   and exit and the backward's; the embedding's exit and its gradient; the
 //   head's entry and its input gradient; the encoder output's gather and
-//   its gradient. The statistics all_gather and the norm's all_reduce stay,
+//   its gradient. Plus 1 all_gather per sublayer in backward: its input's
+//   rows gathered again rather than kept from forward (Megatron-LM's
+//   choice). The statistics all_gather and the norm's all_reduce stay,
 //   and 1 all_reduce sums the layer norms' gradients (e·2d per norm).
 // DP, when dp > 1:
 //   all_reduce of the gradients, e·P_local bytes in all, where P_local =
