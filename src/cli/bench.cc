@@ -61,7 +61,7 @@ int run_bench(int argc, char** argv) {
   std::string preset, recompute_name_;
   int64_t batch, seq, steps, warmup, vocab, layers, d_model, heads, d_ff, peak_n;
   int64_t tp, dp, grad_accum;
-  bool profile, comm_volume, max_batch, zero;
+  bool profile, comm_volume, max_batch, zero, sequence_parallel;
   DeviceSettings device;
   po::options_description opts("weft bench options");
   opts.add_options()
@@ -99,6 +99,8 @@ int run_bench(int argc, char** argv) {
       ("tp", po::value(&tp)->default_value(1), "tensor-parallel ranks (--comm-volume)")
       ("dp", po::value(&dp)->default_value(1), "data-parallel replicas (--comm-volume)")
       ("zero", po::bool_switch(&zero), "ZeRO-1, the distributed optimizer (--comm-volume)")
+      ("sequence-parallel", po::bool_switch(&sequence_parallel),
+       "sequence parallelism under --tp > 1 (--comm-volume)")
       ("grad-accum", po::value(&grad_accum)->default_value(1),
        "micro-batches a step (--comm-volume)");
   po::variables_map vm;
@@ -122,6 +124,7 @@ int run_bench(int argc, char** argv) {
     shape.target_len = seq;
     shape.source_len = c.architecture == Architecture::EncoderDecoder ? seq : 0;
     shape.zero = zero;
+    shape.sequence_parallel = sequence_parallel;
     std::printf("weft bench: %s, %.2fM parameters\n%s", preset.c_str(), c.parameter_count() / 1e6,
                 format_comm_volume(c, shape, step_comm_volume(c, shape)).c_str());
     WEFT_CHECK(device.precision == "fp32" || device.precision == "bf16",
