@@ -133,6 +133,22 @@ int run_bench(int argc, char** argv) {
     std::printf("model state per rank (%s%s): %s\n", device.precision.c_str(),
                 zero ? ", ZeRO-1" : "",
                 model_state_bytes(c, tp, dp, zero, dtype, shape.bucket_bytes).describe().c_str());
+    // Activations of one micro-batch per rank, f32, an estimate from above
+    // (ModelConfig::activation_bytes).
+    const int64_t rows = shape.micro_batch_rows / dp;
+    std::printf("activations per rank (estimate, f32, %ld sequences%s):", static_cast<long>(rows),
+                sequence_parallel && tp > 1 ? ", sequence parallel" : "");
+    for (const char* mode : {"none", "selective", "full"}) {
+      ActivationLayout layout;
+      layout.tp = tp;
+      layout.sequence_parallel = sequence_parallel;
+      layout.drop_probabilities = std::string(mode) != "none";
+      layout.keep_block_inputs = std::string(mode) == "full";
+      std::printf(" recompute %s %.1f MiB%s", mode,
+                  static_cast<double>(c.activation_bytes(rows, shape.source_len, seq, layout)) /
+                      (1 << 20),
+                  std::string(mode) == "full" ? "\n" : ",");
+    }
     return 0;
   }
 

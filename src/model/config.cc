@@ -1,5 +1,6 @@
 #include "weft/model/config.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "weft/tensor/allocator.h"
@@ -87,21 +88,42 @@ void check_fits_in_memory(int64_t bytes, int64_t available, const std::string& w
 
 int64_t ModelConfig::activation_bytes(int64_t batch, int64_t source_len,
                                       int64_t target_len) const {
+  return activation_bytes(batch, source_len, target_len, ActivationLayout{});
+}
+
+int64_t ModelConfig::activation_bytes(int64_t batch, int64_t source_len, int64_t target_len,
+                                      const ActivationLayout& layout) const {
   // Counted in doubles: the bounds validate() enforces keep every factor
   // below 2^24, but their product can pass 2^63.
   const double d = static_cast<double>(d_model), f = static_cast<double>(d_ff);
   const double h = static_cast<double>(n_heads), b = static_cast<double>(batch);
   const double S = static_cast<double>(source_len), T = static_cast<double>(target_len);
-  // Per position of one block: two norms, Q K V, attention output and its
-  // projection, two residuals (≈ 12·d), the hidden layer before and after
-  // its activation (2·f), and one probability per head and key.
-  const auto block = [&](double keys) { return 12.0 * d + 2.0 * f + h * keys; };
-  double values = b * T * static_cast<double>(n_layers) * block(T);
-  if (architecture == Architecture::EncoderDecoder) {
-    values += b * T * static_cast<double>(n_layers) * (4.0 * d + h * S);  // cross-attention
-    values += b * S * static_cast<double>(n_encoder_layers) * block(S);
+  const double tp = static_cast<double>(std::max<int64_t>(1, layout.tp));
+  const double rows = layout.sequence_parallel ? tp : 1.0;  // norms' and residuals' share
+  // Per position of one block: two norms, two residuals and the attention's
+  // projection (≈ 8·d, replicated over TP); Q, K, V and the attention output
+  // (4·d), the hidden layer before and after its activation (2·f), and one
+  // probability per head and key, all sharded over TP.
+  const auto block = [&](double keys) {
+    const double probabilities = layout.drop_probabilities ? 0.0 : h * keys;
+    return 8.0 * d / rows + (4.0 * d + 2.0 * f + probabilities) / tp;
+  };
+  const auto cross = [&]() {
+    return (4.0 * d + (layout.drop_probabilities ? 0.0 : h * S)) / tp;
+  };
+  const bool enc_dec = architecture == Architecture::EncoderDecoder;
+  const double decoder_block = block(T) + (enc_dec ? cross() : 0.0);
+  const double L = static_cast<double>(n_layers), Le = static_cast<double>(n_encoder_layers);
+  double values = 0.0;
+  if (layout.keep_block_inputs) {
+    // Each block's input, and the largest block's values while it is redone.
+    values = b * T * L * d / rows + (enc_dec ? b * S * Le * d / rows : 0.0) +
+             std::max(b * T * decoder_block, enc_dec ? b * S * block(S) : 0.0);
+  } else {
+    values = b * T * L * decoder_block;
+    if (enc_dec) values += b * S * Le * block(S);
   }
-  values += 2.0 * b * T * static_cast<double>(vocab_size);  // logits and their gradient
+  values += 2.0 * b * T * static_cast<double>(vocab_size) / tp;  // logits and their gradient
   const double bytes = values * sizeof(float);
   return bytes >= 9.0e18 ? INT64_MAX : static_cast<int64_t>(bytes);
 }

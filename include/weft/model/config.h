@@ -15,6 +15,19 @@ enum class PositionEncoding { Learned, Sinusoidal };
 
 // Targets equal to this contribute no loss (padding, prompts).
 
+// How a rank holds a block's activations, for ModelConfig::activation_bytes:
+// tensor parallelism shards the heads' and the feed-forward units' values
+// (and the vocabulary's logits); sequence parallelism also the norms' and
+// residuals' rows; selective recompute drops the attention probabilities;
+// full recompute keeps only each block's input, and one block's values at a
+// time during backward.
+struct ActivationLayout {
+  int64_t tp = 1;
+  bool sequence_parallel = false;
+  bool drop_probabilities = false;  // train.recompute selective
+  bool keep_block_inputs = false;   // train.recompute full
+};
+
 struct ModelConfig {
   Architecture architecture = Architecture::DecoderOnly;
   int64_t vocab_size = 0;          // decoder (target) vocabulary
@@ -62,6 +75,9 @@ struct ModelConfig {
   // path), feed-forward hidden values, residuals, and the logits with their
   // gradient. An estimate from above, for refusing what cannot fit.
   int64_t activation_bytes(int64_t batch, int64_t source_len, int64_t target_len) const;
+  // The same estimate for one rank of a layout (see ActivationLayout).
+  int64_t activation_bytes(int64_t batch, int64_t source_len, int64_t target_len,
+                           const struct ActivationLayout& layout) const;
   // Model FLOPs of one training step (forward + backward) over a batch of
   // `batch` sequences of `target_len` decoder positions and, for an
   // encoder-decoder, `source_len` encoder positions: the matrix products of
