@@ -92,7 +92,8 @@ int run_bench(int argc, char** argv) {
        "size of the GEMM that measures peak (0: 2048 sgemm on cpu, 8192 bf16 on cuda)")
       ("profile", po::bool_switch(&profile), "print time per kernel")
       ("recompute", po::value(&recompute_name_)->default_value("none"),
-       "activation recompute: none | selective | full (train.recompute)")
+       "activation recompute: none | selective | full (train.recompute; --comm-volume counts "
+       "full's repeated forward collectives)")
       ("comm-volume", po::bool_switch(&comm_volume),
        "print the collectives and bytes one rank hands its groups per step under --dp x --tp "
        "(--batch sequences a step), computed, not run; then exit")
@@ -125,6 +126,7 @@ int run_bench(int argc, char** argv) {
     shape.source_len = c.architecture == Architecture::EncoderDecoder ? seq : 0;
     shape.zero = zero;
     shape.sequence_parallel = sequence_parallel;
+    shape.recompute_full = parse_recompute(recompute_name_) == Recompute::Full;
     std::printf("weft bench: %s, %.2fM parameters\n%s", preset.c_str(), c.parameter_count() / 1e6,
                 format_comm_volume(c, shape, step_comm_volume(c, shape)).c_str());
     WEFT_CHECK(device.precision == "fp32" || device.precision == "bf16",

@@ -104,16 +104,24 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
       add_calls(v.tp.all_gather, A * (pairs + regathers), e * padded / s.tp * d);
       add_calls(v.tp.reduce_scatter, A * pairs, e * padded * d);
     };
-    boundaries(b * s.target_len, (enc_dec ? 6 : 4) * L + 2, (enc_dec ? 3 : 2) * L);
-    if (enc_dec) boundaries(b * s.source_len, 4 * Le + 2, 2 * Le);
+    // Full recompute runs each block's forward again: its sublayers' pairs.
+    const int64_t redo = s.recompute_full ? 1 : 0;
+    boundaries(b * s.target_len, (enc_dec ? 6 + 3 * redo : 4 + 2 * redo) * L + 2,
+               (enc_dec ? 3 : 2) * L);
+    if (enc_dec) boundaries(b * s.source_len, (4 + 2 * redo) * Le + 2, 2 * Le);
     add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
     add_calls(v.tp.all_reduce, 1, kScalar);
     const int64_t norms = enc_dec ? 2 * Le + 3 * L + (c.norm == NormPlacement::Pre ? 2 : 0)
                                   : 2 * L + (c.norm == NormPlacement::Pre ? 1 : 0);
     add_calls(v.tp.all_reduce, 1, e * norms * 2 * d);
   } else if (s.tp > 1) {
-    add_calls(v.tp.all_reduce, A * ((enc_dec ? 6 : 4) * L + 2), e * b * s.target_len * d);
-    if (enc_dec) add_calls(v.tp.all_reduce, A * (4 * Le + 2), e * b * s.source_len * d);
+    // Full recompute runs each block's forward again: one more per sublayer.
+    const int64_t redo = s.recompute_full ? 1 : 0;
+    add_calls(v.tp.all_reduce, A * ((enc_dec ? 6 + 3 * redo : 4 + 2 * redo) * L + 2),
+              e * b * s.target_len * d);
+    if (enc_dec) {
+      add_calls(v.tp.all_reduce, A * ((4 + 2 * redo) * Le + 2), e * b * s.source_len * d);
+    }
     add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
     add_calls(v.tp.all_reduce, 1, kScalar);
   }

@@ -52,8 +52,10 @@ ModelConfig tiny(const std::string& family) {
 constexpr int64_t kRows = 4, kTarget = 8, kSource = 9, kAccum = 2, kSteps = 2;
 constexpr int64_t kBucketBytes = 512;
 
-StepShape tiny_step(int dp, int tp, bool zero = false, bool sequence_parallel = false) {
+StepShape tiny_step(int dp, int tp, bool zero = false, bool sequence_parallel = false,
+                    bool recompute_full = false) {
   StepShape s;
+  s.recompute_full = recompute_full;
   s.zero = zero;
   s.sequence_parallel = sequence_parallel;
   s.dp = dp, s.tp = tp;
@@ -98,7 +100,7 @@ struct RankCounts {
 // Trains kSteps steps on every rank of a dp × tp layout and returns what each
 // rank counted.
 std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp, bool zero,
-                                    bool sequence_parallel) {
+                                    bool sequence_parallel, bool recompute_full) {
   std::mutex mutex;
   std::vector<RankCounts> ranks(static_cast<size_t>(dp * tp));
   run_simulated_ranks(dp * tp, [&](std::shared_ptr<Communicator> world) {
@@ -115,6 +117,7 @@ std::vector<RankCounts> count_steps(const ModelConfig& config, int dp, int tp, b
     TrainerOptions options;
     options.grad_accum = kAccum;
     options.buckets.bucket_bytes = kBucketBytes;
+    options.recompute = recompute_full ? Recompute::Full : Recompute::None;
     AdamW optimizer(model->parameters(), AdamWOptions{},
                     zero ? zero_owned_ranges(model->parameters(), groups.dp_rank(), dp,
                                              options.buckets)
@@ -144,6 +147,7 @@ struct Layout {
   int dp, tp;
   bool zero = false;
   bool sequence_parallel = false;
+  bool recompute_full = false;
 };
 
 class CommVolumeLayouts : public ::testing::TestWithParam<Layout> {};
@@ -152,13 +156,14 @@ TEST_P(CommVolumeLayouts, CountedCollectivesEqualTheFormula) {
   const Layout l = GetParam();
   const ModelConfig config = tiny(l.family);
   const CommVolume expected =
-      step_comm_volume(config, tiny_step(l.dp, l.tp, l.zero, l.sequence_parallel));
+      step_comm_volume(config,
+                       tiny_step(l.dp, l.tp, l.zero, l.sequence_parallel, l.recompute_full));
   EXPECT_EQ(expected.tp.calls() > 0, l.tp > 1);
   EXPECT_EQ(expected.dp.calls() > 0, l.dp > 1);
   const std::vector<int64_t> numels = local_parameter_numels(config, l.tp);
 
   const std::vector<RankCounts> ranks =
-      count_steps(config, l.dp, l.tp, l.zero, l.sequence_parallel);
+      count_steps(config, l.dp, l.tp, l.zero, l.sequence_parallel, l.recompute_full);
   for (size_t r = 0; r < ranks.size(); ++r) {
     EXPECT_EQ(ranks[r].numels, numels) << "rank " << r << ": parameter sizes";
     for (int64_t s = 0; s < kSteps; ++s) {
@@ -178,13 +183,18 @@ INSTANTIATE_TEST_SUITE_P(
                       // Sequence parallel; 2 x 9 source rows pad to 20 over tp 4.
                       Layout{"gpt", 1, 2, false, true}, Layout{"gpt", 2, 4, true, true},
                       Layout{"encoder-decoder", 1, 4, false, true},
-                      Layout{"encoder-decoder", 2, 4, false, true}),
+                      Layout{"encoder-decoder", 2, 4, false, true},
+                      // Full recompute, with and without sequence parallelism.
+                      Layout{"gpt", 2, 2, false, false, true},
+                      Layout{"encoder-decoder", 1, 2, false, false, true},
+                      Layout{"encoder-decoder", 2, 2, true, true, true}),
     [](const ::testing::TestParamInfo<Layout>& info) {
       std::string family = info.param.family;
       std::replace(family.begin(), family.end(), '-', '_');
       return family + "_dp" + std::to_string(info.param.dp) + "_tp" +
              std::to_string(info.param.tp) + (info.param.zero ? "_zero1" : "") +
-             (info.param.sequence_parallel ? "_sp" : "");
+             (info.param.sequence_parallel ? "_sp" : "") +
+             (info.param.recompute_full ? "_recompute" : "");
     });
 
 TEST(CommVolume, UnshardedParametersAddUpToTheConfigsCount) {

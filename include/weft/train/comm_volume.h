@@ -32,6 +32,11 @@
 //   rows gathered again rather than kept from forward (Megatron-LM's
 //   choice). The statistics all_gather and the norm's all_reduce stay,
 //   and 1 all_reduce sums the layer norms' gradients (e·2d per norm).
+// With full activation recompute (train.recompute full) each block's forward
+//   runs again in backward, with its collectives: per layer one more of
+//   each sublayer's forward exits (all_reduce, or with sequence parallelism
+//   an all_gather and reduce_scatter pair), 2 per encoder layer, 2 per
+//   decoder-only layer and 3 per encoder-decoder decoder layer.
 // DP, when dp > 1:
 //   all_reduce of the gradients, e·P_local bytes in all, where P_local =
 //     Σ full/tp over sharded parameters (embeddings, an untied head, q/k/v
@@ -72,6 +77,7 @@ struct StepShape {
   int64_t bucket_bytes = 25 << 20;  // BucketOptions::bucket_bytes
   bool zero = false;                // ZeRO-1 (parallel.zero 1)
   bool sequence_parallel = false;   // parallel.sequence_parallel
+  bool recompute_full = false;      // train.recompute full (selective moves nothing more)
 };
 
 // Per rank, per optimizer step.
