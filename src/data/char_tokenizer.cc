@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "data/format_header.h"
 #include "data/tokenizer_file.h"
 #include "weft/tensor/error.h"
 
@@ -85,8 +86,13 @@ namespace data {
 
 std::unique_ptr<Tokenizer> load_char_tokenizer(const nlohmann::json& json,
                                                const std::string& path) {
-  const auto chars = json.at("characters").get<std::vector<int>>();
-  WEFT_CHECK(!chars.empty(), path, ": the char tokenizer lists no characters");
+  const nlohmann::json& listed = json.at("characters");
+  WEFT_CHECK(listed.is_array() && !listed.empty(), path,
+             ": the char tokenizer lists no characters");
+  std::vector<int64_t> chars;
+  for (const nlohmann::json& c : listed) {
+    chars.push_back(json_integer(c, path + ": an entry of \"characters\"", 0, 255));
+  }
   for (size_t i = 0; i < chars.size(); ++i) {
     WEFT_CHECK(chars[i] >= 0 && chars[i] < 256 && (i == 0 || chars[i] > chars[i - 1]), path,
                ": \"characters\" must be distinct byte values in increasing order; entry ", i,

@@ -1,5 +1,6 @@
 #include "data/loader_common.h"
 
+#include "data/format_header.h"
 #include "weft/tensor/error.h"
 
 namespace weft::data {
@@ -23,9 +24,8 @@ int64_t restored_batch(const nlohmann::json& state, const nlohmann::json& identi
                  "state has ", key, " = ", state.at(key).dump(), " but this loader has ",
                  value.dump(), "; resuming would not continue the same data stream");
     }
-    const int64_t batch = state.at("batch").get<int64_t>();
-    WEFT_CHECK(batch >= 0, "cannot restore the ", loader, " loader: batch ", batch, " is negative");
-    return batch;
+    return json_integer(state.at("batch"), "cannot restore the " + loader + " loader: batch", 0,
+                        INT64_MAX);
   } catch (const nlohmann::json::exception& e) {
     throw Error("cannot restore the " + loader + " loader from " + state.dump() + ": " + e.what());
   }

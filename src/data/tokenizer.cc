@@ -88,7 +88,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
                   "' (expected char, byte or sentencepiece)");
     }
     stored_hash = json.at("vocabulary_hash").get<std::string>();
-    stored_size = json.at("vocab_size").get<int64_t>();
+    stored_size = data::json_integer(json.at("vocab_size"), path + ": \"vocab_size\"", 0,
+                                     INT64_MAX);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed tokenizer file: " + e.what());
   }

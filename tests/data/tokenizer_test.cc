@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "support/temp_dir.h"
 #include "support/error_testing.h"
@@ -136,6 +137,36 @@ TEST(TokenizerFile, RefusesMissingMalformedAndEditedFilesByName) {
   const std::string edited = error_of([&] { load_tokenizer(dir / "edited"); });
   EXPECT_NE(edited.find("edited/tokenizer.json: says vocabulary_hash"), std::string::npos)
       << edited;
+}
+
+// Numbers JSON cannot hold as integers: past 2^64 it writes a float, whose
+// conversion to an integer would be undefined (found by fuzz_tokenizer).
+TEST(TokenizerFile, RefusesNumbersThatAreNotIntegersInRange) {
+  TempDir dir;
+  make_byte_tokenizer()->save(dir / "t");
+  const std::string good = testing::read_text(dir / "t/tokenizer.json");
+  struct Case {
+    std::string key, value, message;
+  };
+  for (const Case& c : {Case{"vocab_size", "28888888888888888888888", "\"vocab_size\" must be an integer"},
+                        Case{"vocab_size", "-3", "\"vocab_size\" is -3"},
+                        Case{"version", "1e300", "version 1e+300 is not supported"},
+                        Case{"version", "1.0", "version 1.0 is not supported"}}) {
+    nlohmann::json json = nlohmann::json::parse(good);
+    json[c.key] = nlohmann::json::parse(c.value);
+    testing::write_text(dir / "t/tokenizer.json", json.dump());
+    const std::string message = error_of([&] { load_tokenizer(dir / "t"); });
+    EXPECT_NE(message.find(c.message), std::string::npos) << c.key << " = " << c.value << ": "
+                                                          << message;
+  }
+  make_char_tokenizer("abc")->save(dir / "c");
+  nlohmann::json chars = nlohmann::json::parse(testing::read_text(dir / "c/tokenizer.json"));
+  chars["characters"][1] = 98.5;
+  testing::write_text(dir / "c/tokenizer.json", chars.dump());
+  const std::string message = error_of([&] { load_tokenizer(dir / "c"); });
+  EXPECT_NE(message.find("an entry of \"characters\" must be an integer, got 98.5"),
+            std::string::npos)
+      << message;
 }
 
 TEST(TokenizerSpec, BuildsEachKindAndRefusesAnUnknownOne) {
