@@ -122,12 +122,18 @@ json parse_json_file(const std::string& path) {
   }
 }
 
-// One shard's file of `kind`: inside the checkpoint and listed in "files".
-std::string shard_file(const ManifestReader& r, const json& shard, const char* kind,
-                       const std::string& where, const json& files) {
-  const std::string file = r.relative_file(r.key(shard, kind, where + "."), where + "." + kind);
+// A file name inside the checkpoint that "files" lists.
+std::string listed_file(const ManifestReader& r, const json& name, const std::string& where,
+                        const json& files) {
+  const std::string file = r.relative_file(name, where);
   if (!files.contains(file)) r.refuse("'files' does not list " + file);
   return file;
+}
+
+// One shard's file of `kind`.
+std::string shard_file(const ManifestReader& r, const json& shard, const char* kind,
+                       const std::string& where, const json& files) {
+  return listed_file(r, r.key(shard, kind, where + "."), where + "." + kind, files);
 }
 
 // "layout", "shards" and "parameters". A manifest written before sharding
@@ -159,10 +165,8 @@ void read_layout(const ManifestReader& r, const json& root, Checkpoint& c) {
         r.refuse("'" + where + ".optimizer_parts' must be a non-empty array of file names");
       }
       for (size_t k = 0; k < parts.size(); ++k) {
-        const std::string part_where = where + ".optimizer_parts[" + std::to_string(k) + "]";
-        const std::string file = r.relative_file(parts[k], part_where);
-        if (!files.contains(file)) r.refuse("'files' does not list " + file);
-        s.optimizer_parts.push_back((fs::path(c.dir) / file).string());
+        const std::string where_k = where + ".optimizer_parts[" + std::to_string(k) + "]";
+        s.optimizer_parts.push_back((fs::path(c.dir) / listed_file(r, parts[k], where_k, files)).string());
       }
     } else {
       s.optimizer_path = (fs::path(c.dir) / shard_file(r, shard, "optimizer", where, files)).string();

@@ -57,10 +57,8 @@ SafetensorsFile assemble_optimizer_parts(const std::vector<std::string>& part_pa
         throw refuse("has no range [begin, end) for " + param + " in its metadata");
       }
       const int64_t begin = (*range)[0].get<int64_t>(), end = (*range)[1].get<int64_t>();
-      int64_t numel = 1;
-      for (int64_t n : shard_shape(saved->second.full_shape, saved->second.shard_dim, c.tp)) {
-        numel *= n;
-      }
+      const int64_t numel =
+          shape_numel(shard_shape(saved->second.full_shape, saved->second.shard_dim, c.tp));
       if (begin < 0 || begin >= end || end > numel) {
         throw refuse(param + "'s range [" + std::to_string(begin) + ", " + std::to_string(end) +
                ") is not inside its shard of " + std::to_string(numel) + " elements");

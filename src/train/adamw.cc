@@ -135,12 +135,20 @@ void AdamW::set_step_count(int64_t steps) {
   step_count_ = steps;
 }
 
-std::vector<std::string> AdamW::state_names() const {
+std::vector<NamedTensor> AdamW::states_of(size_t i) {
+  const Parameter* p = params_[i];
+  const ElementRange range = distributed() ? owned_[i] : ElementRange{0, p->value.numel()};
+  const bool flat = distributed();
+  std::vector<NamedTensor> out = {{p->name + ".exp_avg", &exp_avg_[i], p, flat, range},
+                                  {p->name + ".exp_avg_sq", &exp_avg_sq_[i], p, flat, range}};
+  if (master_[i].defined()) out.push_back({p->name + ".master", &master_[i], p, flat, range});
+  return out;
+}
+
+std::vector<std::string> AdamW::state_names() {
   std::vector<std::string> out;
   for (size_t i = 0; i < params_.size(); ++i) {
-    out.push_back(params_[i]->name + ".exp_avg");
-    out.push_back(params_[i]->name + ".exp_avg_sq");
-    if (master_[i].defined()) out.push_back(params_[i]->name + ".master");
+    for (const NamedTensor& t : states_of(i)) out.push_back(t.name);
   }
   return out;
 }
@@ -149,13 +157,8 @@ std::vector<NamedTensor> AdamW::state_tensors() {
   std::vector<NamedTensor> out;
   out.reserve(2 * params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
-    const Parameter* p = params_[i];
     if (distributed() && owned_[i].empty()) continue;
-    const ElementRange range = distributed() ? owned_[i] : ElementRange{0, p->value.numel()};
-    const bool flat = distributed();
-    out.push_back({p->name + ".exp_avg", &exp_avg_[i], p, flat, range});
-    out.push_back({p->name + ".exp_avg_sq", &exp_avg_sq_[i], p, flat, range});
-    if (master_[i].defined()) out.push_back({p->name + ".master", &master_[i], p, flat, range});
+    for (const NamedTensor& t : states_of(i)) out.push_back(t);
   }
   return out;
 }

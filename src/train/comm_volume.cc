@@ -1,7 +1,6 @@
 #include "weft/train/comm_volume.h"
 
 #include <cstdio>
-#include <numeric>
 #include <tuple>
 
 #include "weft/tensor/error.h"
@@ -95,6 +94,8 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
   const int64_t A = s.grad_accum, L = c.n_layers, Le = c.n_encoder_layers;
   constexpr int64_t kScalar = sizeof(double);
   CommVolume v;
+  // Full recompute runs each block's forward again, with its collectives.
+  const int64_t redo = s.recompute_full ? 1 : 0;
   if (s.tp > 1 && s.sequence_parallel) {
     // Each boundary pair: an all-gather of this rank's rows and a
     // reduce-scatter of all of them, padded to a multiple of tp.
@@ -104,8 +105,6 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
       add_calls(v.tp.all_gather, A * (pairs + regathers), e * padded / s.tp * d);
       add_calls(v.tp.reduce_scatter, A * pairs, e * padded * d);
     };
-    // Full recompute runs each block's forward again: its sublayers' pairs.
-    const int64_t redo = s.recompute_full ? 1 : 0;
     boundaries(b * s.target_len, (enc_dec ? 6 + 3 * redo : 4 + 2 * redo) * L + 2,
                (enc_dec ? 3 : 2) * L);
     if (enc_dec) boundaries(b * s.source_len, (4 + 2 * redo) * Le + 2, 2 * Le);
@@ -115,8 +114,6 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
                                   : 2 * L + (c.norm == NormPlacement::Pre ? 1 : 0);
     add_calls(v.tp.all_reduce, 1, e * norms * 2 * d);
   } else if (s.tp > 1) {
-    // Full recompute runs each block's forward again: one more per sublayer.
-    const int64_t redo = s.recompute_full ? 1 : 0;
     add_calls(v.tp.all_reduce, A * ((enc_dec ? 6 + 3 * redo : 4 + 2 * redo) * L + 2),
               e * b * s.target_len * d);
     if (enc_dec) {

@@ -12,6 +12,15 @@ std::vector<int64_t> numels_of(const std::vector<Parameter*>& params) {
   return out;
 }
 
+// The buckets of these parameters' gradients over `shards` ranks.
+std::vector<PlannedBucket> plan_of(const std::vector<Parameter*>& params,
+                                   const std::vector<int64_t>& numels, int64_t bucket_bytes,
+                                   int64_t shards) {
+  WEFT_CHECK(!params.empty(), "gradient buckets: the model has no parameters");
+  const int64_t element = static_cast<int64_t>(dtype_size(params.front()->grad.dtype()));
+  return plan_buckets(numels, element, bucket_bytes, shards);
+}
+
 // A flat buffer of `elements` (plus padding) holding each parameter's tensor
 // at its offset; `field` becomes a view into it, values kept.
 Tensor gather_into_buffer(const PlannedBucket& planned, const std::vector<Parameter*>& params,
@@ -35,22 +44,16 @@ Tensor gather_into_buffer(const PlannedBucket& planned, const std::vector<Parame
 std::vector<ElementRange> zero_owned_ranges(const std::vector<Parameter*>& params,
                                             int64_t dp_rank, int64_t dp,
                                             const BucketOptions& options) {
-  WEFT_CHECK(!params.empty(), "gradient buckets: the model has no parameters");
   const std::vector<int64_t> numels = numels_of(params);
-  const int64_t element = static_cast<int64_t>(dtype_size(params.front()->grad.dtype()));
-  return owned_ranges(plan_buckets(numels, element, options.bucket_bytes, dp), numels, dp_rank,
-                      dp);
+  return owned_ranges(plan_of(params, numels, options.bucket_bytes, dp), numels, dp_rank, dp);
 }
 
 GradientBuckets::GradientBuckets(const std::vector<Parameter*>& params,
                                  std::shared_ptr<Communicator> dp, BucketOptions options)
     : dp_(std::move(dp)), options_(options), params_(params) {
-  WEFT_CHECK(!params_.empty(), "gradient buckets: the model has no parameters");
   const std::vector<int64_t> numels = numels_of(params_);
   const int64_t shards = options_.shard ? dp_->size() : 1;
-  const std::vector<PlannedBucket> plan = plan_buckets(
-      numels, static_cast<int64_t>(dtype_size(params_.front()->grad.dtype())),
-      options_.bucket_bytes, shards);
+  const std::vector<PlannedBucket> plan = plan_of(params_, numels, options_.bucket_bytes, shards);
   if (options_.shard) owned_ = owned_ranges(plan, numels, dp_->rank(), shards);
 
   bucket_of_.assign(params_.size(), -1);

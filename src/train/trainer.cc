@@ -55,6 +55,9 @@ Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, Train
       groups_(std::move(groups)),
       step_(optimizer.step_count()) {
   options_.validate();
+  for (Parameter* p : optimizer_.parameters()) {
+    if (p->sequence_parallel_partial) sequence_parallel_partial_.push_back(p);
+  }
   // A distributed optimizer (ZeRO-1) updates the slices the buckets reduce-scatter.
   options_.buckets.shard = optimizer_.distributed() && groups_.dp_size() > 1;
   if (groups_.dp_size() > 1) {
@@ -72,15 +75,10 @@ Trainer::Trainer(Model& model, AdamW& optimizer, const Schedule& schedule, Train
 }
 
 void Trainer::sum_sequence_parallel_grads() {
-  if (groups_.tp_size() == 1) return;
-  std::vector<Parameter*> partial;
+  const std::vector<Parameter*>& partial = sequence_parallel_partial_;
+  if (groups_.tp_size() == 1 || partial.empty()) return;
   int64_t n = 0;
-  for (Parameter* p : optimizer_.parameters()) {
-    if (!p->sequence_parallel_partial) continue;
-    partial.push_back(p);
-    n += p->grad.numel();
-  }
-  if (partial.empty()) return;
+  for (const Parameter* p : partial) n += p->grad.numel();
   // One all-reduce for all of them (layer norms: small and many).
   const Tensor& first = partial.front()->grad;
   Tensor::ensure(sequence_parallel_grads_, {n}, first.dtype(), first.device());

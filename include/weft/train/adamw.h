@@ -80,7 +80,7 @@ class AdamW {
   // Distributed: only parameters with a non-empty owned range, flat.
   std::vector<NamedTensor> state_tensors();
   // The names of every parameter's states, owned or not.
-  std::vector<std::string> state_names() const;
+  std::vector<std::string> state_names();
 
   // Copies every parameter's value into its master copy: after the values
   // were set from outside (initialisation, a loaded model).
@@ -101,6 +101,8 @@ class AdamW {
   // The flat view of `t`'s range `r` (distributed) or `t` itself.
   Tensor owned_view(const Tensor& t, size_t i) const;
   void build_update_list();
+  // Parameter i's states, named, whether owned or not.
+  std::vector<NamedTensor> states_of(size_t i);
   int64_t step_count_ = 0;
 };
 

@@ -83,6 +83,7 @@ class Trainer {
   // alone (Parameter::sequence_parallel_partial), summed over the group once
   // per step, after the data-parallel reduction (the two sums commute).
   void sum_sequence_parallel_grads();
+  std::vector<Parameter*> sequence_parallel_partial_;  // found once, at construction
   Tensor sequence_parallel_grads_;
 };
 
