@@ -57,6 +57,7 @@ Batch LmLoader::next() {
   batch.input = Tensor::from_vector(input, {rows, seq_len_});
   batch.target = Tensor::from_vector(target, {rows, seq_len_});
   batch.counted = rows * seq_len_;  // every position of a window carries loss
+  batch.global_counted = batch_size_ * seq_len_;
   return batch;
 }
 

@@ -125,12 +125,19 @@ Batch TranslationLoader::next() {
     input_row[0] = bos_;
     std::copy(target_row, target_row + n_target - 1, input_row + 1);
   }
+  // Every rank's rows: the targets of the global batch.
+  int64_t global_counted = 0;
+  for (int64_t g = 0; g < batch_size_; ++g) {
+    const int64_t s = sentence_at(batch_ * batch_size_ + g);
+    global_counted += target_starts_[s + 1] - target_starts_[s];
+  }
   ++batch_;
   Batch batch;
   batch.source = Tensor::from_vector(source, {rows, source_len});
   batch.input = Tensor::from_vector(input, {rows, target_len});
   batch.target = Tensor::from_vector(target, {rows, target_len});
   batch.counted = counted;
+  batch.global_counted = global_counted;
   return batch;
 }
 

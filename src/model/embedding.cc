@@ -14,6 +14,7 @@ TokenEmbedding::TokenEmbedding(std::string name, int64_t vocab, const ModelConfi
 }
 
 void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {
+  table_->value_needed();
   ops::embedding_forward(table_->value, ids, scale, table_->shard_offset, out);
   // Each rank filled only the ids of its rows, zeros elsewhere: the partial
   // embeddings leave the region through g.
@@ -21,6 +22,7 @@ void TokenEmbedding::forward(const Tensor& ids, double scale, Tensor& out) {
 }
 
 void TokenEmbedding::forward_partial(const Tensor& ids, double scale, Tensor& out) {
+  table_->value_needed();
   ops::embedding_forward(table_->value, ids, scale, table_->shard_offset, out);
 }
 
@@ -41,7 +43,10 @@ PositionTable::PositionTable(std::string name, PositionEncoding kind, int64_t ma
   }
 }
 
-void PositionTable::forward(Tensor& x, int64_t start) { ops::add_positions(table(), start, x); }
+void PositionTable::forward(Tensor& x, int64_t start) {
+  if (learned_) learned_->value_needed();
+  ops::add_positions(table(), start, x);
+}
 
 void PositionTable::backward(const Tensor& dx, int64_t start) {
   if (!learned_) return;

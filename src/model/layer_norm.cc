@@ -19,10 +19,16 @@ LayerNorm::LayerNorm(std::string name, int64_t dim, double eps, const LayerConte
       ctx.sequence_parallel && ctx.tp->size() > 1;
 }
 
+void LayerNorm::values_needed() {
+  gain_->value_needed();
+  bias_->value_needed();
+}
+
 void LayerNorm::forward(const Tensor& x, Tensor& y) {
   const Shape rows = {x.numel() / x.dim(-1)};
   Tensor::ensure(mean_, rows, stats_dtype(x), x.device());
   Tensor::ensure(rstd_, rows, stats_dtype(x), x.device());
+  values_needed();
   ops::layer_norm_forward(x, gain_->value, bias_->value, eps_, y, mean_, rstd_);
 }
 
@@ -30,6 +36,7 @@ void LayerNorm::forward_add(const Tensor& a, const Tensor& b, Tensor& sum, Tenso
   const Shape rows = {a.numel() / a.dim(-1)};
   Tensor::ensure(mean_, rows, stats_dtype(a), a.device());
   Tensor::ensure(rstd_, rows, stats_dtype(a), a.device());
+  values_needed();
   ops::add_layer_norm_forward(a, b, gain_->value, bias_->value, eps_, sum, y, mean_, rstd_);
 }
 

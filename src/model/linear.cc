@@ -19,7 +19,13 @@ Linear::Linear(std::string name, int64_t in, int64_t out, const LayerContext& ct
   }
 }
 
+void Linear::values_needed() {
+  weight_->value_needed();
+  if (bias_) bias_->value_needed();
+}
+
 void Linear::forward(const Tensor& x, Tensor& y) {
+  values_needed();
   if (parallel_ == Parallel::Row) {  // the bias is added once, after the partial sums
     ops::gemm(x, false, weight_->value, true, y);
     reduce_from_tensor_parallel_region_forward(*tp_, y);
@@ -35,6 +41,7 @@ void Linear::forward(const Tensor& x, Tensor& y) {
 
 void Linear::forward_partial(const Tensor& x, Tensor& y) {
   WEFT_CHECK(parallel_ == Parallel::Row, name(), ": only a row-parallel layer has a partial output");
+  values_needed();
   ops::gemm(x, false, weight_->value, true, y);
   // Summed over the group, the bias counts once.
   if (bias_ && tp_->rank() == 0) ops::add_bias(bias_->value, y);
@@ -43,6 +50,7 @@ void Linear::forward_partial(const Tensor& x, Tensor& y) {
 void Linear::forward_gelu(const Tensor& x, Tensor& pre, Tensor& y) {
   WEFT_CHECK(parallel_ != Parallel::Row, name(), ": a row-parallel layer cannot fuse its bias ",
              "and activation, which follow the all-reduce");
+  values_needed();
   const Tensor& input =
       parallel_ == Parallel::Column ? copy_to_tensor_parallel_region_forward(*tp_, x) : x;
   const Tensor no_bias;

@@ -25,6 +25,7 @@ OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* t
 
 double OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
                             double grad_scale, Tensor* dh) {
+  weight_->value_needed();
   // Only the real vocabulary's rows are projected: padding rows get no
   // logit, so they stay out of every softmax and get no gradient.
   // The vocabulary id of this shard's first column (0 when replicated; the
@@ -92,6 +93,7 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
 }
 
 void OutputHead::project(const Tensor& h, Tensor& logits) {
+  weight_->value_needed();
   const int64_t N = h.dim(0), V = weight_->real_rows();
   if (tp_->size() == 1) {
     Tensor::ensure(logits, {N, V}, h.dtype(), h.device());

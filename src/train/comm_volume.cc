@@ -133,7 +133,9 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
         add_calls(v.dp.all_reduce, 1, e * bucket.elements);
       }
     }
-    add_calls(v.dp.all_reduce, 2, kScalar);
+    // The loss and the token count, summed once the loader has counted the
+    // global batch's tokens on every rank (Batch::global_counted).
+    add_calls(v.dp.all_reduce, 1, 2 * kScalar);
     if (s.zero) add_calls(v.dp.all_reduce, 1, 2 * kScalar);  // the norm of the owned slices
   }
   return v;

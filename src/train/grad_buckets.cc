@@ -70,16 +70,21 @@ GradientBuckets::GradientBuckets(const std::vector<Parameter*>& params,
       bucket.params.push_back(&p);
       bucket_of_[i] = static_cast<int64_t>(b);
       p.on_grad_written = [this, i](Parameter&) { written(i); };
+      if (options_.shard) p.on_value_needed = [this, i](Parameter&) { needed(i); };
     }
   }
 }
 
 GradientBuckets::~GradientBuckets() {
-  for (Parameter* p : params_) p->on_grad_written = nullptr;
+  for (Parameter* p : params_) {
+    p->on_grad_written = nullptr;
+    p->on_value_needed = nullptr;
+  }
   for (Bucket& b : buckets_) {
-    if (b.pending) {
+    for (Pending* pending : {&b.pending, &b.gathering}) {
+      if (!*pending) continue;
       try {
-        b.pending->wait();
+        (*pending)->wait();
       } catch (const Error&) {
         // Destruction during error handling: the failure is already reported.
       }
@@ -120,17 +125,40 @@ void GradientBuckets::start(Bucket& bucket) {
 }
 
 void GradientBuckets::gather_parameters() {
+  start_gathering_parameters();
+  wait_for_parameters();
+}
+
+void GradientBuckets::start_gathering_parameters() {
   if (!options_.shard) return;
-  std::vector<Pending> pending;
-  for (Bucket& b : buckets_) {
-    Tensor mine = b.values.rows(b.slice.begin, b.slice.end);
-    pending.push_back(dp_->all_gather_async(mine, b.values));
+  awaited_by_forward_ = 0;
+  // Every rank issues them in the same order: the forward's.
+  for (auto b = buckets_.rbegin(); b != buckets_.rend(); ++b) {
+    WEFT_CHECK(!b->gathering, "gradient buckets: parameters gathered twice without a wait");
+    Tensor mine = b->values.rows(b->slice.begin, b->slice.end);
+    b->gathering = dp_->all_gather_async(mine, b->values);
   }
-  for (Pending& p : pending) p->wait();
+}
+
+void GradientBuckets::wait_for_parameters() {
+  for (Bucket& b : buckets_) {
+    if (!b.gathering) continue;
+    b.gathering->wait();
+    b.gathering.reset();
+  }
+}
+
+void GradientBuckets::needed(int64_t index) {
+  Bucket& bucket = buckets_[bucket_of_[index]];
+  if (!bucket.gathering) return;
+  bucket.gathering->wait();
+  bucket.gathering.reset();
+  ++awaited_by_forward_;
 }
 
 void GradientBuckets::finish() {
   WEFT_CHECK(reducing_micro_batch_, "gradient buckets: finish() before the last micro-batch");
+  wait_for_parameters();  // any a forward pass did not read
   if (expected_writes_.empty()) expected_writes_ = writes_;
   for (size_t i = 0; i < params_.size(); ++i) {
     WEFT_CHECK(writes_[i] == expected_writes_[i], "gradient buckets: ", params_[i]->name,

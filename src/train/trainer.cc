@@ -109,13 +109,23 @@ StepStats Trainer::train_step(BatchStream& data) {
   const int64_t step = step_ + 1;
 
   std::vector<Batch> micro(static_cast<size_t>(options_.grad_accum));
-  int64_t local_tokens = 0;
+  int64_t local_tokens = 0, loader_global_tokens = 0;
   for (int64_t i = 0; i < options_.grad_accum; ++i) {
     micro[i] = data.next();
     local_tokens += counted_targets(micro[i], step, i);
+    if (loader_global_tokens >= 0 && micro[i].global_counted >= 0) {
+      loader_global_tokens += micro[i].global_counted;
+    } else {
+      loader_global_tokens = -1;
+    }
   }
+  // The loaders know the global count; otherwise it is summed over the group.
   double global_tokens = static_cast<double>(local_tokens);
-  sum_over(*groups_.dp, {&global_tokens});
+  if (loader_global_tokens >= 0) {
+    global_tokens = static_cast<double>(loader_global_tokens);
+  } else {
+    sum_over(*groups_.dp, {&global_tokens});
+  }
   const int64_t tokens = static_cast<int64_t>(global_tokens);
   WEFT_CHECK(tokens > 0, "step ", step, ": the global batch (", options_.grad_accum,
              " micro-batches) has no counted target tokens; every target is ignored");
@@ -143,11 +153,19 @@ StepStats Trainer::train_step(BatchStream& data) {
     total.tokens += part.tokens;
     global_offset += rows * dp;
   }
-  if (buckets_) buckets_->finish();
+  int64_t overlapped_gathers = 0;
+  if (buckets_) {
+    overlapped_gathers = buckets_->gathers_awaited_by_forward();
+    buckets_->finish();
+  }
   sum_sequence_parallel_grads();
   WEFT_CHECK(total.tokens == local_tokens, "step ", step, ": the model counted ", total.tokens,
              " target tokens, the trainer ", local_tokens);
-  sum_over(*groups_.dp, {&total.sum});
+  double summed_tokens = static_cast<double>(local_tokens);
+  sum_over(*groups_.dp, {&total.sum, &summed_tokens});
+  WEFT_CHECK(static_cast<int64_t>(summed_tokens) == tokens, "step ", step, ": the loader "
+             "counted ", tokens, " target tokens in the global batch, the ranks hold ",
+             static_cast<int64_t>(summed_tokens));
   total.tokens = tokens;
 
   const double loss = total.mean();
@@ -159,7 +177,13 @@ StepStats Trainer::train_step(BatchStream& data) {
 
   const double lr = schedule_.lr(step);
   optimizer_.step(lr, clip_coefficient(grad_norm, options_.grad_clip));
-  if (buckets_) buckets_->gather_parameters();
+  if (buckets_) {
+    if (options_.buckets.overlap) {
+      buckets_->start_gathering_parameters();
+    } else {
+      buckets_->gather_parameters();
+    }
+  }
   step_ = step;
 
   // GPU work is queued, not done: the step ends when the device is idle.
@@ -177,8 +201,13 @@ StepStats Trainer::train_step(BatchStream& data) {
         b.input.dim(0), b.source.defined() ? b.source.dim(1) : 0, b.input.dim(1));
   }
   stats.overlapped_buckets = buckets_ ? buckets_->overlapped_last_step() : 0;
+  stats.overlapped_gathers = overlapped_gathers;
   stats.comm_wait_seconds = groups_.wait->seconds - waited_before;
   return stats;
+}
+
+void Trainer::wait_for_parameters() {
+  if (buckets_) buckets_->wait_for_parameters();
 }
 
 double Trainer::evaluate(BatchStream& data, int64_t batches) {

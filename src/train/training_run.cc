@@ -43,6 +43,12 @@ void TrainingRun::evaluate(int64_t step) {
   if (hooks_.on_eval) hooks_.on_eval(step, loss);
 }
 
+// A checkpoint reads the parameters' values outside any forward pass.
+void TrainingRun::save(int64_t step) {
+  trainer_.wait_for_parameters();
+  hooks_.save(step);
+}
+
 // SIGTERM reaches the ranks at different moments, and they must checkpoint
 // the same step: the flag is all-reduced after every step, on every rank.
 bool TrainingRun::any_rank_stops() {
@@ -93,19 +99,19 @@ TrainingResult TrainingRun::run() {
     if (any_rank_stops() || interval_exit) {
       say(hooks_, (interval_exit ? "train.exit_interval reached" : "stop requested") +
                       std::string(": checkpointing step ") + std::to_string(s.step));
-      hooks_.save(s.step);
+      save(s.step);
       result.outcome = TrainingOutcome::Stopped;
       result.step = result.last_checkpoint = s.step;
       return result;
     }
     if (every(s.step, options_.checkpoint_every) && s.step < steps) {
-      hooks_.save(s.step);
+      save(s.step);
       result.last_checkpoint = s.step;
     }
   }
   result.step = trainer_.step();
   if (result.step > first) {
-    hooks_.save(result.step);
+    save(result.step);
     result.last_checkpoint = result.step;
   }
   if (options_.eval_every > 0 && result.step % options_.eval_every != 0) evaluate(result.step);

@@ -79,6 +79,7 @@ std::vector<double> train_rank(const LayoutRun& run, const ProcessGroups& groups
   RankBatches data(run.config, groups, trainer.step());
   std::vector<double> losses;
   for (int64_t s = 0; s < run.steps; ++s) losses.push_back(trainer.train_step(data).loss);
+  trainer.wait_for_parameters();
   if (!run.save_to.empty()) {
     CheckpointState state;
     state.step = trainer.step();

@@ -86,6 +86,9 @@ TEST_F(LmLoaderTest, DataParallelRanksTakeTheRowsOfTheSingleRankBatch) {
       EXPECT_EQ(row(second.input, r), row(all.input, 2 + r));
       EXPECT_EQ(row(second.target, r), row(all.target, 2 + r));
     }
+    // Every rank knows the global batch's counted targets without asking.
+    EXPECT_EQ(first.global_counted, count_targets(all.target));
+    EXPECT_EQ(second.global_counted, count_targets(all.target));
   }
 }
 
@@ -197,6 +200,11 @@ TEST_F(TranslationLoaderTest, ShuffledEpochsCoverEverySentenceAndRanksSplitRows)
       EXPECT_EQ(trim(row(second.target, r), kIgnoreIndex),
                 trim(row(all.target, 2 + r), kIgnoreIndex));
     }
+    // The padded rows differ per rank; the global count of targets does not.
+    EXPECT_EQ(first.counted + second.counted, count_targets(all.target));
+    EXPECT_EQ(first.global_counted, count_targets(all.target));
+    EXPECT_EQ(second.global_counted, count_targets(all.target));
+    EXPECT_EQ(all.global_counted, all.counted);
   }
 }
 

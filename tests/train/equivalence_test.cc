@@ -159,6 +159,36 @@ TEST(PaddedVocabulary, AShardOfPaddingOnlyMatchesTheSingleRank) {
   }
 }
 
+// ZeRO-1's parameter all-gathers, left in flight by each step, are waited
+// for bucket by bucket as the next forward reaches them: the same values as
+// gathering them all before the step returns, bit for bit.
+TEST(ZeroOneGathers, OverlapTheNextForwardWithTheSameResult) {
+  for (const char* family : {"gpt", "encoder-decoder"}) {
+    for (const Layout layout : {Layout{2, 1}, Layout{2, 2}, Layout{4, 1}}) {
+      SCOPED_TRACE(std::string(family) + " under " + layout_name(layout));
+      RunSpec spec = spec_of(tiny_config(family), DType::F32, 1, false, 1);
+      spec.steps = 3;
+      spec.overlap = false;
+      const RunResult blocking = train_simulated(spec, layout.dp, layout.tp);
+      spec.overlap = true;
+      const RunResult overlapped = train_simulated(spec, layout.dp, layout.tp);
+
+      EXPECT_EQ(overlapped.losses, blocking.losses);
+      for (const auto& [name, full] : blocking.weights) {
+        EXPECT_TRUE(close_in_norm(overlapped.weights.at(name), full, 0.0)) << name;
+      }
+      for (size_t r = 0; r < overlapped.bucket_counts.size(); ++r) {
+        const int64_t buckets = overlapped.bucket_counts[r];
+        ASSERT_GT(buckets, 1) << "rank " << r;
+        // Step 1 follows no gather; every later forward met every bucket's.
+        EXPECT_EQ(overlapped.overlapped_gathers[r], (std::vector<int64_t>{0, buckets, buckets}))
+            << "rank " << r;
+        EXPECT_EQ(blocking.overlapped_gathers[r], (std::vector<int64_t>{0, 0, 0})) << "rank " << r;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Layouts, Equivalence,
     ::testing::Combine(::testing::Values("gpt", "encoder-decoder"),

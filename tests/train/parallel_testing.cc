@@ -97,6 +97,7 @@ class RankBatches final : public BatchStream {
     mine.input = rows_of(global.input, begin, end);
     mine.target = rows_of(global.target, begin, end);
     if (spec_.varied_lengths) trim_padding(mine);
+    mine.global_counted = count_targets(global.target);  // as the loaders know it
     return mine;
   }
 
@@ -121,6 +122,8 @@ Tensor real_rows(const Tensor& full, int64_t padded_rows) {
 
 struct RankResult {
   std::vector<double> losses;
+  int64_t buckets = 0;
+  std::vector<int64_t> overlapped_gathers;
   std::map<std::string, Shard> shards;
 };
 
@@ -137,6 +140,7 @@ RankResult train_rank(const RunSpec& spec, const ProcessGroups& groups) {
   options.grad_clip = 1.0;
   options.seed = 7;
   options.buckets.bucket_bytes = 4096;  // many buckets, so backward overlaps several
+  options.buckets.overlap = spec.overlap;
   options.recompute = spec.recompute;
   const bool zero = spec.zero == 1 && groups.dp_size() > 1;
   AdamW optimizer(model->parameters(), AdamWOptions{0.9, 0.95, 1e-8, 0.1},
@@ -147,7 +151,13 @@ RankResult train_rank(const RunSpec& spec, const ProcessGroups& groups) {
   RankBatches data(spec, groups.dp_rank(), groups.dp_size());
 
   RankResult result;
-  for (int64_t s = 0; s < spec.steps; ++s) result.losses.push_back(trainer.train_step(data).loss);
+  for (int64_t s = 0; s < spec.steps; ++s) {
+    const StepStats stats = trainer.train_step(data);
+    result.losses.push_back(stats.loss);
+    result.overlapped_gathers.push_back(stats.overlapped_gathers);
+  }
+  trainer.wait_for_parameters();
+  if (trainer.buckets()) result.buckets = trainer.buckets()->bucket_count();
   for (Parameter* p : model->parameters()) {
     Tensor value = Tensor::empty(p->value.shape(), DType::F64);
     const std::vector<double> v = p->value.to_double_vector();
@@ -207,6 +217,10 @@ RunResult train_simulated(const RunSpec& spec, int dp, int tp) {
 
   RunResult result;
   result.losses = ranks[0].losses;
+  for (const RankResult& rank : ranks) {
+    result.bucket_counts.push_back(rank.buckets);
+    result.overlapped_gathers.push_back(rank.overlapped_gathers);
+  }
   for (size_t r = 0; r < ranks.size(); ++r) {
     EXPECT_EQ(ranks[r].losses, ranks[0].losses) << "rank " << r << " reports other losses";
   }

@@ -30,10 +30,16 @@ struct RunSpec {
   int zero = 0;
   Recompute recompute = Recompute::None;
   bool sequence_parallel = false;  // under tp > 1
+  // Gradient reductions overlap backward, ZeRO's gathers the next forward.
+  bool overlap = true;
 };
 
 struct RunResult {
   std::vector<double> losses;
+  // Every rank's: its DP buckets, and per step the buckets whose parameter
+  // gather the forward pass waited for (StepStats::overlapped_gathers).
+  std::vector<int64_t> bucket_counts;
+  std::vector<std::vector<int64_t>> overlapped_gathers;
   std::map<std::string, Tensor> weights;  // full (merged) f64 values by parameter name
 };
 

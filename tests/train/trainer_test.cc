@@ -206,6 +206,16 @@ TEST(Trainer, RefusesBatchesWithNothingToLearn) {
   EXPECT_NE(message.find("no counted target tokens"), std::string::npos) << message;
   EXPECT_EQ(adam.step_count(), 0);
 
+  // A loader's count of the global batch must agree with what the ranks hold.
+  Batch miscounted = uneven_batch();
+  miscounted.global_counted = 9;  // the batch holds 8
+  ListSource lying({miscounted});
+  const std::string wrong = error_of([&] { trainer.train_step(lying); });
+  EXPECT_NE(wrong.find("the loader counted 9 target tokens in the global batch, the ranks hold 8"),
+            std::string::npos)
+      << wrong;
+  EXPECT_EQ(adam.step_count(), 0);
+
   TrainerOptions bad;
   bad.grad_accum = 0;
   EXPECT_NE(error_of([&] { Trainer(model, adam, schedule, bad); }).find("grad_accum"),

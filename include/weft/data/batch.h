@@ -27,6 +27,11 @@ struct Batch {
   // loaders set it as they build the batch; -1 (a batch made by hand) has
   // counted_targets() count it on first use.
   mutable int64_t counted = -1;
+  // Counted targets of the whole global batch (every data-parallel rank's
+  // rows), when the loader knows them; -1 otherwise. Every rank then knows
+  // the step's token count without a collective ahead of the forward pass,
+  // which would wait for ZeRO-1's parameter gathers still in flight.
+  int64_t global_counted = -1;
 
   int64_t counted_targets() const {
     if (counted < 0) counted = count_targets(target);

@@ -17,6 +17,7 @@ class LayerNorm : public Module {
   void backward(const Tensor& dy, const Tensor& x, Tensor& dx);  // dx written
 
  private:
+  void values_needed();  // before a forward reads gain and bias
   double eps_;
   Parameter* gain_;
   Parameter* bias_;

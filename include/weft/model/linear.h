@@ -57,6 +57,7 @@ class Linear : public Module {
   Parameter& weight() { return *weight_; }
 
  private:
+  void values_needed();  // before a forward reads weight and bias
   // g's backward (row-parallel: identity) ahead of the parameter gradients.
   const Tensor& output_grad(const Tensor& dy);
   void accumulate_parameter_grads(const Tensor& x, const Tensor& dy);

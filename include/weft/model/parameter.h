@@ -39,6 +39,13 @@ struct Parameter {
   void grad_written() {
     if (on_grad_written) on_grad_written(*this);
   }
+  // Called by a layer before its forward pass reads `value`, so ZeRO-1's
+  // parameter all-gathers (grad_buckets.h) can still be in flight while the
+  // forward pass runs the layers before it.
+  std::function<void(Parameter&)> on_value_needed;
+  void value_needed() {
+    if (on_value_needed) on_value_needed(*this);
+  }
 };
 
 // How layers are built: element type, device, and the tensor-parallel group

@@ -45,8 +45,9 @@
 //     one call per bucket (BucketOptions: parameters in reverse order, a
 //     bucket closed before it would pass bucket_bytes). Not scaled by A: the
 //     buckets are reduced once, after the last micro-batch.
-//   all_reduce of 1 f64, 2 calls: the global batch's counted tokens and its
-//     loss sum.
+//   all_reduce of 2 f64, 1 call: the loss sum and the counted tokens (the
+//     loaders count the global batch's on every rank, so no collective runs
+//     ahead of the forward pass).
 // DP with ZeRO-1 (zero), when dp > 1: per bucket, instead of its all_reduce,
 //   a reduce_scatter of the bucket padded to a multiple of 64·dp elements
 //   (e·padded bytes) and an all_gather of the updated parameters (e·padded/dp

@@ -18,8 +18,12 @@
 // in place instead, so rank r holds the summed gradient only of its slice of
 // the bucket (bucket_plan.h), which is all its optimizer updates. The
 // parameters' values become views into a flat buffer per bucket too, laid
-// out like the gradients, and gather_parameters() all-gathers every rank's
-// updated slice in place after the optimizer step.
+// out like the gradients, and after the optimizer step every rank's updated
+// slices are all-gathered in place. start_gathering_parameters() issues the
+// gathers in the order the forward pass first reads the buckets (the last
+// bucket holds the first layers) and returns: each parameter's
+// value_needed() hook, called by its layer's forward, waits for its own
+// bucket only, so the next forward runs while later buckets still gather.
 
 #include <cstdint>
 #include <memory>
@@ -62,6 +66,15 @@ class GradientBuckets {
   // Sharded: every rank's updated slices to every rank, in place. Call after
   // the optimizer step; returns when the parameters are whole again.
   void gather_parameters();
+  // Sharded: the same gathers, issued without waiting; a parameter is whole
+  // once its layer's forward has called value_needed(), or after
+  // wait_for_parameters(). Anything that reads values outside a forward pass
+  // (the optimizer, a checkpoint) must call wait_for_parameters() first.
+  void start_gathering_parameters();
+  void wait_for_parameters();
+  // Buckets whose gather a forward pass waited for, since the last start:
+  // the gathers that overlapped computation.
+  int64_t gathers_awaited_by_forward() const { return awaited_by_forward_; }
   bool sharded() const { return options_.shard; }
   // Sharded: this rank's range of each parameter (as zero_owned_ranges).
   const std::vector<ElementRange>& owned() const { return owned_; }
@@ -82,9 +95,11 @@ class GradientBuckets {
     int64_t elements = 0;  // of parameters; the rest of the buffers is padding
     ElementRange slice;    // sharded: this rank's
     int64_t ready = 0;  // parameters whose gradient is final
-    Pending pending;
+    Pending pending;    // the gradients' reduction
+    Pending gathering;  // sharded: the values' all-gather
   };
   void written(int64_t index);  // parameter `index` has added to its gradient
+  void needed(int64_t index);   // a forward pass is about to read parameter `index`
   void start(Bucket& bucket);
 
   std::shared_ptr<Communicator> dp_;
@@ -97,6 +112,7 @@ class GradientBuckets {
   std::vector<int64_t> expected_writes_;  // learned from the first step; empty until then
   bool reducing_micro_batch_ = false;
   int64_t overlapped_ = 0;
+  int64_t awaited_by_forward_ = 0;
 };
 
 }  // namespace weft

@@ -43,6 +43,9 @@ struct StepStats {
   double tokens_per_second = 0.0;
   double model_flops = 0.0;  // of the whole global batch, from the batches' shapes (ModelConfig::training_flops)
   int64_t overlapped_buckets = 0;  // DP buckets whose reduction started during backward
+  // ZeRO-1: buckets whose parameter gather was still in flight when this
+  // step's forward reached them (started by the step before).
+  int64_t overlapped_gathers = 0;
   double comm_wait_seconds = 0.0;  // of `seconds`, spent waiting in TP and DP collectives
 };
 
@@ -56,7 +59,12 @@ class Trainer {
   // One optimizer step over options.grad_accum micro-batches. A non-finite
   // loss or gradient norm throws weft::Error naming the step, before the
   // optimizer is stepped: parameters and the step count stay as they were.
+  // Under ZeRO-1 with overlap the step returns with the parameters' gathers
+  // in flight; the next forward waits for each bucket as it reaches it.
   StepStats train_step(BatchStream& data);
+  // Makes every parameter whole on this rank: call before reading values
+  // outside a forward pass (a checkpoint, a comparison). Cheap otherwise.
+  void wait_for_parameters();
 
   // Mean loss over the counted target tokens of the next `batches` batches,
   // with training = false (no dropout, no label smoothing).

@@ -95,6 +95,7 @@ class TrainingRun {
   TrainingResult run();
 
  private:
+  void save(int64_t step);  // waits for the parameters, then hooks_.save
   void evaluate(int64_t step);
   bool any_rank_stops();
 
