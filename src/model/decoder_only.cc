@@ -28,13 +28,9 @@ LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double g
   const Tensor& valid = detail::key_mask(batch.input, config_.pad_id, valid_);
   const Tensor none;
 
-  const Tensor* rows = &decoder_.forward(batch.input, valid, none, none, ctx);
-  if (decoder_.split_rows()) {
-    // The head reads every row: its vocabulary shard scores all of them.
-    gather_sequence(*tp_, decoder_.shard(), *rows, hidden_full_, staging_);
-    rows = &hidden_full_;
-  }
-  const Tensor& hidden = *rows;
+  // The head reads every row: its vocabulary shard scores all of them.
+  const Tensor& hidden =
+      decoder_.whole_sequences(decoder_.forward(batch.input, valid, none, none, ctx));
   const double smoothing = ctx.training ? config_.label_smoothing : 0.0;
   if (!backward) {
     return {head_.forward(hidden, batch.target, smoothing, 0.0, nullptr), batch_in.counted_targets()};
@@ -44,12 +40,7 @@ LossSum DecoderOnly::run(const Batch& batch_in, const StepContext& ctx, double g
   const LossSum loss{head_.forward(hidden, batch.target, smoothing, grad_scale, &dhidden_),
                      batch_in.counted_targets()};
   Tensor no_memory;
-  const Tensor* dhidden = &dhidden_;
-  if (decoder_.split_rows()) {
-    scatter_sequence(*tp_, decoder_.shard(), dhidden_, dhidden_rows_, staging_);
-    dhidden = &dhidden_rows_;
-  }
-  decoder_.backward(*dhidden, batch.input, none, no_memory, ctx);
+  decoder_.backward(decoder_.own_rows(dhidden_), batch.input, none, no_memory, ctx);
   return loss;
 }
 

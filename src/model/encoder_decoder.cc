@@ -51,21 +51,12 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
   const Tensor& target_valid = detail::key_mask(batch.input, config_.pad_id, target_valid_);
   const Tensor none;
 
-  const Tensor* memory_rows = &encoder_.forward(batch.source, source_valid, none, none, ctx);
-  const bool sp = encoder_.split_rows();
-  if (sp) {
-    // Gathered once per step; every decoder layer's cross-attention reads it.
-    gather_sequence(*tp_, encoder_.shard(), *memory_rows, memory_full_, staging_);
-    memory_rows = &memory_full_;
-  }
-  const Tensor& memory = *memory_rows;
-  const Tensor* hidden_rows =
-      &decoder_.forward(batch.input, target_valid, memory, source_valid, ctx);
-  if (sp) {
-    gather_sequence(*tp_, decoder_.shard(), *hidden_rows, hidden_full_, staging_);
-    hidden_rows = &hidden_full_;
-  }
-  const Tensor& hidden = *hidden_rows;
+  // Sequence parallel: the memory is gathered once per step, and every
+  // decoder layer's cross-attention reads it.
+  const Tensor& memory =
+      encoder_.whole_sequences(encoder_.forward(batch.source, source_valid, none, none, ctx));
+  const Tensor& hidden = decoder_.whole_sequences(
+      decoder_.forward(batch.input, target_valid, memory, source_valid, ctx));
   const double smoothing = ctx.training ? config_.label_smoothing : 0.0;
   if (!backward) {
     return {head_.forward(hidden, batch.target, smoothing, 0.0, nullptr), batch_in.counted_targets()};
@@ -76,24 +67,14 @@ LossSum EncoderDecoder::run(const Batch& batch_in, const StepContext& ctx, doubl
                      batch_in.counted_targets()};
   Tensor::ensure(dmemory_, memory.shape(), memory.dtype(), memory.device());
   dmemory_.zero();
-  const Tensor* dhidden = &dhidden_;
-  if (sp) {
-    scatter_sequence(*tp_, decoder_.shard(), dhidden_, dhidden_rows_, staging_);
-    dhidden = &dhidden_rows_;
-  }
-  decoder_.backward(*dhidden, batch.input, memory, dmemory_, ctx);
+  decoder_.backward(decoder_.own_rows(dhidden_), batch.input, memory, dmemory_, ctx);
   // The encoder output enters every decoder layer's cross-attention through
   // its column-parallel k and v; they left their parts in dmemory_, which f's
   // backward sums over the group once for all layers (sequence parallel:
   // reduce-scatters into the encoder's rows).
   Tensor no_memory;
-  if (sp) {
-    scatter_sequence(*tp_, encoder_.shard(), dmemory_, dmemory_rows_, staging_);
-    encoder_.backward(dmemory_rows_, batch.source, none, no_memory, ctx);
-    return loss;
-  }
-  copy_to_tensor_parallel_region_backward(*tp_, dmemory_);
-  encoder_.backward(dmemory_, batch.source, none, no_memory, ctx);
+  if (!encoder_.split_rows()) copy_to_tensor_parallel_region_backward(*tp_, dmemory_);
+  encoder_.backward(encoder_.own_rows(dmemory_), batch.source, none, no_memory, ctx);
   return loss;
 }
 

@@ -126,4 +126,16 @@ void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const 
   tokens_.backward(dembedded, ids, embed_scale_);
 }
 
+const Tensor& TransformerStack::whole_sequences(const Tensor& output) {
+  if (!split_rows_) return output;
+  gather_sequence(*tp_, shard_, output, output_whole_, scratch_.staging);
+  return output_whole_;
+}
+
+const Tensor& TransformerStack::own_rows(const Tensor& dwhole) {
+  if (!split_rows_) return dwhole;
+  scatter_sequence(*tp_, shard_, dwhole, doutput_rows_, scratch_.staging);
+  return doutput_rows_;
+}
+
 }  // namespace weft

@@ -90,16 +90,12 @@ void AdamW::reload_masters() {
 }
 
 double AdamW::grad_norm(Communicator* tp, Communicator* dp) const {
-  Tensor sums = Tensor::zeros({2}, DType::F64);
-  double* replicated = sums.data<double>();
-  double* sharded = replicated + 1;
+  SquaredGradSums sums;
   for (size_t i = 0; i < params_.size(); ++i) {
-    const Parameter& p = *params_[i];
     if (distributed() && owned_[i].empty()) continue;
-    (p.shard_dim >= 0 ? *sharded : *replicated) += ops::sum_squares(owned_view(p.grad, i));
+    sums.add(*params_[i], owned_view(params_[i]->grad, i));
   }
-  if (distributed() && dp != nullptr && dp->size() > 1) dp->all_reduce(sums, ReduceOp::Sum);
-  return norm_over_tp(*replicated, *sharded, tp);
+  return sums.norm(tp, distributed() ? dp : nullptr);
 }
 
 int64_t AdamW::state_bytes() const {

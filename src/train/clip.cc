@@ -8,21 +8,29 @@
 namespace weft {
 
 double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp) {
-  double replicated = 0.0, sharded = 0.0;
-  for (const Parameter* p : params) {
-    (p->shard_dim >= 0 ? sharded : replicated) += ops::sum_squares(p->grad);
-  }
-  return norm_over_tp(replicated, sharded, tp);
+  SquaredGradSums sums;
+  for (const Parameter* p : params) sums.add(*p, p->grad);
+  return sums.norm(tp);
 }
 
-double norm_over_tp(double replicated, double sharded, Communicator* tp) {
-  if (tp != nullptr && tp->size() > 1) {
-    Tensor sum = Tensor::empty({1}, DType::F64);
-    sum.data<double>()[0] = sharded;
-    tp->all_reduce(sum, ReduceOp::Sum);
-    sharded = sum.data<double>()[0];
+void SquaredGradSums::add(const Parameter& p, const Tensor& grad) {
+  (p.shard_dim >= 0 ? sharded : replicated) += ops::sum_squares(grad);
+}
+
+double SquaredGradSums::norm(Communicator* tp, Communicator* partitioned) const {
+  const bool over_dp = partitioned != nullptr && partitioned->size() > 1;
+  const bool over_tp = tp != nullptr && tp->size() > 1;
+  if (!over_dp && !over_tp) return std::sqrt(replicated + sharded);  // no tensor needed
+  Tensor sums = Tensor::empty({2}, DType::F64);
+  double* s = sums.data<double>();
+  s[0] = replicated;
+  s[1] = sharded;
+  if (over_dp) partitioned->all_reduce(sums, ReduceOp::Sum);
+  if (over_tp) {
+    Tensor shared = sums.rows(1, 2);  // replicated gradients count once
+    tp->all_reduce(shared, ReduceOp::Sum);
   }
-  return std::sqrt(replicated + sharded);
+  return std::sqrt(s[0] + s[1]);
 }
 
 double clip_coefficient(double norm, double max_norm) {

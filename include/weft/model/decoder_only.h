@@ -37,9 +37,6 @@ class DecoderOnly : public Model {
   Tensor valid_;  // key mask of the last batch
   Tensor staged_input_, staged_target_;  // ids copied to the model's device
   Tensor dhidden_;
-  // Sequence parallelism: the gathered hidden rows and this rank's gradient rows.
-  Tensor hidden_full_, dhidden_rows_;
-  SequenceStaging staging_;
 };
 
 }  // namespace weft

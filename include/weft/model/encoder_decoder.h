@@ -45,9 +45,6 @@ class EncoderDecoder : public Model {
   Tensor source_valid_, target_valid_;  // key masks of the last batch
   Tensor staged_source_, staged_input_, staged_target_;  // ids on the model's device
   Tensor dhidden_, dmemory_;
-  // Sequence parallelism: gathered rows and this rank's gradient rows.
-  Tensor memory_full_, hidden_full_, dhidden_rows_, dmemory_rows_;
-  SequenceStaging staging_;
 };
 
 }  // namespace weft

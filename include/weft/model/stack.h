@@ -45,6 +45,13 @@ class TransformerStack : public Module {
   // and training), and which.
   bool split_rows() const { return split_rows_; }
   const SequenceShard& shard() const { return shard_; }
+  // What the last forward returned, with every sequence's rows, as the
+  // output head and cross-attention read it: `output` itself, or under
+  // split_rows() all ranks' rows gathered into a buffer of the stack's.
+  const Tensor& whole_sequences(const Tensor& output);
+  // A gradient of whole sequences, as backward() takes it: `dwhole` itself,
+  // or under split_rows() this rank's rows of its sum over the group.
+  const Tensor& own_rows(const Tensor& dwhole);
 
  private:
   const Tensor& block_input(size_t i) const;
@@ -69,6 +76,7 @@ class TransformerStack : public Module {
   SequenceShard shard_;
   SequenceScratch scratch_;  // the blocks' and the embedding's
   Tensor embedded_full_;  // sequence parallel: the partial embedding, then its gradient
+  Tensor output_whole_, doutput_rows_;  // whole_sequences(), own_rows()
 };
 
 }  // namespace weft

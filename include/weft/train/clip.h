@@ -15,9 +15,19 @@ namespace weft {
 // (Data-parallel replicas hold equal gradients once they are reduced.)
 double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp = nullptr);
 
-// sqrt(replicated + Σ over tp of sharded): the squared sums of this rank's
-// replicated and sharded gradients made global.
-double norm_over_tp(double replicated, double sharded, Communicator* tp);
+// The squared sums of gradients, kept apart by whether the parameter is
+// sharded over tensor-parallel ranks (summed over the group) or replicated
+// (counted once). Both norms below and AdamW's are built from it.
+struct SquaredGradSums {
+  double replicated = 0.0;
+  double sharded = 0.0;
+  // Adds Σ grad² of `grad`: p's gradient, or (ZeRO-1) this rank's slice of it.
+  void add(const Parameter& p, const Tensor& grad);
+  // sqrt of the whole model's sum. `partitioned`: the data-parallel group
+  // when each replica holds a disjoint part of the gradients (ZeRO-1), whose
+  // sums are added across it first; null when every replica holds them all.
+  double norm(Communicator* tp, Communicator* partitioned = nullptr) const;
+};
 
 // min(1, max_norm / (norm + 1e-6)); max_norm <= 0 disables clipping (returns 1).
 double clip_coefficient(double norm, double max_norm);
