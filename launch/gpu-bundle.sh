@@ -10,7 +10,9 @@
 #
 # Left out, found there at run time by gpu-check.sh: the C library, the CUDA
 # runtime and cuBLAS/cuBLASLt (the machine's CUDA toolkit), NCCL and cuDNN
-# (its PyTorch packages). The folder must stay under 60 MiB; the script says
+# (its PyTorch packages). oneDNN is not built in (WEFT_WITH_ONEDNN=OFF): its
+# 40 MB would not fit, and GPU runs need no CPU bf16 GEMM (the CPU widens
+# bf16 products to f32 there). The folder must stay under 60 MiB; the script says
 # its size and refuses a larger one. WEFT_GPU_BUILD_DIR (build-gpu) and
 # WEFT_JOBS choose the build.
 set -euo pipefail
@@ -26,7 +28,7 @@ if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc > /dev/null; then
 fi
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_NATIVE=OFF -DWEFT_CUDA=ON \
-  "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON
+  "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DWEFT_WITH_ONEDNN=OFF
 if ! grep -q 'src/backend/cuda/' "$build_dir/compile_commands.json"; then
   echo "gpu-bundle.sh: $build_dir has no CUDA backend (cmake printed 'weft: CUDA backend OFF')" >&2
   exit 2

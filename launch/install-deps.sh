@@ -9,6 +9,7 @@ packages=(
   cmake
   pkg-config
   libopenblas-openmp-dev         # CPU GEMM, sharing OpenMP's thread pool with our kernels
+  libdnnl-dev                    # oneDNN: CPU bf16 GEMMs (AVX-512 BF16, AMX)
   libboost-program-options-dev
   libgtest-dev
   libsentencepiece-dev

@@ -19,8 +19,12 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   detail::check_floating("gemm", "a", a);
   detail::check_floating("gemm", "b", b);
   detail::check_floating("gemm", "c", c);
-  WEFT_CHECK(a.dtype() == b.dtype() && b.dtype() == c.dtype(), "gemm: dtypes differ: ",
-             a.describe(), ", ", b.describe(), ", ", c.describe());
+  // One exception to equal dtypes: bf16 products accumulated into an f32 c
+  // (mixed precision's main gradients).
+  const bool f32_c = a.dtype() == DType::BF16 && c.dtype() == DType::F32;
+  WEFT_CHECK(a.dtype() == b.dtype() && (b.dtype() == c.dtype() || f32_c),
+             "gemm: dtypes differ: ", a.describe(), ", ", b.describe(), ", ", c.describe(),
+             " (c may be f32 only under bf16 a and b)");
   detail::check_device("gemm", "b", b, a.device());
   detail::check_device("gemm", "c", c, a.device());
   auto [m, k] = matrix_dims(a, trans_a);

@@ -1,9 +1,11 @@
-// GEMM on the CPU: OpenBLAS sgemm/dgemm on row-major matrices. OpenBLAS is
+// GEMM on the CPU: OpenBLAS sgemm/dgemm on row-major matrices; bf16 through
+// oneDNN (onednn_matmul.h). OpenBLAS is
 // the OpenMP build, so it shares the thread pool with the other CPU kernels
 // and runs single-threaded when called from inside a parallel region.
 
 #include <cblas.h>
 
+#include "backend/cpu/onednn_matmul.h"
 #include "backend/kernels.h"
 #include "weft/tensor/error.h"
 
@@ -15,6 +17,10 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   const int64_t m = c.numel() / c.dim(-1), n = c.dim(-1);
   const int64_t k = trans_a ? a.numel() / a_cols : a_cols;
   if (m == 0 || n == 0) return;
+  if (a.dtype() == DType::BF16) {
+    bf16_gemm(a, trans_a, b, trans_b, c, alpha, beta);
+    return;
+  }
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
   if (m == 1) {

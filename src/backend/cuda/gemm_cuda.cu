@@ -17,6 +17,7 @@ LtMatmul matmul_of(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
                    int64_t k) {
   LtMatmul p;
   p.dtype = a.dtype();
+  p.f32_c = a.dtype() == DType::BF16 && c.dtype() == DType::F32;
   p.trans_a = trans_a;
   p.trans_b = trans_b;
   p.m = rows_of(c);

@@ -68,10 +68,11 @@ bool epilogue_usable(const LtMatmul& p) {
 }
 
 // Everything the descriptors and the algorithm choice depend on.
-using PlanKey = std::array<int64_t, 22>;
+using PlanKey = std::array<int64_t, 23>;
 
 PlanKey key_of(const LtMatmul& p, bool tf32) {
   return {static_cast<int64_t>(p.dtype),
+          p.f32_c,
           tf32,
           p.trans_a,
           p.trans_b,
@@ -162,7 +163,8 @@ std::unique_ptr<Plan> make_plan(const char* op, const LtMatmul& p, const Context
               p.batch, p.stride_b);
   make_layout(op, &plan->b_layout, p.dtype, p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k, p.lda,
               p.batch, p.stride_a);
-  make_layout(op, &plan->c_layout, p.dtype, p.m, p.n, p.ldc, p.batch, p.stride_c);
+  make_layout(op, &plan->c_layout, p.f32_c ? DType::F32 : p.dtype, p.m, p.n, p.ldc, p.batch,
+              p.stride_c);
 
   const cublasComputeType_t compute =
       p.dtype == DType::F32 && ctx.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -231,6 +233,9 @@ bool try_lt_matmul(const char* op, const LtMatmul& p) {
              p.batch);
   WEFT_CHECK(p.dtype == DType::F32 || p.dtype == DType::BF16, "cuda ", op,
              ": cuBLASLt matmuls run on f32 or bf16, got ", dtype_name(p.dtype));
+  WEFT_CHECK(!p.f32_c || (p.dtype == DType::BF16 && p.batch == 1 &&
+                          p.epilogue == LtEpilogue::None),
+             "cuda ", op, ": an f32 c is for single bf16 products without an epilogue");
   if (p.epilogue != LtEpilogue::None && !epilogue_usable(p)) return false;
   Context& ctx = context(op);
 

@@ -28,6 +28,9 @@ enum class LtEpilogue { None, Bias, GeluAux, GeluAuxBias, DGelu };
 
 struct LtMatmul {
   DType dtype = DType::F32;  // of a, b, c, bias and aux: F32 or BF16; f32 compute either way
+  // bf16 a and b with an f32 c: the f32 accumulation kept unrounded (main
+  // gradients accumulated across micro-batches). Batch 1, no epilogue.
+  bool f32_c = false;
   bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;
   const void* a = nullptr;  // leading dimensions: elements per stored row

@@ -1,0 +1,219 @@
+#include "backend/cpu/onednn_matmul.h"
+
+#include <cblas.h>
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/cpu/cpu_common.h"
+#include "weft/tensor/bf16.h"
+
+#ifdef WEFT_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace weft::cpu {
+
+namespace {
+
+// The product's dimensions and leading dimensions, as ops::gemm defines them.
+struct GemmShape {
+  int64_t m, n, k, lda, ldb;
+  GemmShape(const Tensor& a, bool trans_a, const Tensor& b, const Tensor& c)
+      : m(c.numel() / c.dim(-1)),
+        n(c.dim(-1)),
+        k(trans_a ? a.numel() / a.dim(-1) : a.dim(-1)),
+        lda(a.dim(-1)),
+        ldb(b.dim(-1)) {}
+};
+
+void widen(const Tensor& t, std::vector<float>& out) {
+  const auto* src = static_cast<const uint16_t*>(t.raw());
+  const int64_t n = t.numel();
+  out.resize(static_cast<size_t>(n));
+  float* dst = out.data();
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_float(src[i]);
+}
+
+void narrow(const float* src, Tensor& t) {
+  auto* dst = static_cast<uint16_t*>(t.raw());
+  const int64_t n = t.numel();
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) dst[i] = float_to_bf16(src[i]);
+}
+
+// Widened: f32 copies, OpenBLAS's sgemm, one rounding of the result.
+void widened_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                  double alpha, double beta) {
+  const GemmShape s(a, trans_a, b, c);
+  thread_local std::vector<float> a32, b32, c32;
+  widen(a, a32);
+  widen(b, b32);
+  float* out = c.dtype() == DType::F32 ? c.data<float>() : nullptr;
+  if (out == nullptr) {
+    if (beta != 0.0) {
+      widen(c, c32);
+    } else {
+      c32.resize(static_cast<size_t>(c.numel()));
+    }
+    out = c32.data();
+  }
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, s.m, s.n, s.k, static_cast<float>(alpha),
+              a32.data(), s.lda, b32.data(), s.ldb, static_cast<float>(beta), out, s.n);
+  if (c.dtype() == DType::BF16) narrow(out, c);
+}
+
+#ifdef WEFT_WITH_ONEDNN
+
+struct MatmulKey {
+  int64_t m, n, k, lda, ldb;
+  bool trans_a, trans_b, f32_out;
+  float alpha, beta;
+  bool operator==(const MatmulKey&) const = default;
+};
+
+struct MatmulKeyHash {
+  size_t operator()(const MatmulKey& key) const {
+    size_t h = 0;
+    for (int64_t v : {key.m, key.n, key.k, key.lda, key.ldb}) {
+      h = h * 1000003u ^ std::hash<int64_t>()(v);
+    }
+    h = h * 31u + (key.trans_a ? 1u : 0u) + (key.trans_b ? 2u : 0u) + (key.f32_out ? 4u : 0u);
+    return h ^ std::hash<float>()(key.alpha) * 7u ^ std::hash<float>()(key.beta) * 13u;
+  }
+};
+
+// A built primitive and the memory objects its argument map holds; a call
+// only points them at the tensors.
+struct CachedMatmul {
+  dnnl::matmul primitive;
+  dnnl::memory a, b, c;
+  std::unordered_map<int, dnnl::memory> args;
+};
+
+// Shapes a run uses are few; decoding with a growing context makes more,
+// so the cache starts over past this many.
+constexpr size_t kMaxCachedShapes = 512;
+
+struct ThreadMatmuls {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::unordered_map<MatmulKey, CachedMatmul, MatmulKeyHash> cache;
+};
+
+ThreadMatmuls& thread_matmuls() {
+  thread_local ThreadMatmuls matmuls;
+  return matmuls;
+}
+
+using dims = dnnl::memory::dims;
+using dt = dnnl::memory::data_type;
+
+// A row-major (rows, cols) matrix with leading dimension ld, read transposed
+// when asked: op() of it as a oneDNN descriptor.
+dnnl::memory::desc matrix_desc(int64_t op_rows, int64_t op_cols, int64_t ld, bool trans,
+                               dt type) {
+  return dnnl::memory::desc(dims{op_rows, op_cols}, type, trans ? dims{1, ld} : dims{ld, 1});
+}
+
+CachedMatmul build(const MatmulKey& key, const dnnl::engine& engine) {
+  const auto a_md = matrix_desc(key.m, key.k, key.lda, key.trans_a, dt::bf16);
+  const auto b_md = matrix_desc(key.k, key.n, key.ldb, key.trans_b, dt::bf16);
+  const auto c_md = matrix_desc(key.m, key.n, key.n, false, key.f32_out ? dt::f32 : dt::bf16);
+  dnnl::primitive_attr attr;
+  if (key.alpha != 1.0f) attr.set_output_scales(0, {key.alpha});
+  if (key.beta != 0.0f) {
+    dnnl::post_ops ops;
+    ops.append_sum(key.beta);  // c = alpha·op(a)·op(b) + beta·c
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::desc desc(a_md, b_md, c_md);
+  const dnnl::matmul::primitive_desc pd(desc, attr, engine);
+  CachedMatmul m;
+  m.primitive = dnnl::matmul(pd);
+  m.a = dnnl::memory(a_md, engine, DNNL_MEMORY_NONE);
+  m.b = dnnl::memory(b_md, engine, DNNL_MEMORY_NONE);
+  m.c = dnnl::memory(c_md, engine, DNNL_MEMORY_NONE);
+  m.args = {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_DST, m.c}};
+  return m;
+}
+
+bool processor_has_bf16() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  const auto amx = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+  return (isa & bf16) == bf16 || (isa & amx) == amx;
+}
+
+void onednn_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                 double alpha, double beta) {
+  const GemmShape s(a, trans_a, b, c);
+  const MatmulKey key{s.m,    s.n,     s.k,
+                      s.lda,  s.ldb,   trans_a,
+                      trans_b, c.dtype() == DType::F32, static_cast<float>(alpha),
+                      static_cast<float>(beta)};
+  ThreadMatmuls& t = thread_matmuls();
+  auto it = t.cache.find(key);
+  if (it == t.cache.end()) {
+    if (t.cache.size() >= kMaxCachedShapes) t.cache.clear();
+    it = t.cache.emplace(key, build(key, t.engine)).first;
+  }
+  CachedMatmul& m = it->second;
+  m.a.set_data_handle(const_cast<void*>(a.raw()));
+  m.b.set_data_handle(const_cast<void*>(b.raw()));
+  m.c.set_data_handle(c.raw());
+  m.primitive.execute(t.stream, m.args);
+  t.stream.wait();
+}
+
+#endif  // WEFT_WITH_ONEDNN
+
+}  // namespace
+
+bool bf16_gemm_is_native() {
+#ifdef WEFT_WITH_ONEDNN
+  static const bool native = processor_has_bf16();
+  return native;
+#else
+  return false;
+#endif
+}
+
+std::string bf16_gemm_path() {
+#ifdef WEFT_WITH_ONEDNN
+  if (bf16_gemm_is_native()) {
+    const bool amx = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) &
+                      static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx)) ==
+                     static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+    return std::string("oneDNN matmul on ") + (amx ? "AMX" : "AVX-512 BF16");
+  }
+  return "this processor has no bf16 instructions (AVX-512 BF16 or AMX): bf16 products are "
+         "widened to f32 (slower, same results)";
+#else
+  return "this build has no oneDNN (WEFT_WITH_ONEDNN=OFF): bf16 products are widened to f32 "
+         "(slower, same results)";
+#endif
+}
+
+void bf16_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+               double alpha, double beta) {
+#ifdef WEFT_WITH_ONEDNN
+  // oneDNN has no empty reduction; sgemm's k = 0 leaves beta·c.
+  if (bf16_gemm_is_native() && GemmShape(a, trans_a, b, c).k > 0) {
+    onednn_gemm(a, trans_a, b, trans_b, c, alpha, beta);
+    return;
+  }
+#endif
+  widened_gemm(a, trans_a, b, trans_b, c, alpha, beta);
+}
+
+void bf16_gemm_widened(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                       double alpha, double beta) {
+  widened_gemm(a, trans_a, b, trans_b, c, alpha, beta);
+}
+
+}  // namespace weft::cpu

@@ -1,0 +1,36 @@
+#pragma once
+// bf16 matrix products on the CPU through oneDNN's matmul: AVX-512 BF16 and
+// AMX multiply bf16 pairs and accumulate in f32, at about twice the f32 rate
+// of the same cores. OpenBLAS (Debian's build) has no bf16 GEMM.
+//
+// Primitives are built once per shape and kept, with their memory objects
+// and argument maps, in a cache per calling thread (simulated ranks are
+// threads; a oneDNN stream is not thread-safe), so a steady-state call
+// allocates nothing. Without oneDNN in the build, or on a processor without
+// bf16 instructions, bf16 products widen to f32, run sgemm and round: the same
+// result up to the summation order, more slowly (bf16_gemm_path() says which).
+
+#include <string>
+
+#include "weft/tensor/tensor.h"
+
+namespace weft::cpu {
+
+// c = alpha · op(a) · op(b) + beta · c with a, b bf16 and c bf16 or f32
+// (an f32 c holds the f32 accumulation unrounded: main gradients). Shapes
+// are read as ops::gemm reads them and were checked there.
+void bf16_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+               double alpha, double beta);
+
+// The path without bf16 instructions, always built: bf16_gemm's result up
+// to the summation order (tests compare the two).
+void bf16_gemm_widened(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                       double alpha, double beta);
+
+// One line for the run's header: "oneDNN matmul, avx512_core_amx" or why
+// bf16 products are widened to f32.
+std::string bf16_gemm_path();
+// Whether bf16 products run on bf16 instructions (oneDNN on AVX-512 BF16 or AMX).
+bool bf16_gemm_is_native();
+
+}  // namespace weft::cpu
