@@ -22,7 +22,8 @@ void check_step(const char* op, const AdamWStep& s) {
 
 // Entry i of a multi-tensor list: all four (five) tensors present, on
 // `device`, of one shape; one dtype throughout, or with a master copy f32
-// master, m and v for a bf16 (or f32) param and grad.
+// master, m and v for a bf16 (or f32) param, and a grad of the param's dtype
+// or f32.
 void check_entry(const char* op, const AdamWTensor& t, size_t i, Device device) {
   const std::string name = ::weft::detail::concat("tensors[", i, "]");
   WEFT_CHECK(t.param != nullptr && t.grad != nullptr && t.m != nullptr && t.v != nullptr, op, ": ",
@@ -34,8 +35,8 @@ void check_entry(const char* op, const AdamWTensor& t, size_t i, Device device) 
   WEFT_CHECK(t.weight_decay >= 0.0, op, ": ", name, ".weight_decay must be >= 0, got ",
              t.weight_decay);
   const std::string grad_name = name + ".grad";
-  detail::check_same(op, grad_name.c_str(), *t.grad, param);
   if (t.master == nullptr) {
+    detail::check_same(op, grad_name.c_str(), *t.grad, param);
     for (const auto& [state, state_name] : {std::pair{t.m, ".m"}, std::pair{t.v, ".v"}}) {
       detail::check_same(op, (name + state_name).c_str(), *state, param);
     }
@@ -43,6 +44,7 @@ void check_entry(const char* op, const AdamWTensor& t, size_t i, Device device) 
   }
   WEFT_CHECK(param.dtype() == DType::BF16 || param.dtype() == DType::F32, op, ": ", param_name,
              " with a master copy must be bf16 or f32, got ", param.describe());
+  detail::check_grad(op, grad_name.c_str(), *t.grad, param);  // f32: main gradients
   for (const auto& [state, state_name] :
        {std::pair{t.m, ".m"}, std::pair{t.v, ".v"}, std::pair{t.master, ".master"}}) {
     const std::string arg = name + state_name;

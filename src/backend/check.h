@@ -27,6 +27,20 @@ inline void check_same(const char* op, const char* arg, const Tensor& t, const T
              op, ": ", arg, " must be ", like.describe(), ", got ", t.describe());
 }
 
+// A gradient's dtype against its values': the same, or f32 for bf16 values
+// (mixed precision accumulates parameter gradients in f32: main gradients).
+inline bool grad_dtype_ok(DType grad, DType value) {
+  return grad == value || (value == DType::BF16 && grad == DType::F32);
+}
+
+// `grad` has like's shape and device and a gradient dtype for it.
+inline void check_grad(const char* op, const char* arg, const Tensor& grad, const Tensor& like) {
+  WEFT_CHECK(grad.defined() && grad.shape() == like.shape() &&
+                 grad_dtype_ok(grad.dtype(), like.dtype()) && grad.device() == like.device(),
+             op, ": ", arg, " must be ", like.describe(),
+             like.dtype() == DType::BF16 ? " (or f32)" : "", ", got ", grad.describe());
+}
+
 inline void check_shape(const char* op, const char* arg, const Tensor& t, const Shape& shape) {
   WEFT_CHECK(t.defined() && t.shape() == shape, op, ": ", arg, " must have shape ",
              shape_str(shape), ", got ", t.describe());

@@ -8,13 +8,16 @@ namespace weft::ops {
 namespace {
 // bias (C) against y (N...,C): the bias runs along y's last dimension.
 void check_bias(const char* op, const char* bias_arg, const Tensor& bias, const char* y_arg,
-                const Tensor& y) {
+                const Tensor& y, bool bias_is_grad = false) {
   detail::check_floating(op, y_arg, y);
   WEFT_CHECK(y.rank() >= 1, op, ": ", y_arg, " must have at least one dimension, got ",
              y.describe());
   detail::check_floating(op, bias_arg, bias);
   detail::check_shape(op, bias_arg, bias, {y.dim(-1)});
-  WEFT_CHECK(bias.dtype() == y.dtype(), op, ": ", bias_arg, " must have ", y_arg, "'s dtype, got ",
+  WEFT_CHECK(bias_is_grad ? detail::grad_dtype_ok(bias.dtype(), y.dtype())
+                          : bias.dtype() == y.dtype(),
+             op, ": ", bias_arg, " must have ", y_arg, "'s dtype",
+             bias_is_grad && y.dtype() == DType::BF16 ? " (or f32)" : "", ", got ",
              bias.describe(), " and ", y.describe());
   detail::check_device(op, bias_arg, bias, y.device());
 }
@@ -49,7 +52,7 @@ void add_bias(const Tensor& bias, Tensor& y) {
 }
 
 void bias_backward(const Tensor& dy, Tensor& dbias) {
-  check_bias("bias_backward", "dbias", dbias, "dy", dy);
+  check_bias("bias_backward", "dbias", dbias, "dy", dy, /*bias_is_grad=*/true);
   WEFT_DISPATCH(dy.device(), bias_backward, dy, dbias);
 }
 

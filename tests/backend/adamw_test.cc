@@ -55,7 +55,7 @@ TEST_P(AdamW, ThreeStepsMatchTheFormula) {
   }
 }
 
-WEFT_FLOATING_SUITE(AdamW);
+WEFT_FULL_PRECISION_SUITE(AdamW);
 
 // Step 1 from zero moments moves every weight by lr·(sign(g) + wd·param), to
 // within eps: m̂ = g and v̂ = g² after bias correction.

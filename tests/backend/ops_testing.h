@@ -54,7 +54,8 @@ inline ::testing::AssertionResult matches_numeric_gradient(const Tensor& analyti
   return all_close(analytic, numeric_gradient(loss, x), tol.rel, tol.abs);
 }
 
-// Forward tests run in both CPU precisions.
+// Op tests run in every CPU precision: f32, f64 and bf16 (f32 arithmetic on
+// bf16 tensors, within tolerance_for(BF16) of the double reference).
 class FloatingTest : public ::testing::TestWithParam<DType> {};
 
 inline std::string dtype_param_name(const ::testing::TestParamInfo<DType>& info) {
@@ -62,6 +63,12 @@ inline std::string dtype_param_name(const ::testing::TestParamInfo<DType>& info)
 }
 
 #define WEFT_FLOATING_SUITE(suite)                                                    \
+  INSTANTIATE_TEST_SUITE_P(Precisions, suite, ::testing::Values(DType::F32, DType::F64, DType::BF16), \
+                           ::weft::testing::dtype_param_name)
+
+// AdamW runs in f32 and f64 only: a bf16 parameter is stepped through its
+// f32 master copy (adamw_many_test.cc's master tests).
+#define WEFT_FULL_PRECISION_SUITE(suite)                                                    \
   INSTANTIATE_TEST_SUITE_P(Precisions, suite, ::testing::Values(DType::F32, DType::F64), \
                            ::weft::testing::dtype_param_name)
 

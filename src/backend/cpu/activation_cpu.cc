@@ -3,6 +3,7 @@
 // vectorisable exp_of, so the loops vectorise.
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/gelu.h"
 #include "backend/kernels.h"
 
@@ -38,6 +39,10 @@ template <typename T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t
 }  // namespace
 
 void activation_forward(ops::Activation act, const Tensor& x, Tensor& y) {
+  if (any_bf16({&x, &y})) {
+    Widened w;
+    return cpu::activation_forward(act, w.in(x), w.out(y));
+  }
   dispatch_floating("activation_forward", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     if (act == ops::Activation::ReLU) {
@@ -49,6 +54,10 @@ void activation_forward(ops::Activation act, const Tensor& x, Tensor& y) {
 }
 
 void activation_backward(ops::Activation act, const Tensor& x, const Tensor& dy, Tensor& dx) {
+  if (any_bf16({&x, &dy, &dx})) {
+    Widened w;
+    return cpu::activation_backward(act, w.in(x), w.in(dy), w.out(dx));
+  }
   dispatch_floating("activation_backward", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     if (act == ops::Activation::ReLU) {

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
@@ -152,6 +153,11 @@ void backward_head(const Dims& d, const T* q, const T* k, const T* v, const T* p
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_valid,
                        bool causal, double scale, Tensor& probs, Tensor& out) {
+  if (any_bf16({&q, &k, &v, &probs, &out})) {
+    Widened w;
+    return attention_forward(w.in(q), w.in(k), w.in(v), key_valid, causal, scale, w.out(probs),
+                             w.out(out));
+  }
   const Dims d{q.dim(0), q.dim(2), q.dim(1), k.dim(1), q.dim(3), causal};
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
   dispatch_floating("attention_forward", q.dtype(), [&](auto zero) {
@@ -171,6 +177,11 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
 void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& probs,
                         const Tensor& dout, double scale, Tensor& dprobs, Tensor& dq, Tensor& dk,
                         Tensor& dv) {
+  if (any_bf16({&q, &k, &v, &probs, &dout, &dprobs, &dq, &dk, &dv})) {
+    Widened w;
+    return attention_backward(w.in(q), w.in(k), w.in(v), w.in(probs), w.in(dout), scale,
+                              w.out(dprobs), w.out(dq), w.out(dk), w.out(dv));
+  }
   const Dims d{q.dim(0), q.dim(2), q.dim(1), k.dim(1), q.dim(3), false};
   if (d.Tq == 0 || d.Tk == 0) {  // nothing attends: every gradient is 0
     dq.zero();

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
@@ -55,6 +56,11 @@ int64_t cross_entropy_impl(const T* logits, const int32_t* targets, int64_t igno
 
 void cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
                    double label_smoothing, double grad_scale, Tensor& losses, Tensor& dlogits) {
+  if (any_bf16({&logits, &losses, &dlogits})) {
+    Widened w;
+    return cross_entropy(w.in(logits), targets, ignore_index, label_smoothing, grad_scale,
+                         w.out(losses), w.out(dlogits));
+  }
   const int64_t n = logits.dim(0), v = logits.dim(1);
   const int32_t* t = targets.data<int32_t>();
   int64_t bad_row = -1;

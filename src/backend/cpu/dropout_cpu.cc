@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 #include "weft/tensor/counter_rng.h"
 
@@ -40,6 +41,10 @@ void dropout_apply(const char* kernel, const Tensor& in, double p, const ops::Dr
   if (p == 0.0) {
     if (out.raw() != in.raw()) std::memcpy(out.raw(), in.raw(), in.nbytes());
     return;
+  }
+  if (any_bf16({&in, &out})) {
+    Widened w;
+    return dropout_apply(kernel, w.in(in), p, site, w.out(out));
   }
   const int64_t cols = in.dim(-1);
   const int64_t rows = cols == 0 ? 0 : in.numel() / cols;

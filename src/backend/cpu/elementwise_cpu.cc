@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 #include "weft/tensor/bf16.h"
 
@@ -95,6 +96,10 @@ int64_t rows_of(const Tensor& t) { return t.dim(-1) == 0 ? 0 : t.numel() / t.dim
 }  // namespace
 
 void fill(Tensor& x, double value) {
+  if (any_bf16({&x})) {
+    Widened w;
+    return fill(w.out(x), value);
+  }
   dispatch_floating("fill", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     fill_impl(x.data<T>(), x.numel(), static_cast<T>(value));
@@ -102,6 +107,10 @@ void fill(Tensor& x, double value) {
 }
 
 void scale(Tensor& x, double alpha) {
+  if (any_bf16({&x})) {
+    Widened w;
+    return scale(w.out(x), alpha);
+  }
   dispatch_floating("scale", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     scale_impl(x.data<T>(), x.numel(), static_cast<T>(alpha));
@@ -109,6 +118,10 @@ void scale(Tensor& x, double alpha) {
 }
 
 void axpy(double alpha, const Tensor& x, Tensor& y) {
+  if (any_bf16({&x, &y})) {
+    Widened w;
+    return axpy(alpha, w.in(x), w.out(y));
+  }
   dispatch_floating("axpy", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     axpy_impl(static_cast<T>(alpha), x.data<T>(), y.data<T>(), x.numel());
@@ -116,6 +129,10 @@ void axpy(double alpha, const Tensor& x, Tensor& y) {
 }
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
+  if (any_bf16({&a, &b, &out})) {
+    Widened w;
+    return add(w.in(a), w.in(b), w.out(out));
+  }
   dispatch_floating("add", a.dtype(), [&](auto zero) {
     using T = decltype(zero);
     add_impl(a.data<T>(), b.data<T>(), out.data<T>(), a.numel());
@@ -123,6 +140,10 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void add_bias(const Tensor& bias, Tensor& y) {
+  if (any_bf16({&bias, &y})) {
+    Widened w;
+    return add_bias(w.in(bias), w.out(y));
+  }
   dispatch_floating("add_bias", y.dtype(), [&](auto zero) {
     using T = decltype(zero);
     add_bias_impl(bias.data<T>(), y.data<T>(), rows_of(y), y.dim(-1));
@@ -130,6 +151,10 @@ void add_bias(const Tensor& bias, Tensor& y) {
 }
 
 void bias_backward(const Tensor& dy, Tensor& dbias) {
+  if (any_bf16({&dy, &dbias})) {
+    Widened w;
+    return bias_backward(w.in(dy), w.out(dbias));
+  }
   dispatch_floating("bias_backward", dy.dtype(), [&](auto zero) {
     using T = decltype(zero);
     bias_backward_impl(dy.data<T>(), dbias.data<T>(), rows_of(dy), dy.dim(-1));
@@ -137,6 +162,10 @@ void bias_backward(const Tensor& dy, Tensor& dbias) {
 }
 
 void sum_squares(const Tensor& x, double& result) {
+  if (any_bf16({&x})) {
+    Widened w;
+    return sum_squares(w.in(x), result);
+  }
   dispatch_floating("sum_squares", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     result = blocked_sum<true>(x.data<T>(), x.numel());
@@ -144,6 +173,10 @@ void sum_squares(const Tensor& x, double& result) {
 }
 
 void sum(const Tensor& x, double& result) {
+  if (any_bf16({&x})) {
+    Widened w;
+    return sum(w.in(x), result);
+  }
   dispatch_floating("sum", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     result = blocked_sum<false>(x.data<T>(), x.numel());

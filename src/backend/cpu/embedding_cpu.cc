@@ -4,6 +4,7 @@
 // count.
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
@@ -75,6 +76,10 @@ template <typename T> void sum_rows(const T* dx, T* dtable, int64_t b, int64_t t
 
 void embedding_forward(const Tensor& table, const Tensor& ids, double scale, int64_t row_offset,
                        Tensor& out) {
+  if (any_bf16({&table, &out})) {
+    Widened w;
+    return embedding_forward(w.in(table), ids, scale, row_offset, w.out(out));
+  }
   dispatch_floating("embedding_forward", table.dtype(), [&](auto zero) {
     using T = decltype(zero);
     gather(table.data<T>(), ids.data<int32_t>(), static_cast<T>(scale), row_offset,
@@ -84,6 +89,10 @@ void embedding_forward(const Tensor& table, const Tensor& ids, double scale, int
 
 void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int64_t row_offset,
                         Tensor& dtable) {
+  if (any_bf16({&dout, &dtable})) {
+    Widened w;
+    return embedding_backward(w.in(dout), ids, scale, row_offset, w.out(dtable));
+  }
   dispatch_floating("embedding_backward", dtable.dtype(), [&](auto zero) {
     using T = decltype(zero);
     scatter_add(dout.data<T>(), ids.data<int32_t>(), static_cast<T>(scale), row_offset,
@@ -92,6 +101,10 @@ void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int
 }
 
 void add_positions(const Tensor& table, int64_t start, Tensor& x) {
+  if (any_bf16({&table, &x})) {
+    Widened w;
+    return add_positions(w.in(table), start, w.out(x));
+  }
   dispatch_floating("add_positions", x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const int64_t d = x.dim(2);
@@ -100,6 +113,10 @@ void add_positions(const Tensor& table, int64_t start, Tensor& x) {
 }
 
 void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
+  if (any_bf16({&dx, &dtable})) {
+    Widened w;
+    return add_positions_backward(w.in(dx), start, w.out(dtable));
+  }
   dispatch_floating("add_positions_backward", dx.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const int64_t d = dx.dim(2);
@@ -109,6 +126,10 @@ void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
 
 // table[p, 2i] = sin(p / 10000^(2i/D)), table[p, 2i+1] = cos(the same angle).
 void sinusoidal_positions(Tensor& table) {
+  if (any_bf16({&table})) {
+    Widened w;
+    return sinusoidal_positions(w.out(table));
+  }
   const int64_t rows = table.dim(0), d = table.dim(1);
   dispatch_floating("sinusoidal_positions", table.dtype(), [&](auto zero) {
     using T = decltype(zero);

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
@@ -122,6 +123,11 @@ void backward_head(const Dims& d, const T* q, const T* k, const T* v, const int3
 void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor& key_valid, bool causal, double scale, Tensor& lse,
                              Tensor& out) {
+  if (any_bf16({&q, &k, &v, &lse, &out})) {
+    Widened w;
+    return flash_attention_forward(w.in(q), w.in(k), w.in(v), key_valid, causal, scale,
+                                   w.out(lse), w.out(out));
+  }
   const Dims d{q.dim(0), q.dim(2), q.dim(1), k.dim(1), q.dim(3), causal};
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
   float* lp = lse.data<float>();
@@ -141,8 +147,14 @@ void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
 
 void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
                               const Tensor& key_valid, bool causal, double scale, const Tensor& out,
-                              const Tensor& /*lse*/, const Tensor& dout, Tensor& dq, Tensor& dk,
+                              const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
                               Tensor& dv) {
+  if (any_bf16({&q, &k, &v, &out, &lse, &dout, &dq, &dk, &dv})) {
+    Widened w;
+    return flash_attention_backward(w.in(q), w.in(k), w.in(v), key_valid, causal, scale,
+                                    w.in(out), w.in(lse), w.in(dout), w.out(dq), w.out(dk),
+                                    w.out(dv));
+  }
   const Dims d{q.dim(0), q.dim(2), q.dim(1), k.dim(1), q.dim(3), causal};
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
   dispatch_floating("flash_attention_backward", q.dtype(), [&](auto zero) {

@@ -7,6 +7,7 @@
 // race-free and do not depend on the thread count.
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
@@ -116,6 +117,11 @@ void backward_impl(const T* dy, const T* x, const T* gamma, const T* mean, const
 
 void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                         Tensor& y, Tensor& mean, Tensor& rstd) {
+  if (any_bf16({&x, &gamma, &beta, &y, &mean, &rstd})) {
+    Widened w;
+    return layer_norm_forward(w.in(x), w.in(gamma), w.in(beta), eps, w.out(y), w.out(mean),
+                              w.out(rstd));
+  }
   const int64_t d = x.dim(-1);
   const int64_t rows = d == 0 ? 0 : x.numel() / d;
   dispatch_floating("layer_norm_forward", x.dtype(), [&](auto zero) {
@@ -128,6 +134,12 @@ void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta
 void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamma,
                             const Tensor& beta, double eps, Tensor& sum, Tensor& y, Tensor& mean,
                             Tensor& rstd) {
+  if (any_bf16({&a, &b, &gamma, &beta, &sum, &y, &mean, &rstd})) {
+    // The norm reads the sum as stored, rounded: backward's layer_norm_backward
+    // takes that sum as its x.
+    cpu::add(a, b, sum);
+    return cpu::layer_norm_forward(sum, gamma, beta, eps, y, mean, rstd);
+  }
   const int64_t d = a.dim(-1);
   const int64_t rows = d == 0 ? 0 : a.numel() / d;
   dispatch_floating("add_layer_norm_forward", a.dtype(), [&](auto zero) {
@@ -139,6 +151,11 @@ void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamm
 
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  if (any_bf16({&dy, &x, &gamma, &mean, &rstd, &dx, &dgamma, &dbeta})) {
+    Widened w;
+    return layer_norm_backward(w.in(dy), w.in(x), w.in(gamma), w.in(mean), w.in(rstd), w.out(dx),
+                               w.out(dgamma), w.out(dbeta));
+  }
   const int64_t d = x.dim(-1);
   const int64_t rows = d == 0 ? 0 : x.numel() / d;
   dispatch_floating("layer_norm_backward", x.dtype(), [&](auto zero) {

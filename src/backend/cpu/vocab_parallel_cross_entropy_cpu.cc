@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
 
 namespace weft::cpu {
@@ -86,6 +87,10 @@ int64_t shard_finish_impl(const T* logits, const int32_t* targets, int64_t offse
 
 void cross_entropy_shard_stats(const Tensor& logits, const Tensor& targets, int64_t vocab_offset,
                                int64_t ignore_index, Tensor& stats) {
+  if (any_bf16({&logits})) {
+    Widened w;
+    return cross_entropy_shard_stats(w.in(logits), targets, vocab_offset, ignore_index, stats);
+  }
   dispatch_floating("cross_entropy_shard_stats", logits.dtype(), [&](auto zero) {
     using T = decltype(zero);
     shard_stats_impl(logits.data<T>(), targets.data<int32_t>(), vocab_offset, ignore_index,
@@ -97,6 +102,12 @@ void cross_entropy_shard_finish(const Tensor& logits, const Tensor& targets, int
                                 int64_t vocab_size, int64_t ignore_index, double label_smoothing,
                                 double grad_scale, const Tensor& all_stats, Tensor& losses,
                                 Tensor& dlogits) {
+  if (any_bf16({&logits, &losses, &dlogits})) {
+    Widened w;
+    return cross_entropy_shard_finish(w.in(logits), targets, vocab_offset, vocab_size,
+                                      ignore_index, label_smoothing, grad_scale, all_stats,
+                                      w.out(losses), w.out(dlogits));
+  }
   const int32_t* t = targets.data<int32_t>();
   int64_t bad_row = -1;
   dispatch_floating("cross_entropy_shard_finish", logits.dtype(), [&](auto zero) {

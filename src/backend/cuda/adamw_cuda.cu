@@ -3,8 +3,9 @@
 //   g = grad_scale·grad,   m = β1·m + (1−β1)·g,   v = β2·v + (1−β2)·g·g
 //   w = w·(1 − lr·wd) − (lr/bc1)·m / (sqrt(v)/sqrt(bc2) + eps)
 // The weights w are the param itself, or its f32 master copy; the param then
-// receives w rounded to its dtype. Four layouts (param/grad · m/v):
-// f32·f32, bf16·bf16, and with a master f32·f32 or bf16·f32.
+// receives w rounded to its dtype. Five layouts (param/grad · m/v):
+// f32·f32, bf16·bf16, and with a master f32·f32 or bf16·f32, the last with
+// a bf16 grad or an f32 one (a main gradient: param bf16, grad f32).
 //
 // adamw_update_many updates every tensor of its list in one launch. Each
 // tensor is cut into chunks of kChunk elements and each block updates one
@@ -29,7 +30,7 @@ constexpr int kThreads = 256;
 constexpr int kVec = 8;  // elements per vector access: one bf16 pack or two f32 packs
 constexpr int64_t kChunk = kThreads * kVec * 4;
 
-enum Layout : int32_t { kF32, kBF16, kMasterF32, kMasterBF16 };
+enum Layout : int32_t { kF32, kBF16, kMasterF32, kMasterBF16, kMasterBF16GradF32 };
 
 // One tensor of the update. Every field is set on the host, so equal tables
 // hold equal bytes (compared with memcmp; the struct has no padding).
@@ -81,13 +82,13 @@ __device__ __forceinline__ float adamw_step(float w, float grad, float& m, float
 }
 
 // Elements [begin, end) of tensor t, by the whole block: kVec at a time when
-// the pointers are aligned, else one at a time. P: param and grad; S: m and
+// the pointers are aligned, else one at a time. P: param; G: grad; S: m and
 // v. begin is a multiple of kVec, so vector accesses stay aligned.
-template <typename P, typename S, bool kMaster>
+template <typename P, typename G, typename S, bool kMaster>
 __device__ void update_range(const TensorDesc& t, int64_t begin, int64_t end,
                              const StepConstants& c) {
   P* param = static_cast<P*>(t.param) + begin;
-  const P* grad = static_cast<const P*>(t.grad) + begin;
+  const G* grad = static_cast<const G*>(t.grad) + begin;
   S* m = static_cast<S*>(t.m) + begin;
   S* v = static_cast<S*>(t.v) + begin;
   float* master = t.master != nullptr ? t.master + begin : nullptr;
@@ -119,16 +120,19 @@ __device__ void update_chunk(const TensorDesc& t, int64_t chunk, const StepConst
   const int64_t end = t.numel < begin + kChunk ? t.numel : begin + kChunk;
   switch (t.layout) {
     case kF32:
-      update_range<float, float, false>(t, begin, end, c);
+      update_range<float, float, float, false>(t, begin, end, c);
       break;
     case kBF16:
-      update_range<bf16, bf16, false>(t, begin, end, c);
+      update_range<bf16, bf16, bf16, false>(t, begin, end, c);
       break;
     case kMasterF32:
-      update_range<float, float, true>(t, begin, end, c);
+      update_range<float, float, float, true>(t, begin, end, c);
       break;
     case kMasterBF16:
-      update_range<bf16, float, true>(t, begin, end, c);
+      update_range<bf16, bf16, float, true>(t, begin, end, c);
+      break;
+    case kMasterBF16GradF32:
+      update_range<bf16, float, float, true>(t, begin, end, c);
       break;
   }
 }
@@ -166,6 +170,11 @@ TensorDesc descriptor_of(const char* op, Tensor& param, const Tensor& grad, Tens
   WEFT_CHECK(bf16_param || param.dtype() == DType::F32, "cuda ", op, ": unsupported dtype ",
              dtype_name(param.dtype()), " of ", param.describe(),
              " (the CUDA backend stores f32 and bf16)");
+  // The layout is chosen here, not by the kernel: a grad it would misread is refused.
+  const bool f32_grad = grad.dtype() == DType::F32;
+  WEFT_CHECK(grad.dtype() == param.dtype() || (f32_grad && master != nullptr), "cuda ", op,
+             ": grad ", grad.describe(), " of param ", param.describe(),
+             " must have the param's dtype, or be f32 beside an f32 master copy");
   TensorDesc t{};
   t.param = param.raw();
   t.grad = grad.raw();
@@ -175,7 +184,7 @@ TensorDesc descriptor_of(const char* op, Tensor& param, const Tensor& grad, Tens
   t.numel = param.numel();
   t.weight_decay = weight_decay;
   if (master != nullptr) {
-    t.layout = bf16_param ? kMasterBF16 : kMasterF32;
+    t.layout = !bf16_param ? kMasterF32 : f32_grad ? kMasterBF16GradF32 : kMasterBF16;
   } else {
     t.layout = bf16_param ? kBF16 : kF32;
   }

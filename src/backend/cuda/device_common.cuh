@@ -30,17 +30,22 @@ template <typename Fn> void dispatch_floating(const char* kernel, DType dtype, F
   }
 }
 
-// dispatch_floating for an op with a companion tensor that mixed precision
-// keeps in f32 (losses, layer-norm statistics): calls fn(T{}, C{}) with C =
-// float when the companion is f32, else T.
+// The element type of a companion tensor that mixed precision keeps in f32
+// beside T data (losses, layer-norm statistics, main gradients): calls
+// fn(C{}) with C = float when the companion is f32, else T.
+template <typename T, typename Fn> void dispatch_companion(DType companion, Fn&& fn) {
+  if (companion == DType::F32) {
+    fn(float{});
+  } else {
+    fn(T{});
+  }
+}
+
+// dispatch_floating for an op with such a companion: calls fn(T{}, C{}).
 template <typename Fn>
 void dispatch_floating_with_companion(const char* kernel, DType dtype, DType companion, Fn&& fn) {
   dispatch_floating(kernel, dtype, [&](auto zero) {
-    if (companion == DType::F32) {
-      fn(zero, float{});
-    } else {
-      fn(zero, zero);
-    }
+    dispatch_companion<decltype(zero)>(companion, [&](auto other) { fn(zero, other); });
   });
 }
 

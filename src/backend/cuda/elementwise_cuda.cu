@@ -86,14 +86,15 @@ __global__ void bias_partial_kernel(const T* dy, int64_t rows, int64_t cols, int
 }
 
 // bias_backward, pass 2: dbias[c] += Σ_chunk partial[chunk, c], chunks in order.
-template <typename T>
-__global__ void bias_finish_kernel(const double* partial, int64_t chunks, int64_t cols, T* dbias) {
+// G is dbias's type: dy's, or f32 for a main gradient of bf16 activations.
+template <typename G>
+__global__ void bias_finish_kernel(const double* partial, int64_t chunks, int64_t cols, G* dbias) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
        c += stride) {
     double sum = 0.0;
     for (int64_t k = 0; k < chunks; ++k) sum += partial[k * cols + c];
-    dbias[c] = from_float<T>(to_float(dbias[c]) + static_cast<float>(sum));
+    dbias[c] = from_float<G>(to_float(dbias[c]) + static_cast<float>(sum));
   }
 }
 
@@ -266,10 +267,12 @@ void add_bias(const Tensor& bias, Tensor& y) {
 }
 
 void bias_backward(const Tensor& dy, Tensor& dbias) {
+  const char* op = "bias_backward";
   const int64_t rows = rows_of(dy), cols = dy.dim(-1);
   if (rows == 0 || cols == 0) return;
-  dispatch_floating("bias_backward", dy.dtype(), [&](auto zero) {
+  dispatch_floating_with_companion(op, dy.dtype(), dbias.dtype(), [&](auto zero, auto grad) {
     using T = decltype(zero);
+    using G = decltype(grad);
     // Chunks of at least 256 rows, at most 1024 of them, and partials of at
     // most 4 Mi doubles (32 MiB) however wide the bias: all fixed by the
     // shape, so the order of the additions is too.
@@ -279,15 +282,15 @@ void bias_backward(const Tensor& dy, Tensor& dbias) {
     const int64_t chunk_rows = ceil_div(rows, chunks_wanted);
     const int64_t chunks = ceil_div(rows, chunk_rows);
     double* partial = scratch_doubles(chunks * cols);
-    cudaStream_t s = stream("bias_backward");
+    cudaStream_t s = stream(op);
     const dim3 grid(static_cast<unsigned>(ceil_div(cols, kBiasCols)),
                     static_cast<unsigned>(chunks));
     bias_partial_kernel<T>
         <<<grid, dim3(kBiasCols, kBiasLanes), 0, s>>>(ptr<T>(dy), rows, cols, chunk_rows, partial);
-    WEFT_LAUNCH_CHECK("bias_backward");
-    bias_finish_kernel<T><<<grid_for(cols, kThreads, "bias_backward"), kThreads, 0, s>>>(
-        partial, chunks, cols, ptr<T>(dbias));
-    WEFT_LAUNCH_CHECK("bias_backward");
+    WEFT_LAUNCH_CHECK(op);
+    bias_finish_kernel<G>
+        <<<grid_for(cols, kThreads, op), kThreads, 0, s>>>(partial, chunks, cols, ptr<G>(dbias));
+    WEFT_LAUNCH_CHECK(op);
   });
 }
 

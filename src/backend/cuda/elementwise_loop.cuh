@@ -59,6 +59,12 @@ __device__ __forceinline__ void store_floats(T* p, const float (&v)[W]) {
   }
 }
 
+// Elements per vector group of a loop that reads T and writes G (bf16
+// activations, f32 main gradients): whole 16-byte packs of both, as the
+// larger pack is a multiple of the smaller.
+template <typename T, typename G>
+constexpr int kPackOfBoth = Packed<T>::size > Packed<G>::size ? Packed<T>::size : Packed<G>::size;
+
 // op(i, Width<W>) for the groups i = 0, W, 2W, ... below n, grid-stride, then
 // op(i, Width<1>) for each of the n mod W elements left.
 template <int W, typename Op>

@@ -3,7 +3,8 @@
 // each table row on the host (ids are small) and gives every touched row one
 // block that adds its positions in increasing order, as the CPU kernel does;
 // add_positions_backward gives every (position, column) one thread that walks
-// the batch in order.
+// the batch in order. The gradients they add into are the table's dtype or,
+// as main gradients of a bf16 table, f32; the sums are f32 either way.
 //
 //   table (V, D)   ids (N) i32   out, dout (N, D)   x, dx (B, T, D)
 
@@ -52,16 +53,16 @@ struct Lookup {
 // One block per touched row: dtable[rows[b]] += scale · dout[p] for the
 // positions p of that row, in increasing order. `groups` holds, one after
 // the other, rows (touched), starts (touched + 1) and positions (starts[touched]).
-// W: Packed<T>::size when d is a multiple of it and the tensors are aligned, else 1.
-template <typename T, int W>
+// W: kPackOfBoth<T, G> when d is a multiple of it and the tensors are aligned, else 1.
+template <typename T, typename G, int W>
 __global__ void embedding_backward_kernel(const T* dout, const int32_t* groups, int64_t touched,
-                                          float scale, int64_t d, T* dtable) {
+                                          float scale, int64_t d, G* dtable) {
   const int32_t* rows = groups;
   const int32_t* starts = groups + touched;
   const int32_t* positions = starts + touched + 1;
   const int64_t row = rows[blockIdx.x];
   const int32_t begin = starts[blockIdx.x], end = starts[blockIdx.x + 1];
-  T* dst = dtable + row * d;
+  G* dst = dtable + row * d;
   for (int64_t c = static_cast<int64_t>(threadIdx.x) * W; c < d;
        c += static_cast<int64_t>(blockDim.x) * W) {
     float acc[W];
@@ -77,11 +78,11 @@ __global__ void embedding_backward_kernel(const T* dout, const int32_t* groups, 
 }
 
 // dtable[j] += Σ_b dx[b·T·D + j] for j in [0, T·D), b in order.
-template <typename T>
+template <typename T, typename G>
 struct SumOverBatch {
   const T* dx;
   int64_t batch, td;
-  T* dtable;
+  G* dtable;
   template <int W>
   __device__ __forceinline__ void operator()(int64_t j, Width<W>) const {
     float acc[W];
@@ -189,22 +190,24 @@ void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int
   WEFT_CUDA_CALL(op,
                  cudaMemcpyAsync(device_groups.raw(), host_groups.data(),
                                  host_groups.size() * sizeof(int32_t), cudaMemcpyHostToDevice, s));
-  dispatch_floating(op, dtable.dtype(), [&](auto zero) {
+  dispatch_floating_with_companion(op, dout.dtype(), dtable.dtype(), [&](auto zero, auto grad) {
     using T = decltype(zero);
+    using G = decltype(grad);
+    constexpr int kPack = kPackOfBoth<T, G>;
     const T* g = ptr<T>(dout);
-    T* dt = ptr<T>(dtable);
-    const bool vec = d % Packed<T>::size == 0 && aligned16(g) && aligned16(dt);
-    const int64_t per_row = vec ? d / Packed<T>::size : d;
+    G* dt = ptr<G>(dtable);
+    const bool vec = d % kPack == 0 && aligned16(g) && aligned16(dt);
+    const int64_t per_row = vec ? d / kPack : d;
     // Enough threads for one pass over the row, in whole warps, at most kThreads.
     const int threads = static_cast<int>(std::min<int64_t>(kThreads, (per_row + 31) / 32 * 32));
     const unsigned blocks = static_cast<unsigned>(touched);
     const float sc = static_cast<float>(scale);
     const int32_t* groups = ptr<int32_t>(device_groups);
     if (vec) {
-      embedding_backward_kernel<T, Packed<T>::size>
+      embedding_backward_kernel<T, G, kPack>
           <<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
     } else {
-      embedding_backward_kernel<T, 1><<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
+      embedding_backward_kernel<T, G, 1><<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
     }
     WEFT_LAUNCH_CHECK(op);
   });
@@ -220,14 +223,16 @@ void add_positions(const Tensor& table, int64_t start, Tensor& x) {
 }
 
 void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
+  const char* op = "add_positions_backward";
   const int64_t batch = dx.dim(0), td = dx.dim(1) * dx.dim(2);
   if (batch == 0 || td == 0) return;
-  dispatch_floating("add_positions_backward", dx.dtype(), [&](auto zero) {
+  dispatch_floating_with_companion(op, dx.dtype(), dtable.dtype(), [&](auto zero, auto grad) {
     using T = decltype(zero);
-    const SumOverBatch<T> over_batch{ptr<T>(dx), batch, td, ptr<T>(dtable) + start * dx.dim(2)};
-    const bool vec =
-        td % Packed<T>::size == 0 && aligned16(over_batch.dx) && aligned16(over_batch.dtable);
-    launch_elementwise<Packed<T>::size>("add_positions_backward", td, vec, over_batch);
+    using G = decltype(grad);
+    constexpr int kPack = kPackOfBoth<T, G>;
+    const SumOverBatch<T, G> over_batch{ptr<T>(dx), batch, td, ptr<G>(dtable) + start * dx.dim(2)};
+    const bool vec = td % kPack == 0 && aligned16(over_batch.dx) && aligned16(over_batch.dtable);
+    launch_elementwise<kPack>(op, td, vec, over_batch);
   });
 }
 

@@ -12,7 +12,8 @@
 // columns in every row and keeps its block's dgamma/dbeta partial sums for
 // them in shared memory; the block writes them to f32 scratch, and a second
 // kernel adds the blocks' partials in block order into dgamma and dbeta
-// (+=). No atomics: the same bits on every run and on every GPU.
+// (+=), which are x's dtype or, as main gradients of bf16 data, f32. No
+// atomics: the same bits on every run and on every GPU.
 
 #include <climits>
 
@@ -167,10 +168,10 @@ __global__ void layer_norm_backward_kernel(const T* dy, const T* x, const T* gam
 // partial (blocks, 2d) f32 -> dgamma (d) += Σ_b partial[b][c], dbeta (d) +=
 // Σ_b partial[b][d + c]. Block (32, kFinishSlices): column c = blockIdx.x·32 +
 // threadIdx.x of the 2d; slice y adds blocks y, y + kFinishSlices, ... in
-// order, then the slices are added in slice order.
-template <typename T>
+// order, then the slices are added in slice order. G: dgamma's and dbeta's type.
+template <typename G>
 __global__ void layer_norm_param_grads_kernel(const float* partial, int64_t blocks, int d,
-                                              T* dgamma, T* dbeta) {
+                                              G* dgamma, G* dbeta) {
   const int64_t width = 2 * static_cast<int64_t>(d);
   const int64_t column = static_cast<int64_t>(blockIdx.x) * kWarp + threadIdx.x;
   float total = 0.0f;
@@ -180,8 +181,8 @@ __global__ void layer_norm_param_grads_kernel(const float* partial, int64_t bloc
   }
   const float sum = block_column_sum<kFinishSlices, kWarp>(total);
   if (threadIdx.y == 0 && column < width) {
-    T* target = column < d ? dgamma + column : dbeta + (column - d);
-    *target = from_float<T>(to_float(*target) + sum);
+    G* target = column < d ? dgamma + column : dbeta + (column - d);
+    *target = from_float<G>(to_float(*target) + sum);
   }
 }
 
@@ -254,7 +255,7 @@ void allow_shared_memory(const char* op, Kernel kernel, size_t bytes, int64_t d)
                                           static_cast<int>(bytes)));
 }
 
-template <typename T, typename S>
+template <typename T, typename S, typename G>
 void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                    const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
   const char* op = "layer_norm_backward";
@@ -288,8 +289,8 @@ void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const
   }
 
   const auto finish_blocks = static_cast<unsigned>((2 * d + kWarp - 1) / kWarp);
-  layer_norm_param_grads_kernel<T><<<finish_blocks, dim3(kWarp, kFinishSlices), 0, s>>>(
-      partial, blocks, di, ptr<T>(dgamma), ptr<T>(dbeta));
+  layer_norm_param_grads_kernel<G><<<finish_blocks, dim3(kWarp, kFinishSlices), 0, s>>>(
+      partial, blocks, di, ptr<G>(dgamma), ptr<G>(dbeta));
   WEFT_LAUNCH_CHECK(op);
 }
 
@@ -316,10 +317,15 @@ void add_layer_norm_forward(const Tensor& a, const Tensor& b, const Tensor& gamm
 
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+  // One kernel adds into both, through one pointer type.
+  WEFT_CHECK(dgamma.dtype() == dbeta.dtype(), "cuda layer_norm_backward: dgamma ",
+             dgamma.describe(), " and dbeta ", dbeta.describe(), " must have one dtype");
   dispatch_floating_with_companion("layer_norm_backward", x.dtype(), mean.dtype(), [&](auto zero, auto stat) {
     using T = decltype(zero);
     using S = decltype(stat);
-    backward_rows<T, S>(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+    dispatch_companion<T>(dgamma.dtype(), [&](auto grad) {
+      backward_rows<T, S, decltype(grad)>(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+    });
   });
 }
 
