@@ -1,6 +1,7 @@
 #include "weft/backend/gemm.h"
 
 #include "backend/check.h"
+#include "backend/cpu/onednn_matmul.h"
 #include "backend/dispatch.h"
 
 namespace weft::ops {
@@ -35,5 +36,7 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
              c.describe(), ")");
   WEFT_DISPATCH(a.device(), gemm, a, trans_a, b, trans_b, c, alpha, beta);
 }
+
+std::string cpu_bf16_gemm_path() { return cpu::bf16_gemm_path(); }
 
 }  // namespace weft::ops

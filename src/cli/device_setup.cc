@@ -1,5 +1,6 @@
 #include "cli/device_setup.h"
 
+#include "weft/backend/gemm.h"
 #include "weft/backend/gpu.h"
 #include "weft/tensor/error.h"
 
@@ -9,6 +10,7 @@ std::string ComputeTarget::describe() const {
   std::string out = std::string(dtype == DType::BF16 ? "bf16 mixed precision" : dtype_name(dtype)) +
                     " on " + device_name(device);
   if (device == Device::CUDA) out += " (" + gpu::describe() + ")";
+  if (device == Device::CPU && dtype == DType::BF16) out += " (" + ops::cpu_bf16_gemm_path() + ")";
   return out;
 }
 
@@ -31,8 +33,6 @@ ComputeTarget choose_target(const DeviceSettings& s) {
   if (s.precision == "fp32") {
     t.dtype = DType::F32;
   } else if (s.precision == "bf16") {
-    WEFT_CHECK(t.device == Device::CUDA, "train.precision = bf16 needs train.device cuda ",
-               "(the CPU backend computes in fp32); use --train.precision fp32");
     t.dtype = DType::BF16;
   } else {
     throw Error("train.precision must be fp32 or bf16, got '" + s.precision + "'");

@@ -114,7 +114,8 @@ const OptionTable<RunConfig>& run_option_table() {
         "auto (cuda when a GPU is present, else cpu) | cpu | cuda",
         one_of({"auto", "cpu", "cuda"})),
     key("train.precision", compute(&DeviceSettings::precision), "fp32",
-        "fp32 | bf16 (cuda: bf16 weights and activations, f32 master weights, moments and loss)",
+        "fp32 | bf16 (bf16 weights and activations, f32 master weights, gradients, moments and "
+        "loss; cpu: oneDNN matmul on AVX-512 BF16 or AMX)",
         one_of({"fp32", "bf16"})),
     key("train.gpu_memory_fraction", compute(&DeviceSettings::gpu_memory_fraction), 0.9,
         "share of the free GPU memory reserved at start-up for the one device arena", fraction()),

@@ -80,10 +80,13 @@ namespace comm_checks {
 void check_reducible(const char* collective, const Tensor& t, ReduceOp op) {
   WEFT_CHECK(t.defined(), collective, ": the tensor is undefined");
   const DType d = t.dtype();
-  WEFT_CHECK(d == DType::F32 || d == DType::F64 || d == DType::I32, collective, ": ",
-             t.describe(), " is not f32, f64 or i32");
+  WEFT_CHECK(d == DType::F32 || d == DType::F64 || d == DType::I32 || d == DType::BF16,
+             collective, ": ", t.describe(), " is not f32, f64, bf16 or i32");
   WEFT_CHECK(!(d == DType::I32 && op == ReduceOp::Average), collective,
              ": average of an i32 tensor would truncate; sum it and divide");
+  // bf16 sums are tensor-parallel activations; averages are for f32 and f64.
+  WEFT_CHECK(!(d == DType::BF16 && op == ReduceOp::Average), collective,
+             ": average of a bf16 tensor is not supported; sum it and scale");
 }
 
 namespace {

@@ -144,7 +144,8 @@ class MpiCommunicator final : public GroupCommunicator<MpiGroup> {
         "all_reduce",
         [&](MPI_Request* request) {
           WEFT_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, count, mpi_runtime::datatype(t.dtype()),
-                                        mpi_runtime::reduction(op), group().comm(), request));
+                                        mpi_runtime::reduction(op, t.dtype()), group().comm(),
+                                        request));
         },
         divide_if_average(op, t, size()));
   }
@@ -160,7 +161,7 @@ class MpiCommunicator final : public GroupCommunicator<MpiGroup> {
           [&](MPI_Request* request) {
             WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(
                 in.raw(), out.raw(), count, mpi_runtime::datatype(in.dtype()),
-                mpi_runtime::reduction(op), group().comm(), request));
+                mpi_runtime::reduction(op, in.dtype()), group().comm(), request));
           },
           divide_if_average(op, out, size()));
     }
@@ -173,10 +174,9 @@ class MpiCommunicator final : public GroupCommunicator<MpiGroup> {
     return issue(
         "reduce_scatter",
         [&](MPI_Request* request) {
-          WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(MPI_IN_PLACE, whole, count,
-                                                   mpi_runtime::datatype(in.dtype()),
-                                                   mpi_runtime::reduction(op), group().comm(),
-                                                   request));
+          WEFT_MPI_CHECK(MPI_Ireduce_scatter_block(
+              MPI_IN_PLACE, whole, count, mpi_runtime::datatype(in.dtype()),
+              mpi_runtime::reduction(op, in.dtype()), group().comm(), request));
         },
         [whole, mine, bytes, average] {
           if (mine != whole) std::memmove(mine, whole, bytes);

@@ -1,11 +1,13 @@
 #include "mpi_runtime.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <string>
 
 #include "mpi_check.h"
 #include "polling.h"
+#include "weft/tensor/bf16.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -83,12 +85,42 @@ MPI_Datatype datatype(DType dtype) {
     case DType::I32:
       return MPI_INT32_T;
     case DType::BF16:
-      break;
+      return MPI_UINT16_T;  // bits only: reduced by the operations below
   }
   throw Error(detail::concat("mpi: no MPI reduction for ", dtype_name(dtype)));
 }
 
-MPI_Op reduction(ReduceOp op) {
+namespace {
+
+// bf16 has no MPI type: its elements travel as 16-bit words and are reduced
+// by user-defined operations that widen to f32 and round once.
+void bf16_sum(void* in, void* inout, int* len, MPI_Datatype*) {
+  const auto* a = static_cast<const uint16_t*>(in);
+  auto* b = static_cast<uint16_t*>(inout);
+  for (int i = 0; i < *len; ++i) b[i] = float_to_bf16(bf16_to_float(a[i]) + bf16_to_float(b[i]));
+}
+
+void bf16_max(void* in, void* inout, int* len, MPI_Datatype*) {
+  const auto* a = static_cast<const uint16_t*>(in);
+  auto* b = static_cast<uint16_t*>(inout);
+  for (int i = 0; i < *len; ++i) {
+    b[i] = float_to_bf16(std::max(bf16_to_float(a[i]), bf16_to_float(b[i])));
+  }
+}
+
+MPI_Op created(MPI_User_function* fn) {
+  MPI_Op op = MPI_OP_NULL;
+  WEFT_MPI_CHECK(MPI_Op_create(fn, /*commute=*/1, &op));
+  return op;
+}
+
+}  // namespace
+
+MPI_Op reduction(ReduceOp op, DType dtype) {
+  if (dtype == DType::BF16) {
+    static const MPI_Op sum = created(bf16_sum), max = created(bf16_max);  // after MPI_Init
+    return op == ReduceOp::Max ? max : sum;
+  }
   return op == ReduceOp::Max ? MPI_MAX : MPI_SUM;
 }
 

@@ -23,8 +23,8 @@ int local_rank();
 // codes (MPI_ERRORS_RETURN). Collective over `comm`.
 MPI_Comm duplicate(MPI_Comm comm);
 
-MPI_Datatype datatype(DType dtype);  // f32, f64, i32
-MPI_Op reduction(ReduceOp op);       // Average sums; the caller divides
+MPI_Datatype datatype(DType dtype);          // f32, f64, i32; bf16 as 16-bit words
+MPI_Op reduction(ReduceOp op, DType dtype);  // Average sums; the caller divides
 // `count` as MPI's int, refusing what does not fit.
 int int_count(const char* collective, int64_t count);
 

@@ -1,3 +1,4 @@
+#include "weft/tensor/bf16.h"
 #include "weft/comm/simulated.h"
 
 #include <omp.h>
@@ -125,39 +126,59 @@ struct GroupState {
   }
 };
 
-template <typename T>
+// How elements of type S are summed: in A, read and stored through load()
+// and store(). bf16 sums in f32 and rounds once per element, as NCCL's
+// bf16 reductions compute in f32.
+template <typename S> struct Plain {
+  using Acc = S;
+  static Acc load(S x) { return x; }
+  static S store(Acc x) { return x; }
+};
+struct Bf16 {
+  using Acc = float;
+  static float load(uint16_t x) { return bf16_to_float(x); }
+  static uint16_t store(float x) { return float_to_bf16(x); }
+};
+
+template <typename Codec, typename S>
 void reduce_slice(const std::vector<const void*>& inputs, int64_t begin, int64_t end, ReduceOp op,
-                  T* result) {
+                  S* result) {
+  using A = typename Codec::Acc;
   const int n = static_cast<int>(inputs.size());
   // Reduced a block at a time into `acc`, then stored: `result` may be one
   // input's own slice (an in-place reduce-scatter), read until the store.
   constexpr int64_t kBlock = 1024;
-  T acc[kBlock];
+  A acc[kBlock];
   for (int64_t b = begin; b < end; b += kBlock) {
     const int64_t m = std::min(kBlock, end - b);
-    const T* first = static_cast<const T*>(inputs[0]) + b;
-    for (int64_t i = 0; i < m; ++i) acc[i] = first[i];
+    const S* first = static_cast<const S*>(inputs[0]) + b;
+    for (int64_t i = 0; i < m; ++i) acc[i] = Codec::load(first[i]);
     for (int k = 1; k < n; ++k) {
-      const T* x = static_cast<const T*>(inputs[k]) + b;
+      const S* x = static_cast<const S*>(inputs[k]) + b;
       if (op == ReduceOp::Max) {
-        for (int64_t i = 0; i < m; ++i) acc[i] = std::max(acc[i], x[i]);
+        for (int64_t i = 0; i < m; ++i) acc[i] = std::max(acc[i], Codec::load(x[i]));
       } else {
-        for (int64_t i = 0; i < m; ++i) acc[i] += x[i];
+        for (int64_t i = 0; i < m; ++i) acc[i] += Codec::load(x[i]);
       }
     }
     if (op == ReduceOp::Average) {
-      for (int64_t i = 0; i < m; ++i) acc[i] /= static_cast<T>(n);
+      for (int64_t i = 0; i < m; ++i) acc[i] /= static_cast<A>(n);
     }
-    std::copy(acc, acc + m, result + (b - begin));
+    for (int64_t i = 0; i < m; ++i) result[b - begin + i] = Codec::store(acc[i]);
   }
 }
 
 void reduce_slice(DType dtype, const std::vector<const void*>& inputs, int64_t begin, int64_t end,
                   ReduceOp op, void* result) {
   switch (dtype) {
-    case DType::F32: return reduce_slice(inputs, begin, end, op, static_cast<float*>(result));
-    case DType::F64: return reduce_slice(inputs, begin, end, op, static_cast<double*>(result));
-    case DType::I32: return reduce_slice(inputs, begin, end, op, static_cast<int32_t*>(result));
+    case DType::F32:
+      return reduce_slice<Plain<float>>(inputs, begin, end, op, static_cast<float*>(result));
+    case DType::F64:
+      return reduce_slice<Plain<double>>(inputs, begin, end, op, static_cast<double*>(result));
+    case DType::I32:
+      return reduce_slice<Plain<int32_t>>(inputs, begin, end, op, static_cast<int32_t*>(result));
+    case DType::BF16:
+      return reduce_slice<Bf16>(inputs, begin, end, op, static_cast<uint16_t*>(result));
     default: WEFT_CHECK(false, "reduce: unsupported dtype ", dtype_name(dtype));
   }
 }

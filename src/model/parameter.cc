@@ -42,7 +42,7 @@ Parameter& Module::add_parameter(const std::string& local_name, const Shape& ful
     p->shard_offset = local[shard_dim] * ctx.tp->rank();
   }
   p->value = Tensor::zeros(local, ctx.dtype, ctx.device);
-  p->grad = Tensor::zeros(local, ctx.dtype, ctx.device);
+  p->grad = Tensor::zeros(local, grad_dtype(ctx.dtype), ctx.device);
   params_.push_back(std::move(p));
   return *params_.back();
 }

@@ -9,6 +9,7 @@
 
 #include "support/error_testing.h"
 #include "support/tensor_testing.h"
+#include "weft/tensor/bf16.h"
 #include "weft/tensor/error.h"
 
 namespace weft::testing {
@@ -16,9 +17,10 @@ namespace {
 
 std::vector<CollectiveCase> reduction_rows() {
   std::vector<CollectiveCase> rows;
-  for (DType dtype : {DType::F32, DType::F64, DType::I32}) {
+  for (DType dtype : {DType::F32, DType::F64, DType::I32, DType::BF16}) {
     for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
-      if (dtype == DType::I32 && op == ReduceOp::Average) continue;  // refused: it would truncate
+      // Refused: an i32 average would truncate; bf16 is summed, never averaged.
+      if ((dtype == DType::I32 || dtype == DType::BF16) && op == ReduceOp::Average) continue;
       for (int64_t count : {1, 7, 1001}) rows.push_back({dtype, op, count});
     }
   }
@@ -27,7 +29,7 @@ std::vector<CollectiveCase> reduction_rows() {
 
 std::vector<CollectiveCase> movement_rows() {
   std::vector<CollectiveCase> rows;
-  for (DType dtype : {DType::F32, DType::F64, DType::I32}) {
+  for (DType dtype : {DType::F32, DType::F64, DType::I32, DType::BF16}) {
     for (int64_t count : {1, 7, 1001}) rows.push_back({dtype, ReduceOp::Sum, count});
   }
   return rows;
@@ -140,7 +142,8 @@ Tensor rank_input(DType dtype, int64_t count, int rank, uint64_t seed) {
         t.data<int32_t>()[i] = static_cast<int32_t>(v);
         break;
       case DType::BF16:
-        throw Error("rank_input: bf16 is not in the tables");
+        static_cast<uint16_t*>(t.raw())[i] = float_to_bf16(static_cast<float>(v));
+        break;
     }
   }
   return t;
@@ -294,7 +297,8 @@ void check_refusals(Communicator& comm) {
   expect_says(error_of([&] { comm.all_reduce_async(ids, ReduceOp::Average); }),
               "average of an i32");
   Tensor half = Tensor::zeros({3}, DType::BF16);
-  expect_says(error_of([&] { comm.all_reduce(half); }), "is not f32, f64 or i32");
+  expect_says(error_of([&] { comm.all_reduce(half, ReduceOp::Average); }),
+              "average of a bf16 tensor");
   Tensor undefined;
   expect_says(error_of([&] { comm.all_reduce(undefined); }), "undefined");
 

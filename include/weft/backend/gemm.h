@@ -1,4 +1,6 @@
 #pragma once
+#include <string>
+
 #include "weft/tensor/tensor.h"
 
 namespace weft::ops {
@@ -12,5 +14,9 @@ namespace weft::ops {
 //             dw += dyᵀ · x      gemm(dy, true,  x, false, dw, 1, 1)
 void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
           double alpha = 1.0, double beta = 0.0);
+
+// How bf16 products run on this CPU, in one line for a run's header:
+// "oneDNN matmul on AMX", or why they are widened to f32 (slower).
+std::string cpu_bf16_gemm_path();
 
 }  // namespace weft::ops

@@ -15,10 +15,15 @@ namespace weft {
 
 enum class Init { Zeros, Ones, Normal };
 
+// A parameter gradient's dtype for values of `value`: bf16 values get f32
+// gradients (Megatron-LM's main gradients: accumulated across micro-batches,
+// reduced over data-parallel ranks and clipped without bf16 rounding).
+inline DType grad_dtype(DType value) { return value == DType::BF16 ? DType::F32 : value; }
+
 struct Parameter {
   std::string name;   // full name, e.g. "decoder.layers.0.attn.q.weight"
   Tensor value;       // this rank's shard
-  Tensor grad;        // same shape; accumulated (+=) by backward passes
+  Tensor grad;        // same shape, grad_dtype(value); accumulated (+=) by backward passes
   Shape full_shape;   // the unsharded shape
   int shard_dim = -1;         // dimension split across tensor-parallel ranks; -1: replicated
   int64_t shard_offset = 0;   // first index of this shard along shard_dim

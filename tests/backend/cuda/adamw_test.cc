@@ -1,6 +1,7 @@
 // AdamW on the GPU against the CPU in f64: the single-tensor update in f32
 // and bf16, and the multi-tensor update over tensors of odd sizes with their
-// own weight decays, with and without f32 master weights. Each tensor is
+// own weight decays, with and without f32 master weights, and with f32
+// grads beside bf16 params (main gradients). Each tensor is
 // judged by the budget of its own dtype (master weights and moments are f32
 // even in a bf16 run), and an f32 parameter also by its update alone, which
 // the comparison of whole values would hide under the weights' magnitude.
@@ -33,16 +34,17 @@ const std::vector<Shape>& shapes() {
 }
 
 // One parameter's tensors on both sides: state from an earlier step when
-// step > 1, zero moments at step 1.
+// step > 1, zero moments at step 1. The grad is `grad_dtype`, the param's
+// dtype unless it is an f32 main gradient.
 struct State {
   Operand param, grad, m, v, master;
   Tensor before;  // the value the update starts from, f64 on the host
 };
 
-State state_for(const Shape& shape, DType dtype, DType state_dtype, bool with_master,
-                int64_t step, Seeds& seeds) {
+State state_for(const Shape& shape, DType dtype, DType grad_dtype, DType state_dtype,
+                bool with_master, int64_t step, Seeds& seeds) {
   State s;
-  s.grad = random_operand(shape, dtype, seeds.next());
+  s.grad = random_operand(shape, grad_dtype, seeds.next());
   if (step == 1) {
     s.m = {Tensor::zeros(shape, state_dtype, Device::CUDA), Tensor::zeros(shape, DType::F64)};
     s.v = {Tensor::zeros(shape, state_dtype, Device::CUDA), Tensor::zeros(shape, DType::F64)};
@@ -94,7 +96,7 @@ TEST_P(AdamWGpu, SingleTensor) {
   for (int64_t step : {1, 7}) {
     for (const Shape& shape : shapes()) {
       SCOPED_TRACE(detail::concat(shape_str(shape), ", step ", step));
-      State s = state_for(shape, dtype(), dtype(), false, step, seeds);
+      State s = state_for(shape, dtype(), dtype(), dtype(), false, step, seeds);
       const ops::AdamWStep options = step_options(step);
       Tensor param_ref = s.before.clone();
       ops::adamw_update(param_ref, s.grad.ref, s.m.ref, s.v.ref, options);
@@ -104,17 +106,22 @@ TEST_P(AdamWGpu, SingleTensor) {
   }
 }
 
-// bf16 runs in mixed precision: bf16 param and grad, f32 master and moments.
-TEST_P(AdamWGpu, ManyTensorsInOneUpdate) {
-  const bool mixed = dtype() == DType::BF16;
+// One update of every shape in one launch, at steps 1 and 7. A bf16 run is
+// in mixed precision: bf16 params, f32 master weights and moments, and bf16
+// grads or, with main_grads, f32 grads for every other tensor, so that one
+// launch holds both grad layouts.
+void expect_update_many(DType dtype, bool main_grads) {
+  const bool mixed = dtype == DType::BF16;
   Seeds seeds;
   for (int64_t step : {1, 7}) {
-    SCOPED_TRACE(detail::concat("step ", step, mixed ? ", f32 master weights" : ""));
+    SCOPED_TRACE(detail::concat("step ", step, mixed ? ", f32 master weights" : "",
+                                main_grads ? ", f32 grads for odd tensors" : ""));
     const ops::AdamWStep options = step_options(step);
     std::vector<State> states;
     std::vector<ops::AdamWTensor> list;
     for (size_t i = 0; i < shapes().size(); ++i) {
-      states.push_back(state_for(shapes()[i], dtype(), DType::F32, mixed, step, seeds));
+      const DType grad_dtype = main_grads && i % 2 == 1 ? DType::F32 : dtype;
+      states.push_back(state_for(shapes()[i], dtype, grad_dtype, DType::F32, mixed, step, seeds));
     }
     std::vector<Tensor> updated_ref;
     for (size_t i = 0; i < states.size(); ++i) {
@@ -129,10 +136,23 @@ TEST_P(AdamWGpu, ManyTensorsInOneUpdate) {
     }
     ops::adamw_update_many(list, options);
     for (size_t i = 0; i < states.size(); ++i) {
-      SCOPED_TRACE(detail::concat("tensor ", i, " ", shape_str(shapes()[i])));
+      SCOPED_TRACE(detail::concat("tensor ", i, " ", shape_str(shapes()[i]), ", grad ",
+                                  dtype_name(states[i].grad.gpu.dtype())));
       expect_updated("adamw_update_many", states[i], updated_ref[i]);
     }
   }
+}
+
+TEST_P(AdamWGpu, ManyTensorsInOneUpdate) {
+  expect_update_many(dtype(), false);
+}
+
+// Main gradients: f32 grads of bf16 params, read at full precision (the
+// f32 budget of the master's update would not hold for grads read as bf16).
+class AdamWMainGradientGpu : public GpuTest {};
+
+TEST_F(AdamWMainGradientGpu, F32GradsBesideBf16Params) {
+  expect_update_many(DType::BF16, true);
 }
 
 }  // namespace

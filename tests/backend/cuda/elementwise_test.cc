@@ -50,11 +50,26 @@ TEST_P(ElementwiseGpu, FillScaleAxpyAdd) {
   }
 }
 
+const std::vector<Shape>& bias_shapes() {
+  static const std::vector<Shape> all = {{37, 67}, {3, 5, 129}, {20000, 67}, {4, 768}, {1, 1}};
+  return all;
+}
+
+// dbias += Σ rows of dy, from the random values dbias holds, judged by the
+// budget of dbias's dtype.
+void expect_bias_backward(const Shape& shape, DType dy_dtype, DType dbias_dtype, Seeds& seeds) {
+  const Operand dy = random_operand(shape, dy_dtype, seeds.next());
+  Operand dbias = random_operand({shape.back()}, dbias_dtype, seeds.next());
+  ops::bias_backward(dy.ref, dbias.ref);
+  ops::bias_backward(dy.gpu, dbias.gpu);
+  EXPECT_TRUE(
+      close_to_cpu("bias_backward", "dbias", dbias.gpu, dbias.ref, gpu_budget(dbias_dtype)));
+}
+
 // add_bias and bias_backward accumulate into the random values y and dbias hold.
 TEST_P(ElementwiseGpu, Bias) {
   Seeds seeds;
-  for (const Shape& shape : {Shape{37, 67}, Shape{3, 5, 129}, Shape{20000, 67}, Shape{4, 768},
-                             Shape{1, 1}}) {
+  for (const Shape& shape : bias_shapes()) {
     SCOPED_TRACE(shape_str(shape));
     const int64_t c = shape.back();
     const Operand bias = random_operand({c}, dtype(), seeds.next());
@@ -62,12 +77,19 @@ TEST_P(ElementwiseGpu, Bias) {
     ops::add_bias(bias.ref, y.ref);
     ops::add_bias(bias.gpu, y.gpu);
     EXPECT_TRUE(close_to_cpu("add_bias", "y", y.gpu, y.ref, budget()));
+    expect_bias_backward(shape, dtype(), dtype(), seeds);
+  }
+}
 
-    const Operand dy = random_operand(shape, dtype(), seeds.next());
-    Operand dbias = random_operand({c}, dtype(), seeds.next());
-    ops::bias_backward(dy.ref, dbias.ref);
-    ops::bias_backward(dy.gpu, dbias.gpu);
-    EXPECT_TRUE(close_to_cpu("bias_backward", "dbias", dbias.gpu, dbias.ref, budget()));
+// Main gradients: bf16 dy summed into an f32 dbias within the f32 budget,
+// which a sum rounded to bf16 on the way would exceed.
+class BiasMainGradientGpu : public GpuTest {};
+
+TEST_F(BiasMainGradientGpu, Bf16RowsIntoF32Bias) {
+  Seeds seeds;
+  for (const Shape& shape : bias_shapes()) {
+    SCOPED_TRACE(shape_str(shape));
+    expect_bias_backward(shape, DType::BF16, DType::F32, seeds);
   }
 }
 

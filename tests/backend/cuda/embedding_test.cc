@@ -55,18 +55,26 @@ TEST_P(EmbeddingGpu, Forward) {
   }
 }
 
+// dtable += the scaled rows of dout, from the random values dtable holds,
+// judged by the budget of dtable's dtype.
+void expect_embedding_backward(const EmbeddingCase& c, DType dout_dtype, DType dtable_dtype,
+                               Seeds& seeds) {
+  const Operand ids = ids_operand(random_ids(c.ids, static_cast<int32_t>(c.vocab), seeds.next()));
+  Shape out_shape = c.ids;
+  out_shape.push_back(c.d);
+  const Operand dout = random_operand(out_shape, dout_dtype, seeds.next());
+  Operand dtable = random_operand({c.rows, c.d}, dtable_dtype, seeds.next());
+  ops::embedding_backward(dout.ref, ids.ref, c.scale, c.offset, dtable.ref);
+  ops::embedding_backward(dout.gpu, ids.gpu, c.scale, c.offset, dtable.gpu);
+  EXPECT_TRUE(close_to_cpu("embedding_backward", "dtable", dtable.gpu, dtable.ref,
+                           gpu_budget(dtable_dtype)));
+}
+
 TEST_P(EmbeddingGpu, Backward) {
   Seeds seeds;
   for (const EmbeddingCase& c : embedding_cases()) {
     SCOPED_TRACE(case_str(c));
-    const Operand ids = ids_operand(random_ids(c.ids, static_cast<int32_t>(c.vocab), seeds.next()));
-    Shape out_shape = c.ids;
-    out_shape.push_back(c.d);
-    const Operand dout = random_operand(out_shape, dtype(), seeds.next());
-    Operand dtable = random_operand({c.rows, c.d}, dtype(), seeds.next());
-    ops::embedding_backward(dout.ref, ids.ref, c.scale, c.offset, dtable.ref);
-    ops::embedding_backward(dout.gpu, ids.gpu, c.scale, c.offset, dtable.gpu);
-    EXPECT_TRUE(close_to_cpu("embedding_backward", "dtable", dtable.gpu, dtable.ref, budget()));
+    expect_embedding_backward(c, dtype(), dtype(), seeds);
   }
 }
 
@@ -75,28 +83,60 @@ struct PositionsCase {
   int64_t B, T, D, table_rows, start;
 };
 
+// The last case reads whole packs from a row other than 0.
 const std::vector<PositionsCase>& positions_cases() {
   static const std::vector<PositionsCase> all = {
-      {3, 9, 67, 16, 3}, {2, 64, 768, 64, 0}, {5, 1, 13, 40, 39}};
+      {3, 9, 67, 16, 3}, {2, 64, 768, 64, 0}, {5, 1, 13, 40, 39}, {2, 8, 24, 20, 5}};
   return all;
+}
+
+std::string case_str(const PositionsCase& c) {
+  return detail::concat("x (", c.B, ",", c.T, ",", c.D, "), rows from ", c.start, " of ",
+                        c.table_rows);
+}
+
+// dtable[start + t] += Σ_b dx[b, t], from the random values dtable holds,
+// judged by the budget of dtable's dtype.
+void expect_positions_backward(const PositionsCase& c, DType dx_dtype, DType dtable_dtype,
+                               Seeds& seeds) {
+  const Operand dx = random_operand({c.B, c.T, c.D}, dx_dtype, seeds.next());
+  Operand dtable = random_operand({c.table_rows, c.D}, dtable_dtype, seeds.next());
+  ops::add_positions_backward(dx.ref, c.start, dtable.ref);
+  ops::add_positions_backward(dx.gpu, c.start, dtable.gpu);
+  EXPECT_TRUE(close_to_cpu("add_positions_backward", "dtable", dtable.gpu, dtable.ref,
+                           gpu_budget(dtable_dtype)));
 }
 
 TEST_P(EmbeddingGpu, Positions) {
   Seeds seeds;
   for (const PositionsCase& c : positions_cases()) {
-    SCOPED_TRACE(detail::concat("x (", c.B, ",", c.T, ",", c.D, "), rows from ", c.start, " of ",
-                                c.table_rows));
+    SCOPED_TRACE(case_str(c));
     const Operand table = random_operand({c.table_rows, c.D}, dtype(), seeds.next());
     Operand x = random_operand({c.B, c.T, c.D}, dtype(), seeds.next());
     ops::add_positions(table.ref, c.start, x.ref);
     ops::add_positions(table.gpu, c.start, x.gpu);
     EXPECT_TRUE(close_to_cpu("add_positions", "x", x.gpu, x.ref, budget()));
+    expect_positions_backward(c, dtype(), dtype(), seeds);
+  }
+}
 
-    const Operand dx = random_operand({c.B, c.T, c.D}, dtype(), seeds.next());
-    Operand dtable = random_operand({c.table_rows, c.D}, dtype(), seeds.next());
-    ops::add_positions_backward(dx.ref, c.start, dtable.ref);
-    ops::add_positions_backward(dx.gpu, c.start, dtable.gpu);
-    EXPECT_TRUE(close_to_cpu("add_positions_backward", "dtable", dtable.gpu, dtable.ref, budget()));
+// Main gradients: bf16 rows added into f32 tables within the f32 budget,
+// which sums rounded to bf16 on the way would exceed.
+class EmbeddingMainGradientGpu : public GpuTest {};
+
+TEST_F(EmbeddingMainGradientGpu, Bf16RowsIntoF32Table) {
+  Seeds seeds;
+  for (const EmbeddingCase& c : embedding_cases()) {
+    SCOPED_TRACE(case_str(c));
+    expect_embedding_backward(c, DType::BF16, DType::F32, seeds);
+  }
+}
+
+TEST_F(EmbeddingMainGradientGpu, Bf16PositionsIntoF32Table) {
+  Seeds seeds;
+  for (const PositionsCase& c : positions_cases()) {
+    SCOPED_TRACE(case_str(c));
+    expect_positions_backward(c, DType::BF16, DType::F32, seeds);
   }
 }
 

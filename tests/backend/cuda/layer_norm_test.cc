@@ -79,34 +79,55 @@ TEST_P(LayerNormGpu, AddThenNormalise) {
   }
 }
 
-// dx is written; dgamma and dbeta accumulate into the random values they hold.
+// dx is written; dgamma and dbeta accumulate into the random values they
+// hold. x, dy, gamma and dx are `dtype`, mean and rstd `stat_dtype`, dgamma
+// and dbeta `grad_dtype`; each is judged by its own dtype's budget.
+void expect_backward(const Shape& shape, DType dtype, DType stat_dtype, DType grad_dtype,
+                     Seeds& seeds) {
+  const int64_t rows = rows_of(shape), d = shape.back();
+  const Operand x = random_operand(shape, dtype, seeds.next(), -2.0, 3.0);
+  const Operand dy = random_operand(shape, dtype, seeds.next());
+  const Params p = params_for(d, dtype, seeds);
+  Tensor forward_y = Tensor::zeros(shape, DType::F64);
+  Tensor forward_mean = Tensor::zeros({rows}, DType::F64);
+  Tensor forward_rstd = Tensor::zeros({rows}, DType::F64);
+  ops::layer_norm_forward(x.ref, p.gamma.ref, p.beta.ref, kEps, forward_y, forward_mean,
+                          forward_rstd);
+  const Operand mean = operand_of(forward_mean, stat_dtype);
+  const Operand rstd = operand_of(forward_rstd, stat_dtype);
+
+  Operand dgamma = random_operand({d}, grad_dtype, seeds.next());
+  Operand dbeta = random_operand({d}, grad_dtype, seeds.next());
+  Tensor dx_ref = Tensor::zeros(shape, DType::F64);
+  ops::layer_norm_backward(dy.ref, x.ref, p.gamma.ref, mean.ref, rstd.ref, dx_ref, dgamma.ref,
+                           dbeta.ref);
+  Tensor dx = poisoned(shape, dtype);
+  ops::layer_norm_backward(dy.gpu, x.gpu, p.gamma.gpu, mean.gpu, rstd.gpu, dx, dgamma.gpu,
+                           dbeta.gpu);
+  EXPECT_TRUE(close_to_cpu("layer_norm_backward", "dx", dx, dx_ref, gpu_budget(dtype)));
+  EXPECT_TRUE(close_to_cpu("layer_norm_backward", "dgamma", dgamma.gpu, dgamma.ref,
+                           gpu_budget(grad_dtype)));
+  EXPECT_TRUE(
+      close_to_cpu("layer_norm_backward", "dbeta", dbeta.gpu, dbeta.ref, gpu_budget(grad_dtype)));
+}
+
 TEST_P(LayerNormGpu, Backward) {
   Seeds seeds;
   for (const Shape& shape : shapes()) {
     SCOPED_TRACE("x " + shape_str(shape));
-    const int64_t rows = rows_of(shape), d = shape.back();
-    const Operand x = random_operand(shape, dtype(), seeds.next(), -2.0, 3.0);
-    const Operand dy = random_operand(shape, dtype(), seeds.next());
-    const Params p = params_for(d, dtype(), seeds);
-    Tensor forward_y = Tensor::zeros(shape, DType::F64);
-    Tensor forward_mean = Tensor::zeros({rows}, DType::F64);
-    Tensor forward_rstd = Tensor::zeros({rows}, DType::F64);
-    ops::layer_norm_forward(x.ref, p.gamma.ref, p.beta.ref, kEps, forward_y, forward_mean,
-                            forward_rstd);
-    const Operand mean = operand_of(forward_mean, dtype());
-    const Operand rstd = operand_of(forward_rstd, dtype());
+    expect_backward(shape, dtype(), dtype(), dtype(), seeds);
+  }
+}
 
-    Operand dgamma = random_operand({d}, dtype(), seeds.next());
-    Operand dbeta = random_operand({d}, dtype(), seeds.next());
-    Tensor dx_ref = Tensor::zeros(shape, DType::F64);
-    ops::layer_norm_backward(dy.ref, x.ref, p.gamma.ref, mean.ref, rstd.ref, dx_ref, dgamma.ref,
-                             dbeta.ref);
-    Tensor dx = poisoned(shape, dtype());
-    ops::layer_norm_backward(dy.gpu, x.gpu, p.gamma.gpu, mean.gpu, rstd.gpu, dx, dgamma.gpu,
-                             dbeta.gpu);
-    EXPECT_TRUE(close_to_cpu("layer_norm_backward", "dx", dx, dx_ref, budget()));
-    EXPECT_TRUE(close_to_cpu("layer_norm_backward", "dgamma", dgamma.gpu, dgamma.ref, budget()));
-    EXPECT_TRUE(close_to_cpu("layer_norm_backward", "dbeta", dbeta.gpu, dbeta.ref, budget()));
+// Mixed precision: bf16 data, f32 statistics and f32 main gradients dgamma
+// and dbeta, within the f32 budget, which rounding them to bf16 would exceed.
+class LayerNormMainGradientGpu : public GpuTest {};
+
+TEST_F(LayerNormMainGradientGpu, Bf16RowsIntoF32Gradients) {
+  Seeds seeds;
+  for (const Shape& shape : shapes()) {
+    SCOPED_TRACE("x " + shape_str(shape));
+    expect_backward(shape, DType::BF16, DType::F32, DType::F32, seeds);
   }
 }
 
