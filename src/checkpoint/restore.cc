@@ -9,6 +9,7 @@
 #include <set>
 
 #include "checkpoint/checkpoint_internal.h"
+#include "weft/backend/elementwise.h"
 #include "weft/tensor/error.h"
 #include "weft/tensor/safetensors.h"
 
@@ -30,6 +31,17 @@ struct Target {
   bool flat = false;
   ElementRange range;
 };
+
+// A saved dtype a target takes: its own, or f32 and bf16 either way (a
+// checkpoint of the other precision; bf16 rounds to nearest even).
+bool convertible(DType saved, DType target) {
+  const auto mixed = [](DType d) { return d == DType::F32 || d == DType::BF16; };
+  return saved == target || (mixed(saved) && mixed(target));
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 // The shape without the vocabulary padding rows: what two layouts must agree on.
 Shape real_shape(Shape full, int64_t padded_rows) {
@@ -66,15 +78,22 @@ class Restore {
 
   // `known`: names a saved file may hold beyond the targets (a distributed
   // optimizer's states of parameters this rank owns nothing of).
-  void run(const std::vector<Target>& targets, const std::vector<std::string>& known = {}) {
+  // `any_extra`: the files may hold anything else (a model read from the
+  // optimizer's masters).
+  void run(const std::vector<Target>& targets, const std::vector<std::string>& known = {},
+           bool any_extra = false) {
     WEFT_CHECK(static_cast<int64_t>(c_.shards.size()) == c_.tp && c_.tp >= 1, "checkpoint ", c_.dir,
                " lists ", c_.shards.size(), " shards for tp ", c_.tp,
                "; load it with load_checkpoint");
     std::vector<std::vector<int64_t>> reads;
     for (const Target& t : targets) reads.push_back(check(t));
-    check_no_extra_tensors(targets, known);
+    if (!any_extra) check_no_extra_tensors(targets, known);
     for (size_t i = 0; i < targets.size(); ++i) copy(targets[i], reads[i]);
   }
+
+  // Whether the first shard's file holds `name`, and as what.
+  bool holds(const std::string& name) { return file(0).find(name) != nullptr; }
+  DType saved_dtype(const std::string& name) { return file(0).at(name).dtype(); }
 
  private:
   const std::vector<std::string>& parts(int64_t shard) const {
@@ -130,7 +149,7 @@ class Restore {
                       std::to_string(c_.tp) + " ways along dimension " +
                       std::to_string(saved->second.shard_dim) + " is " + shape_str(shape));
       }
-      if (tensor->dtype() != t.tensor->dtype()) {
+      if (!convertible(tensor->dtype(), t.tensor->dtype())) {
         refuse(s, t.name + " is " + safetensors_dtype_name(tensor->dtype()) + ", " + what_ +
                       " expects " + safetensors_dtype_name(t.tensor->dtype()));
       }
@@ -155,12 +174,18 @@ class Restore {
     const SavedParameter& saved = c_.parameters.at(t.parameter->name);
     // Host staging; zeros for the rows of this layout's vocabulary padding
     // that the saved layout did not have.
-    Tensor local = Tensor::zeros(t.parameter->value.shape(), t.tensor->dtype());
+    const DType saved_dtype = file(shards.front()).at(t.name).dtype();
+    Tensor local = Tensor::zeros(t.parameter->value.shape(), saved_dtype);
     for (int64_t s : shards) {
       copy_overlap(file(s).at(t.name), shard_origin(saved.full_shape, saved.shard_dim, s, c_.tp),
                    local, local_origin(*t.parameter));
     }
     if (t.flat) local = local.view({local.numel()}).rows(t.range.begin, t.range.end);
+    if (saved_dtype != t.tensor->dtype()) {  // f32 <-> bf16: a run of the other precision
+      Tensor converted = Tensor::empty(local.shape(), t.tensor->dtype());
+      ops::convert(local, converted);
+      local = converted;
+    }
     t.tensor->copy_from(local);
   }
 
@@ -172,21 +197,49 @@ class Restore {
 
 }  // namespace
 
+// Checkpoints load across precisions: a bf16 run saves bf16 values and f32
+// masters, an f32 run f32 values. An f32 model takes a bf16 run's masters
+// (its exact weights); a bf16 optimizer without saved masters takes the f32
+// values as its masters, and the model rounds them.
 void restore_model(Model& model, const Checkpoint& checkpoint) {
-  std::vector<Target> targets;
+  std::vector<Target> targets, from_masters;
   for (Parameter* p : model.parameters()) targets.push_back({p->name, &p->value, p});
-  Restore(checkpoint, false, "the model").run(targets);
+  Restore model_files(checkpoint, false, "the model");
+  model_files.run(targets);
+  if (targets.empty()) return;
+  const Parameter* first = targets.front().parameter;
+  if (first->value.dtype() != DType::F32 || model_files.saved_dtype(first->name) != DType::BF16) {
+    return;
+  }
+  Restore optimizer_files(checkpoint, true, "the model");
+  for (Parameter* p : model.parameters()) {
+    const std::string master = p->name + ".master";
+    if (optimizer_files.holds(master)) from_masters.push_back({master, &p->value, p});
+  }
+  if (!from_masters.empty()) optimizer_files.run(from_masters, {}, /*any_extra=*/true);
 }
 
 void restore_optimizer(AdamW& optimizer, const Checkpoint& checkpoint) {
-  std::vector<Target> targets;
+  std::vector<Target> targets, masters;
   for (const NamedTensor& state : optimizer.state_tensors()) {
     WEFT_CHECK(state.parameter != nullptr &&
                    state.name.rfind(state.parameter->name + ".", 0) == 0,
                "restore_optimizer: state tensor ", state.name, " does not name its parameter");
-    targets.push_back({state.name, state.tensor, state.parameter, state.flat, state.range});
+    (ends_with(state.name, ".master") ? masters : targets)
+        .push_back({state.name, state.tensor, state.parameter, state.flat, state.range});
   }
-  Restore(checkpoint, true, "the optimizer").run(targets, optimizer.state_names());
+  // A bf16 run's masters are no state of an f32 optimizer: they were read
+  // into the model (restore_model).
+  std::vector<std::string> known = optimizer.state_names();
+  for (const Parameter* p : optimizer.parameters()) known.push_back(p->name + ".master");
+  Restore restore(checkpoint, true, "the optimizer");
+  if (!masters.empty() && !restore.holds(masters.front().name)) {
+    for (Target& m : masters) m.name = m.parameter->name;  // an f32 run's values
+    Restore(checkpoint, false, "the optimizer").run(masters);
+  } else {
+    targets.insert(targets.end(), masters.begin(), masters.end());
+  }
+  restore.run(targets, known);
   optimizer.set_step_count(checkpoint.optimizer_step_count);
 }
 

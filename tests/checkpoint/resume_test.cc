@@ -2,7 +2,8 @@
 // save, a fresh process-like restart (new model, optimizer, trainer and data
 // source, built from the checkpoint alone), then N - k steps. With dropout
 // on, AdamW with weight decay, warm-up + cosine, clipping and gradient
-// accumulation, the losses and final parameters must be bit-identical.
+// accumulation, the losses and final parameters must be bit-identical, in
+// f32 and in bf16 mixed precision.
 
 #include <gtest/gtest.h>
 
@@ -75,13 +76,14 @@ std::vector<double> values_of(Model& model) {
   return out;
 }
 
-void expect_exact_resume(const char* preset) {
+void expect_exact_resume(const char* preset, DType dtype = DType::F32) {
+  const LayerContext ctx{dtype, Device::CPU};
   ModelConfig config = model_preset(preset);
   config.dropout = 0.1;
 
   // Straight through.
   std::vector<double> straight_losses;
-  auto straight = make_model(config);
+  auto straight = make_model(config, ctx);
   initialize_parameters(straight->parameters(), 11);
   {
     AdamW adam(straight->parameters(), kAdam);
@@ -94,7 +96,7 @@ void expect_exact_resume(const char* preset) {
   testing::ScratchDir run;
   std::vector<double> resumed_losses;
   {
-    auto model = make_model(config);
+    auto model = make_model(config, ctx);
     initialize_parameters(model->parameters(), 11);
     AdamW adam(model->parameters(), kAdam);
     Trainer trainer(*model, adam, kSchedule, trainer_options());
@@ -111,7 +113,7 @@ void expect_exact_resume(const char* preset) {
 
   // Restart from the checkpoint alone; the fresh model starts from other weights.
   const Checkpoint c = latest_checkpoint(run.path());
-  auto model = make_model(c.model_config);
+  auto model = make_model(c.model_config, ctx);
   initialize_parameters(model->parameters(), 999);
   AdamW adam(model->parameters(), kAdam);
   restore_model(*model, c);
@@ -142,6 +144,14 @@ TEST(ExactResume, TinyGpt) {
 }
 TEST(ExactResume, TinyEncoderDecoder) {
   expect_exact_resume("tiny-encoder-decoder");
+}
+// bf16 mixed precision: the f32 masters and moments come back from the
+// checkpoint, the bf16 values are the masters rounded.
+TEST(ExactResume, TinyGptInBf16) {
+  expect_exact_resume("tiny-gpt", DType::BF16);
+}
+TEST(ExactResume, TinyEncoderDecoderInBf16) {
+  expect_exact_resume("tiny-encoder-decoder", DType::BF16);
 }
 
 }  // namespace
