@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""The PyTorch reference for weft's GPU benchmark: training steps of GPT-2
+"""The PyTorch reference for weft's benchmarks: training steps of GPT-2
 124M as a strong PyTorch user writes them (bf16 autocast, torch.compile,
-F.scaled_dot_product_attention, fused AdamW), on random tokens.
+F.scaled_dot_product_attention, fused AdamW), on random tokens. With
+--device cpu (and --layers/--d-model/--heads/--vocab/--dropout for
+gpt-shakespeare-char's 6x384 shape) it is the CPU reference of
+`weft bench --device cpu`: eager unless asked (--compile), bf16 autocast or
+fp32 (--precision), torch's threads as OMP_NUM_THREADS says.
 
 The model is weft's gpt2-124m preset (src/model/config.cc): 12 pre-norm
 blocks of d_model 768, 12 heads, d_ff 3072, learned positions, GELU (tanh
@@ -37,13 +41,25 @@ def parse_args():
     p.add_argument("--vocab", type=int, default=50257, help="vocabulary size (weft's preset: 50257)")
     p.add_argument("--dropout", type=float, default=0.0, help="weft's gpt2-124m: 0")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile")
-    return p.parse_args()
+    p.add_argument("--compile", action="store_true", help="cpu: torch.compile too (slow to build)")
+    p.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
+                   help="bf16: autocast to bf16 (weights and optimizer stay f32)")
+    p.add_argument("--layers", type=int, default=12)
+    p.add_argument("--d-model", type=int, default=768)
+    p.add_argument("--heads", type=int, default=12)
+    p.add_argument("--d-ff", type=int, default=0, help="0: 4 x d-model")
+    args = p.parse_args()
+    if args.device == "cpu" and not args.compile:
+        args.no_compile = True
+    return args
 
 
 def build_model(torch, args):
     nn = torch.nn
     F = torch.nn.functional
-    d, heads, d_ff, layers = 768, 12, 3072, 12
+    d, heads, layers = args.d_model, args.heads, args.layers
+    d_ff = args.d_ff or 4 * d
 
     class SelfAttention(nn.Module):
         def __init__(self):
@@ -108,29 +124,33 @@ def main():
     except ImportError:
         print("pytorch: not installed")
         return 0
-    if not torch.cuda.is_available():
+    on_gpu = args.device == "cuda"
+    if on_gpu and not torch.cuda.is_available():
         print(f"pytorch: no CUDA device torch {torch.__version__} can use")
         return 0
 
     torch.manual_seed(0)
     torch.set_float32_matmul_precision("high")
-    device = torch.device("cuda")
-    torch.cuda.reset_peak_memory_stats()
+    device = torch.device(args.device)
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats()
     model = build_model(torch, args).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=1e-4, betas=(0.9, 0.95), eps=1e-8, fused=True)
+        lr=1e-4, betas=(0.9, 0.95), eps=1e-8, fused=on_gpu, foreach=not on_gpu)
     step_model = model if args.no_compile else torch.compile(model)
-    print(f"pytorch: torch {torch.__version__} on {torch.cuda.get_device_name()}, "
+    where = torch.cuda.get_device_name() if on_gpu else f"cpu, {torch.get_num_threads()} threads"
+    print(f"pytorch: torch {torch.__version__} on {where}, {args.precision}, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
           f"batch {args.batch} x {args.seq}, compile {not args.no_compile}", file=sys.stderr)
 
     def step():
         ids = torch.randint(0, args.vocab, (args.batch, args.seq), device=device)
         target = torch.randint(0, args.vocab, (args.batch, args.seq), device=device)
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(args.device, dtype=torch.bfloat16,
+                            enabled=args.precision == "bf16"):
             loss = step_model(ids, target)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -141,12 +161,14 @@ def main():
     try:
         for _ in range(args.warmup):
             step()
-        torch.cuda.synchronize()
+        if on_gpu:
+            torch.cuda.synchronize()
         seconds = 0.0
         for i in range(args.steps):
             start = time.perf_counter()
             loss = step()
-            torch.cuda.synchronize()  # as weft's step time: synchronised every step
+            if on_gpu:
+                torch.cuda.synchronize()  # as weft's step time: synchronised every step
             seconds += time.perf_counter() - start
             print(f"pytorch step {i + 1}: loss {loss.item():.4f}", file=sys.stderr)
     except torch.cuda.OutOfMemoryError:
@@ -154,7 +176,7 @@ def main():
         return 0
 
     tokens_per_s = args.batch * args.seq * args.steps / seconds
-    peak = torch.cuda.max_memory_allocated() / 2**30
+    peak = torch.cuda.max_memory_allocated() / 2**30 if on_gpu else float("nan")
     print(f"pytorch: tokens_per_s={tokens_per_s:.0f} peak_mem_gib={peak:.2f} "
           f"batch={args.batch} seq={args.seq}")
     return 0

@@ -38,10 +38,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-double cpu_sgemm_peak(int64_t n) {
-  const Tensor a = random_matrix(n, 1, DType::F32, Device::CPU);
-  const Tensor b = random_matrix(n, 2, DType::F32, Device::CPU);
-  Tensor c = Tensor::empty({n, n});
+// f32: OpenBLAS's sgemm; bf16: the bf16 product the CPU backend runs
+// (oneDNN, or widened to sgemm without bf16 instructions).
+double cpu_gemm_peak(int64_t n, DType dtype) {
+  const Tensor a = random_matrix(n, 1, dtype, Device::CPU);
+  const Tensor b = random_matrix(n, 2, dtype, Device::CPU);
+  Tensor c = Tensor::empty({n, n}, dtype);
   double best = 1e30;
   for (int i = 0; i < 4; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -74,7 +76,7 @@ double cuda_bf16_gemm_peak(int64_t n) {
 
 }  // namespace
 
-PeakFlops measure_peak(Device device, int64_t n) {
+PeakFlops measure_peak(Device device, int64_t n, DType dtype) {
   WEFT_CHECK(n > 0, "peak: the GEMM size must be positive, got ", n);
   const std::string size = std::to_string(n) + "^3";
   if (device == Device::CUDA) {
@@ -82,11 +84,15 @@ PeakFlops measure_peak(Device device, int64_t n) {
                                         std::to_string(kSamples) + " loops of " +
                                         std::to_string(kGemmsPerSample)};
   }
-  return {cpu_sgemm_peak(n), "sgemm " + size + " on cpu, best of 3"};
+  if (dtype == DType::BF16) {
+    return {cpu_gemm_peak(n, DType::BF16),
+            "bf16 GEMM " + size + " on cpu (" + ops::cpu_bf16_gemm_path() + "), best of 3"};
+  }
+  return {cpu_gemm_peak(n, DType::F32), "sgemm " + size + " on cpu, best of 3"};
 }
 
 double measure_peak_flops(int64_t n) {
-  return measure_peak(Device::CPU, n).flops_per_s;
+  return measure_peak(Device::CPU, n, DType::F32).flops_per_s;
 }
 
 }  // namespace weft::cli

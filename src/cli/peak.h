@@ -1,8 +1,9 @@
 #pragma once
 // The machine's attainable FLOP/s, measured in the same run as the figure it
-// divides (MFU). On the CPU: the best of a few n×n×n sgemm runs. On CUDA: the
-// best of a few timed loops of n×n×n bf16 GEMMs (the tensor cores' dense
-// rate, which MFU is conventionally quoted against whatever the precision).
+// divides (MFU). On the CPU: the best of a few n×n×n GEMMs of the run's
+// precision (sgemm for f32, the bf16 product for bf16). On CUDA: the best of
+// a few timed loops of n×n×n bf16 GEMMs (the tensor cores' dense rate,
+// which MFU is conventionally quoted against whatever the precision).
 
 #include <cstdint>
 #include <string>
@@ -16,7 +17,7 @@ struct PeakFlops {
   std::string method;  // "sgemm 2048^3 on cpu, best of 3"
 };
 
-PeakFlops measure_peak(Device device, int64_t n);
+PeakFlops measure_peak(Device device, int64_t n, DType dtype);
 
 // The CPU's peak, as measure_peak(Device::CPU, n).
 double measure_peak_flops(int64_t n);

@@ -199,7 +199,9 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   // MFU is against the peak of the machine rank 0 runs on; simulated ranks
   // share that machine.
   const double peak =
-      root ? measure_peak(target.device, target.device == Device::CUDA ? 8192 : 2048).flops_per_s
+      root ? measure_peak(target.device, target.device == Device::CUDA ? 8192 : 2048,
+                          target.dtype)
+                 .flops_per_s
            : 1.0;
   Progress progress(root ? c.progress : "silent", root ? c.out + "/metrics.jsonl" : "");
 

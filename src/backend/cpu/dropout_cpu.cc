@@ -7,31 +7,41 @@
 #include <cstring>
 
 #include "backend/cpu/cpu_common.h"
-#include "backend/cpu/widened.h"
 #include "backend/kernels.h"
+#include "weft/tensor/bf16.h"
 #include "weft/tensor/counter_rng.h"
 
 namespace weft::cpu {
 
 namespace {
 
-// out = in · keep / (1 − p); out may alias in.
-template <typename T>
-void dropout_impl(const T* in, T* out, int64_t rows, int64_t cols, double p,
+// How a stored element is scaled: in its own type, or (bf16) widened,
+// scaled in f32 and rounded once.
+template <typename T> struct Scaled {
+  static T of(T x, T scale) { return x * scale; }
+};
+template <> struct Scaled<uint16_t> {
+  static uint16_t of(uint16_t x, float scale) { return float_to_bf16(bf16_to_float(x) * scale); }
+};
+
+// out = in · keep / (1 − p); out may alias in. S is the stored type, A the
+// type the scale is applied in.
+template <typename S, typename A>
+void dropout_impl(const S* in, S* out, int64_t rows, int64_t cols, double p,
                   const ops::DropoutSite& site) {
   const uint64_t key = rng::stream_key(site.seed, site.step, site.site);
   const int64_t global_cols = site.global_cols == 0 ? cols : site.global_cols;
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+  const A keep_scale = static_cast<A>(1.0 / (1.0 - p));
 #pragma omp parallel for if (rows * cols >= kParallelMin / 4) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const uint64_t base = static_cast<uint64_t>(ops::dropout_global_row(site, r) * global_cols +
                                                 site.col_offset);
-    const T* x = in + r * cols;
-    T* y = out + r * cols;
+    const S* x = in + r * cols;
+    S* y = out + r * cols;
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
       const bool keep = static_cast<double>(rng::uniform01(key, base + c)) >= p;
-      y[c] = keep ? x[c] * keep_scale : T(0);
+      y[c] = keep ? Scaled<S>::of(x[c], keep_scale) : S(0);
     }
   }
 }
@@ -42,15 +52,15 @@ void dropout_apply(const char* kernel, const Tensor& in, double p, const ops::Dr
     if (out.raw() != in.raw()) std::memcpy(out.raw(), in.raw(), in.nbytes());
     return;
   }
-  if (any_bf16({&in, &out})) {
-    Widened w;
-    return dropout_apply(kernel, w.in(in), p, site, w.out(out));
-  }
   const int64_t cols = in.dim(-1);
   const int64_t rows = cols == 0 ? 0 : in.numel() / cols;
+  if (in.dtype() == DType::BF16 && out.dtype() == DType::BF16) {
+    return dropout_impl<uint16_t, float>(static_cast<const uint16_t*>(in.raw()),
+                                         static_cast<uint16_t*>(out.raw()), rows, cols, p, site);
+  }
   dispatch_floating(kernel, in.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    dropout_impl(in.data<T>(), out.data<T>(), rows, cols, p, site);
+    dropout_impl<T, T>(in.data<T>(), out.data<T>(), rows, cols, p, site);
   });
 }
 

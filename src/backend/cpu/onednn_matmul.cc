@@ -70,7 +70,7 @@ void widened_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, 
 #ifdef WEFT_WITH_ONEDNN
 
 struct MatmulKey {
-  int64_t m, n, k, lda, ldb;
+  int64_t m, n, k, lda, ldb, ldc;
   bool trans_a, trans_b, f32_out;
   float alpha, beta;
   bool operator==(const MatmulKey&) const = default;
@@ -79,7 +79,7 @@ struct MatmulKey {
 struct MatmulKeyHash {
   size_t operator()(const MatmulKey& key) const {
     size_t h = 0;
-    for (int64_t v : {key.m, key.n, key.k, key.lda, key.ldb}) {
+    for (int64_t v : {key.m, key.n, key.k, key.lda, key.ldb, key.ldc}) {
       h = h * 1000003u ^ std::hash<int64_t>()(v);
     }
     h = h * 31u + (key.trans_a ? 1u : 0u) + (key.trans_b ? 2u : 0u) + (key.f32_out ? 4u : 0u);
@@ -123,7 +123,7 @@ dnnl::memory::desc matrix_desc(int64_t op_rows, int64_t op_cols, int64_t ld, boo
 CachedMatmul build(const MatmulKey& key, const dnnl::engine& engine) {
   const auto a_md = matrix_desc(key.m, key.k, key.lda, key.trans_a, dt::bf16);
   const auto b_md = matrix_desc(key.k, key.n, key.ldb, key.trans_b, dt::bf16);
-  const auto c_md = matrix_desc(key.m, key.n, key.n, false, key.f32_out ? dt::f32 : dt::bf16);
+  const auto c_md = matrix_desc(key.m, key.n, key.ldc, false, key.f32_out ? dt::f32 : dt::bf16);
   dnnl::primitive_attr attr;
   if (key.alpha != 1.0f) attr.set_output_scales(0, {key.alpha});
   if (key.beta != 0.0f) {
@@ -149,13 +149,7 @@ bool processor_has_bf16() {
   return (isa & bf16) == bf16 || (isa & amx) == amx;
 }
 
-void onednn_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
-                 double alpha, double beta) {
-  const GemmShape s(a, trans_a, b, c);
-  const MatmulKey key{s.m,    s.n,     s.k,
-                      s.lda,  s.ldb,   trans_a,
-                      trans_b, c.dtype() == DType::F32, static_cast<float>(alpha),
-                      static_cast<float>(beta)};
+void onednn_gemm(const MatmulKey& key, const void* a, const void* b, void* c) {
   ThreadMatmuls& t = thread_matmuls();
   auto it = t.cache.find(key);
   if (it == t.cache.end()) {
@@ -163,9 +157,9 @@ void onednn_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, T
     it = t.cache.emplace(key, build(key, t.engine)).first;
   }
   CachedMatmul& m = it->second;
-  m.a.set_data_handle(const_cast<void*>(a.raw()));
-  m.b.set_data_handle(const_cast<void*>(b.raw()));
-  m.c.set_data_handle(c.raw());
+  m.a.set_data_handle(const_cast<void*>(a));
+  m.b.set_data_handle(const_cast<void*>(b));
+  m.c.set_data_handle(c);
   m.primitive.execute(t.stream, m.args);
   t.stream.wait();
 }
@@ -201,14 +195,29 @@ std::string bf16_gemm_path() {
 
 void bf16_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
                double alpha, double beta) {
-#ifdef WEFT_WITH_ONEDNN
+  const GemmShape s(a, trans_a, b, c);
   // oneDNN has no empty reduction; sgemm's k = 0 leaves beta·c.
-  if (bf16_gemm_is_native() && GemmShape(a, trans_a, b, c).k > 0) {
-    onednn_gemm(a, trans_a, b, trans_b, c, alpha, beta);
+  if (bf16_gemm_is_native() && s.k > 0) {
+    bf16_gemm_strided(trans_a, trans_b, s.m, s.n, s.k, static_cast<float>(alpha), a.raw(), s.lda,
+                      b.raw(), s.ldb, static_cast<float>(beta), c.raw(), s.n,
+                      c.dtype() == DType::F32);
     return;
   }
-#endif
   widened_gemm(a, trans_a, b, trans_b, c, alpha, beta);
+}
+
+void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const void* a, int64_t lda, const void* b, int64_t ldb, float beta, void* c,
+                       int64_t ldc, bool f32_c) {
+#ifdef WEFT_WITH_ONEDNN
+  WEFT_CHECK(bf16_gemm_is_native() && m > 0 && n > 0 && k > 0,
+             "bf16_gemm_strided: needs bf16 instructions and a non-empty product");
+  onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, f32_c, alpha, beta}, a, b, c);
+#else
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda,
+      (void)b, (void)ldb, (void)beta, (void)c, (void)ldc, (void)f32_c;
+  throw Error("bf16_gemm_strided: this build has no oneDNN");
+#endif
 }
 
 void bf16_gemm_widened(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,

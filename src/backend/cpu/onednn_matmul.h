@@ -22,6 +22,13 @@ namespace weft::cpu {
 void bf16_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
                double alpha, double beta);
 
+// The same product on raw row-major matrices with leading dimensions (in
+// elements), a and b bf16, c bf16 or f32 (f32_c): attention's strided
+// per-head slices. Only where bf16_gemm_is_native(), with m, n, k > 0.
+void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const void* a, int64_t lda, const void* b, int64_t ldb, float beta, void* c,
+                       int64_t ldc, bool f32_c);
+
 // The path without bf16 instructions, always built: bf16_gemm's result up
 // to the summation order (tests compare the two).
 void bf16_gemm_widened(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
