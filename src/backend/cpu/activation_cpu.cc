@@ -16,54 +16,77 @@ struct ExpOf {
   template <typename T> T operator()(T x) const { return exp_of<T>(x); }
 };
 
-template <typename T> void relu_forward(const T* x, T* y, int64_t n) {
+// S is the stored type (bf16: its bits); the arithmetic runs in Arith<S>::type.
+template <typename S> void relu_forward(const S* x, S* y, int64_t n) {
 #pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) y[i] = Arith<S>::load(x[i]) > 0 ? x[i] : S(0);
 }
 
-template <typename T> void relu_backward(const T* x, const T* dy, T* dx, int64_t n) {
+template <typename S> void relu_backward(const S* x, const S* dy, S* dx, int64_t n) {
 #pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) dx[i] = Arith<S>::load(x[i]) > 0 ? dy[i] : S(0);
 }
 
-template <typename T> void gelu_forward(const T* x, T* y, int64_t n) {
+template <typename S> void gelu_forward(const S* x, S* y, int64_t n) {
+  using A = Arith<S>;
 #pragma omp parallel for simd if (n >= kParallelMin / 4) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = gelu::value(x[i], ExpOf{});
+  for (int64_t i = 0; i < n; ++i) y[i] = A::store(gelu::value(A::load(x[i]), ExpOf{}));
 }
 
-template <typename T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
+template <typename S> void gelu_backward(const S* x, const S* dy, S* dx, int64_t n) {
+  using A = Arith<S>;
 #pragma omp parallel for simd if (n >= kParallelMin / 4) schedule(static)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gelu::derivative(x[i], ExpOf{});
+  for (int64_t i = 0; i < n; ++i) {
+    dx[i] = A::store(A::load(dy[i]) * gelu::derivative(A::load(x[i]), ExpOf{}));
+  }
+}
+
+// Calls fn(S{}) with the stored type of tensors all of one dtype: float,
+// double or (bf16) uint16_t. Mixed dtypes are widened by the caller.
+template <typename Fn> void dispatch_stored(const char* kernel, DType dtype, Fn&& fn) {
+  if (dtype == DType::BF16) return fn(uint16_t{});
+  dispatch_floating(kernel, dtype, fn);
+}
+
+bool one_dtype(std::initializer_list<const Tensor*> tensors) {
+  for (const Tensor* t : tensors) {
+    if (t->dtype() != (*tensors.begin())->dtype()) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
 void activation_forward(ops::Activation act, const Tensor& x, Tensor& y) {
-  if (any_bf16({&x, &y})) {
+  if (!one_dtype({&x, &y})) {
     Widened w;
     return cpu::activation_forward(act, w.in(x), w.out(y));
   }
-  dispatch_floating("activation_forward", x.dtype(), [&](auto zero) {
-    using T = decltype(zero);
+  dispatch_stored("activation_forward", x.dtype(), [&](auto zero) {
+    using S = decltype(zero);
+    const auto* xp = static_cast<const S*>(x.raw());
+    auto* yp = static_cast<S*>(y.raw());
     if (act == ops::Activation::ReLU) {
-      relu_forward(x.data<T>(), y.data<T>(), x.numel());
+      relu_forward(xp, yp, x.numel());
     } else {
-      gelu_forward(x.data<T>(), y.data<T>(), x.numel());
+      gelu_forward(xp, yp, x.numel());
     }
   });
 }
 
 void activation_backward(ops::Activation act, const Tensor& x, const Tensor& dy, Tensor& dx) {
-  if (any_bf16({&x, &dy, &dx})) {
+  if (!one_dtype({&x, &dy, &dx})) {
     Widened w;
     return cpu::activation_backward(act, w.in(x), w.in(dy), w.out(dx));
   }
-  dispatch_floating("activation_backward", x.dtype(), [&](auto zero) {
-    using T = decltype(zero);
+  dispatch_stored("activation_backward", x.dtype(), [&](auto zero) {
+    using S = decltype(zero);
+    const auto *xp = static_cast<const S*>(x.raw()), *dyp = static_cast<const S*>(dy.raw());
+    auto* dxp = static_cast<S*>(dx.raw());
     if (act == ops::Activation::ReLU) {
-      relu_backward(x.data<T>(), dy.data<T>(), dx.data<T>(), x.numel());
+      relu_backward(xp, dyp, dxp, x.numel());
     } else {
-      gelu_backward(x.data<T>(), dy.data<T>(), dx.data<T>(), x.numel());
+      gelu_backward(xp, dyp, dxp, x.numel());
     }
   });
 }

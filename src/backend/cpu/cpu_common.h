@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "weft/tensor/bf16.h"
 #include "weft/tensor/error.h"
 #include "weft/tensor/tensor.h"
 
@@ -31,6 +32,21 @@ template <typename Fn> void dispatch_floating(const char* kernel, DType dtype, F
                                  " (the CPU backend computes in f32 and f64)"));
   }
 }
+
+// A stored element and the type its arithmetic runs in: itself, or f32 for
+// bf16 (stored as its bits, rounded to nearest even on the way back).
+// Kernels templated on the stored type S read through Arith<S>::load and
+// write through store, so one loop serves f32, f64 and bf16.
+template <typename S> struct Arith {
+  using type = S;
+  static S load(S x) { return x; }
+  static S store(S x) { return x; }
+};
+template <> struct Arith<uint16_t> {
+  using type = float;
+  static float load(uint16_t x) { return bf16_to_float(x); }
+  static uint16_t store(float x) { return float_to_bf16(x); }
+};
 
 // Columns [begin, end) of `cols` owned by thread `t` of `n`, cut at multiples
 // of 16 elements so that two threads never write the same cache line.

@@ -8,29 +8,20 @@
 
 #include "backend/cpu/cpu_common.h"
 #include "backend/kernels.h"
-#include "weft/tensor/bf16.h"
 #include "weft/tensor/counter_rng.h"
 
 namespace weft::cpu {
 
 namespace {
 
-// How a stored element is scaled: in its own type, or (bf16) widened,
-// scaled in f32 and rounded once.
-template <typename T> struct Scaled {
-  static T of(T x, T scale) { return x * scale; }
-};
-template <> struct Scaled<uint16_t> {
-  static uint16_t of(uint16_t x, float scale) { return float_to_bf16(bf16_to_float(x) * scale); }
-};
-
-// out = in · keep / (1 − p); out may alias in. S is the stored type, A the
-// type the scale is applied in.
-template <typename S, typename A>
+// out = in · keep / (1 − p); out may alias in. S is the stored type (bf16:
+// its bits), scaled in Arith<S>::type.
+template <typename S>
 void dropout_impl(const S* in, S* out, int64_t rows, int64_t cols, double p,
                   const ops::DropoutSite& site) {
   const uint64_t key = rng::stream_key(site.seed, site.step, site.site);
   const int64_t global_cols = site.global_cols == 0 ? cols : site.global_cols;
+  using A = typename Arith<S>::type;
   const A keep_scale = static_cast<A>(1.0 / (1.0 - p));
 #pragma omp parallel for if (rows * cols >= kParallelMin / 4) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
@@ -41,7 +32,7 @@ void dropout_impl(const S* in, S* out, int64_t rows, int64_t cols, double p,
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
       const bool keep = static_cast<double>(rng::uniform01(key, base + c)) >= p;
-      y[c] = keep ? Scaled<S>::of(x[c], keep_scale) : S(0);
+      y[c] = keep ? Arith<S>::store(Arith<S>::load(x[c]) * keep_scale) : S(0);
     }
   }
 }
@@ -55,12 +46,12 @@ void dropout_apply(const char* kernel, const Tensor& in, double p, const ops::Dr
   const int64_t cols = in.dim(-1);
   const int64_t rows = cols == 0 ? 0 : in.numel() / cols;
   if (in.dtype() == DType::BF16 && out.dtype() == DType::BF16) {
-    return dropout_impl<uint16_t, float>(static_cast<const uint16_t*>(in.raw()),
-                                         static_cast<uint16_t*>(out.raw()), rows, cols, p, site);
+    return dropout_impl(static_cast<const uint16_t*>(in.raw()), static_cast<uint16_t*>(out.raw()),
+                        rows, cols, p, site);
   }
   dispatch_floating(kernel, in.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    dropout_impl<T, T>(in.data<T>(), out.data<T>(), rows, cols, p, site);
+    dropout_impl(in.data<T>(), out.data<T>(), rows, cols, p, site);
   });
 }
 
