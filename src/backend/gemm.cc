@@ -39,4 +39,8 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
 
 std::string cpu_bf16_gemm_path() { return cpu::bf16_gemm_path(); }
 
+std::string cpu_f32_gemm_path() {
+  return cpu::f32_gemm_uses_onednn() ? "oneDNN matmul" : "OpenBLAS sgemm";
+}
+
 }  // namespace weft::ops

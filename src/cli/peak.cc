@@ -38,8 +38,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// f32: OpenBLAS's sgemm; bf16: the bf16 product the CPU backend runs
-// (oneDNN, or widened to sgemm without bf16 instructions).
+// The product the CPU backend runs for the precision: f32 (oneDNN's matmul,
+// or OpenBLAS's sgemm in a build without oneDNN); bf16 (oneDNN, or widened
+// to f32 without bf16 instructions).
 double cpu_gemm_peak(int64_t n, DType dtype) {
   const Tensor a = random_matrix(n, 1, dtype, Device::CPU);
   const Tensor b = random_matrix(n, 2, dtype, Device::CPU);
@@ -88,7 +89,8 @@ PeakFlops measure_peak(Device device, int64_t n, DType dtype) {
     return {cpu_gemm_peak(n, DType::BF16),
             "bf16 GEMM " + size + " on cpu (" + ops::cpu_bf16_gemm_path() + "), best of 3"};
   }
-  return {cpu_gemm_peak(n, DType::F32), "sgemm " + size + " on cpu, best of 3"};
+  return {cpu_gemm_peak(n, DType::F32),
+          "f32 GEMM " + size + " on cpu (" + ops::cpu_f32_gemm_path() + "), best of 3"};
 }
 
 double measure_peak_flops(int64_t n) {

@@ -1,7 +1,7 @@
 #pragma once
 // The machine's attainable FLOP/s, measured in the same run as the figure it
 // divides (MFU). On the CPU: the best of a few n×n×n GEMMs of the run's
-// precision (sgemm for f32, the bf16 product for bf16). On CUDA: the best of
+// precision, through the same GEMM the run uses. On CUDA: the best of
 // a few timed loops of n×n×n bf16 GEMMs (the tensor cores' dense rate,
 // which MFU is conventionally quoted against whatever the precision).
 

@@ -41,7 +41,7 @@ TEST(MainGradients, WeightGradientGemmAccumulatesInF32) {
     ops::gemm(dy, true, x, false, dw, 1.0, 1.0);
     ops::gemm(widened(dy), true, widened(x), false, expected, 1.0, 1.0);
   }
-  // Another summation order (oneDNN against sgemm): f32's budget, not bits.
+  // Another summation order (bf16 operands against their widened f32 copies): f32's budget.
   const Tolerance tol = tolerance_for(DType::F32);
   EXPECT_TRUE(all_close(dw, expected, tol.rel, tol.abs));
 }

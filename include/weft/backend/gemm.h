@@ -18,5 +18,7 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
 // How bf16 products run on this CPU, in one line for a run's header:
 // "oneDNN matmul on AMX", or why they are widened to f32 (slower).
 std::string cpu_bf16_gemm_path();
+// The same for f32 products: "oneDNN matmul" or "OpenBLAS sgemm".
+std::string cpu_f32_gemm_path();
 
 }  // namespace weft::ops

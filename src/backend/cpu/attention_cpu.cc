@@ -26,8 +26,7 @@ constexpr int64_t kBlock = 64;
 // Row-major C = alpha·op(A)·op(B) + beta·C.
 void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
-              k, alpha, a, lda, b, ldb, beta, c, ldc);
+  f32_gemm_strided(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {

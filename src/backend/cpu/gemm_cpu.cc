@@ -1,7 +1,7 @@
-// GEMM on the CPU: OpenBLAS sgemm/dgemm on row-major matrices; bf16 through
-// oneDNN (onednn_matmul.h). OpenBLAS is
-// the OpenMP build, so it shares the thread pool with the other CPU kernels
-// and runs single-threaded when called from inside a parallel region.
+// GEMM on the CPU on row-major matrices: f32 and bf16 through oneDNN's
+// matmul (onednn_matmul.h), f64 and single-row f32 products (gemv) through
+// OpenBLAS. Both are OpenMP builds, so they share the thread pool with the
+// other CPU kernels and run single-threaded inside a parallel region.
 
 #include <cblas.h>
 
@@ -43,8 +43,9 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   }
   switch (a.dtype()) {
     case DType::F32:
-      cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, static_cast<float>(alpha), a.data<float>(),
-                  a_cols, b.data<float>(), b_cols, static_cast<float>(beta), c.data<float>(), n);
+      f32_gemm_strided(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a.data<float>(),
+                       a_cols, b.data<float>(), b_cols, static_cast<float>(beta), c.data<float>(),
+                       n);
       break;
     case DType::F64:
       cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a.data<double>(), a_cols,

@@ -72,6 +72,7 @@ void widened_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, 
 struct MatmulKey {
   int64_t m, n, k, lda, ldb, ldc;
   bool trans_a, trans_b, f32_out;
+  bool f32_in;  // a and b f32 (then c too); else bf16
   float alpha, beta;
   bool operator==(const MatmulKey&) const = default;
 };
@@ -82,7 +83,8 @@ struct MatmulKeyHash {
     for (int64_t v : {key.m, key.n, key.k, key.lda, key.ldb, key.ldc}) {
       h = h * 1000003u ^ std::hash<int64_t>()(v);
     }
-    h = h * 31u + (key.trans_a ? 1u : 0u) + (key.trans_b ? 2u : 0u) + (key.f32_out ? 4u : 0u);
+    h = h * 31u + (key.trans_a ? 1u : 0u) + (key.trans_b ? 2u : 0u) + (key.f32_out ? 4u : 0u) +
+        (key.f32_in ? 8u : 0u);
     return h ^ std::hash<float>()(key.alpha) * 7u ^ std::hash<float>()(key.beta) * 13u;
   }
 };
@@ -121,8 +123,9 @@ dnnl::memory::desc matrix_desc(int64_t op_rows, int64_t op_cols, int64_t ld, boo
 }
 
 CachedMatmul build(const MatmulKey& key, const dnnl::engine& engine) {
-  const auto a_md = matrix_desc(key.m, key.k, key.lda, key.trans_a, dt::bf16);
-  const auto b_md = matrix_desc(key.k, key.n, key.ldb, key.trans_b, dt::bf16);
+  const dt operands = key.f32_in ? dt::f32 : dt::bf16;
+  const auto a_md = matrix_desc(key.m, key.k, key.lda, key.trans_a, operands);
+  const auto b_md = matrix_desc(key.k, key.n, key.ldb, key.trans_b, operands);
   const auto c_md = matrix_desc(key.m, key.n, key.ldc, false, key.f32_out ? dt::f32 : dt::bf16);
   dnnl::primitive_attr attr;
   if (key.alpha != 1.0f) attr.set_output_scales(0, {key.alpha});
@@ -212,12 +215,35 @@ void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 #ifdef WEFT_WITH_ONEDNN
   WEFT_CHECK(bf16_gemm_is_native() && m > 0 && n > 0 && k > 0,
              "bf16_gemm_strided: needs bf16 instructions and a non-empty product");
-  onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, f32_c, alpha, beta}, a, b, c);
+  onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, f32_c, false, alpha, beta}, a,
+              b, c);
 #else
   (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda,
       (void)b, (void)ldb, (void)beta, (void)c, (void)ldc, (void)f32_c;
   throw Error("bf16_gemm_strided: this build has no oneDNN");
 #endif
+}
+
+bool f32_gemm_uses_onednn() {
+#ifdef WEFT_WITH_ONEDNN
+  return true;
+#else
+  return false;
+#endif
+}
+
+void f32_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                      float* c, int64_t ldc) {
+#ifdef WEFT_WITH_ONEDNN
+  if (m > 0 && n > 0 && k > 0) {
+    onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, true, true, alpha, beta}, a, b,
+                c);
+    return;
+  }
+#endif
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void bf16_gemm_widened(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,

@@ -1,5 +1,6 @@
 #pragma once
-// bf16 matrix products on the CPU through oneDNN's matmul: AVX-512 BF16 and
+// Matrix products on the CPU through oneDNN's matmul: bf16 (and f32, below).
+// bf16: AVX-512 BF16 and
 // AMX multiply bf16 pairs and accumulate in f32, at about twice the f32 rate
 // of the same cores. OpenBLAS (Debian's build) has no bf16 GEMM.
 //
@@ -28,6 +29,15 @@ void bf16_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Ten
 void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                        const void* a, int64_t lda, const void* b, int64_t ldb, float beta, void* c,
                        int64_t ldc, bool f32_c);
+
+// f32 products: oneDNN's f32 matmul where the build has oneDNN (on this
+// project's test machine, AVX-512, it ran weft's GEMM shapes at about 5x
+// OpenBLAS's sgemm from Debian: 410-430 against 80-87 GFLOP/s on 2 cores),
+// else OpenBLAS. Empty products go to sgemm (k = 0 leaves beta·c).
+bool f32_gemm_uses_onednn();
+void f32_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                      float* c, int64_t ldc);
 
 // The path without bf16 instructions, always built: bf16_gemm's result up
 // to the summation order (tests compare the two).
