@@ -30,16 +30,19 @@ ModelStateBytes model_state_bytes(const ModelConfig& config, int64_t tp, int64_t
   WEFT_CHECK(dp >= 1, "model state: dp must be >= 1, got ", dp);
   const std::vector<int64_t> numels = local_parameter_numels(config, tp);
   const int64_t e = static_cast<int64_t>(dtype_size(dtype));
+  const int64_t g = static_cast<int64_t>(dtype_size(grad_dtype(dtype)));  // f32 for bf16
   ModelStateBytes b;
   b.parameters = std::accumulate(numels.begin(), numels.end(), int64_t{0});
-  b.weights = b.gradients = b.parameters * e;
+  b.weights = b.parameters * e;
+  b.gradients = b.parameters * g;
   int64_t owned = b.parameters;
   const bool sharded = zero && dp > 1;
   if (dp > 1) {
-    const std::vector<PlannedBucket> plan = plan_buckets(numels, e, bucket_bytes, sharded ? dp : 1);
+    // Buckets are planned over the gradients, and the values follow them.
+    const std::vector<PlannedBucket> plan = plan_buckets(numels, g, bucket_bytes, sharded ? dp : 1);
     int64_t padded = 0;
     for (const PlannedBucket& bucket : plan) padded += bucket.padded;
-    b.gradients = padded * e;
+    b.gradients = padded * g;
     if (sharded) {
       b.weights = padded * e;
       owned = 0;

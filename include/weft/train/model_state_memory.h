@@ -5,9 +5,9 @@
 // parameter without it, 8 + 8/dp with ZeRO-1) or measured from the tensors a
 // training rank holds. Activations are not model state.
 //
-// weft keeps gradients in the parameters' dtype: with bf16 weights that is
-// 2 + 2 + 12 bytes per parameter (Megatron-LM, with f32 main gradients:
-// 2 + 4 + 12), and 4 + 12/dp with ZeRO-1. Under data parallelism the
+// With bf16 weights the gradients are f32 (main gradients, as Megatron-LM
+// keeps them): 2 + 4 + 12 = 18 bytes per parameter, 6 + 12/dp with ZeRO-1
+// (Megatron-LM's distributed optimizer accounting). Under data parallelism the
 // gradients live in buckets; with ZeRO-1 the weights do too, and both are
 // padded to whole 64-element slices per rank (bucket_plan.h).
 
