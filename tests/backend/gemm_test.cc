@@ -47,6 +47,25 @@ TEST_P(GemmForward, AllTransposeCombinationsWithAlphaBeta) {
   }
 }
 
+// Products past 2^18 multiply-adds take oneDNN's matmul in f32 (small ones
+// stay on sgemm): m = 70 as (2,35), k = 81, n = 65, odd and unaligned.
+TEST_P(GemmForward, LargeProductsAllTransposesWithAlphaBeta) {
+  const DType dt = GetParam();
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "trans_a " << ta << ", trans_b " << tb);
+      const Tensor a = random_tensor(ta ? Shape{81, 70} : Shape{2, 35, 81}, dt, 11);
+      const Tensor b = random_tensor(tb ? Shape{65, 81} : Shape{81, 65}, dt, 12);
+      Tensor c = random_tensor({2, 35, 65}, dt, 13);
+      const std::vector<double> expected =
+          reference_gemm(a.to_double_vector(), ta, b.to_double_vector(), tb,
+                         c.to_double_vector(), 70, 65, 81, 0.7, 0.3);
+      ops::gemm(a, ta, b, tb, c, 0.7, 0.3);
+      EXPECT_TRUE(matches_reference(c, expected));
+    }
+  }
+}
+
 TEST_P(GemmForward, BetaZeroIgnoresGarbageInC) {
   const DType dt = GetParam();
   const Tensor a = random_tensor({5, 3}, dt, 4), b = random_tensor({3, 9}, dt, 5);

@@ -224,6 +224,11 @@ void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 #endif
 }
 
+// Below this many multiply-adds an f32 product stays on OpenBLAS: building
+// a oneDNN primitive JIT-compiles code (about a millisecond), which a tiny
+// product never earns back, and OpenBLAS's call costs less.
+constexpr int64_t kOneDnnMinProduct = int64_t{1} << 18;
+
 bool f32_gemm_uses_onednn() {
 #ifdef WEFT_WITH_ONEDNN
   return true;
@@ -236,7 +241,7 @@ void f32_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
                       const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                       float* c, int64_t ldc) {
 #ifdef WEFT_WITH_ONEDNN
-  if (m > 0 && n > 0 && k > 0) {
+  if (m > 0 && n > 0 && k > 0 && m * n * k >= kOneDnnMinProduct) {
     onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, true, true, alpha, beta}, a, b,
                 c);
     return;

@@ -33,7 +33,8 @@ void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 // f32 products: oneDNN's f32 matmul where the build has oneDNN (on this
 // project's test machine, AVX-512, it ran weft's GEMM shapes at about 5x
 // OpenBLAS's sgemm from Debian: 410-430 against 80-87 GFLOP/s on 2 cores),
-// else OpenBLAS. Empty products go to sgemm (k = 0 leaves beta·c).
+// else OpenBLAS. Empty and small products (under 2^18 multiply-adds) go to
+// sgemm: k = 0 leaves beta·c, and a small one never earns back a primitive.
 bool f32_gemm_uses_onednn();
 void f32_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                       const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
