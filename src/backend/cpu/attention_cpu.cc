@@ -1,21 +1,28 @@
 // Attention on the CPU: one task per (batch, head), each calling
-// single-threaded BLAS on the head's strided slice of q, k, v (row stride
+// single-threaded GEMMs on the head's strided slice of q, k, v (row stride
 // H·Dh, so nothing is transposed or copied). Queries go in blocks of kBlock
 // rows; under the causal mask a block only multiplies against the keys it can
 // see, which skips about half the work when Tq = Tk.
+//
+// One templated path serves f32, f64 and bf16 storage (S). bf16 runs where
+// the processor multiplies bf16 (onednn_matmul.h): the products take bf16
+// operands and accumulate in f32; the scores, the softmax and dS are f32,
+// rounded once where a product or the caller reads them (probs, dS, out,
+// dq); dk and dv sum over the query blocks in f32 before their one rounding.
+// Elsewhere bf16 is widened to f32 for the whole call (widened.h).
 //
 //   q, out, dq, dout (B,Tq,H,Dh)   k, v, dk, dv (B,Tk,H,Dh)   probs (B,H,Tq,Tk)
 
 #include <cblas.h>
 
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/onednn_matmul.h"
 #include "backend/cpu/widened.h"
 #include "backend/kernels.h"
-#include "weft/tensor/bf16.h"
 
 namespace weft::cpu {
 
@@ -23,15 +30,26 @@ namespace {
 
 constexpr int64_t kBlock = 64;
 
-// Row-major C = alpha·op(A)·op(B) + beta·C.
-void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+using bf16_t = uint16_t;
+
+// Row-major C = alpha·op(A)·op(B) + beta·C on the stored type, accumulated
+// in its arithmetic type; C is that type (scores, sums) or the stored one.
+void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+             int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   f32_gemm_strided(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+             int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const bf16_t* a,
+             int64_t lda, const bf16_t* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  bf16_gemm_strided(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true);
+}
+void product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const bf16_t* a,
+             int64_t lda, const bf16_t* b, int64_t ldb, float beta, bf16_t* c, int64_t ldc) {
+  bf16_gemm_strided(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false);
 }
 
 // Shapes shared by forward and backward, and the causal mask (forward only:
@@ -77,25 +95,39 @@ template <typename T> void softmax_row(T* p, int64_t lim, int64_t tk, const int3
   std::fill(p + lim, p + tk, T(0));
 }
 
-template <typename T>
-void forward_head(const Dims& d, const T* q, const T* k, const T* v, const int32_t* valid,
-                  T scale, T* probs, T* out) {
+// S is the stored type; scores and probabilities are A = Arith<S>::type. A
+// wide S (bf16) computes the scores in scratch and rounds them into probs.
+template <typename S>
+void forward_head(const Dims& d, const S* q, const S* k, const S* v, const int32_t* valid,
+                  typename Arith<S>::type scale, S* probs, S* out) {
+  using A = typename Arith<S>::type;
+  constexpr bool kWide = !std::is_same_v<S, A>;
+  thread_local std::vector<A> scores_buffer;
   for (int64_t i0 = 0; i0 < d.Tq; i0 += kBlock) {
     const int64_t i1 = std::min(d.Tq, i0 + kBlock), rows = i1 - i0, kend = d.key_end(i1);
-    T* p = probs + i0 * d.Tk;
+    A* scores;
+    if constexpr (kWide) {
+      scores = scratch(scores_buffer, static_cast<size_t>(kBlock * d.Tk));
+    } else {
+      scores = probs + i0 * d.Tk;
+    }
     if (kend > 0) {  // S = scale · Q·Kᵀ over the keys the block can see
-      blas(false, true, rows, kend, d.Dh, scale, q + i0 * d.ld(), d.ld(), k, d.ld(), T(0), p,
-           d.Tk);
+      product(false, true, rows, kend, d.Dh, scale, q + i0 * d.ld(), d.ld(), k, d.ld(), A(0),
+              scores, d.Tk);
     }
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t lim = d.causal ? std::clamp(i + 1 + d.Tk - d.Tq, int64_t{0}, kend) : d.Tk;
-      softmax_row(probs + i * d.Tk, lim, d.Tk, valid);
+      A* row = scores + (i - i0) * d.Tk;
+      softmax_row(row, lim, d.Tk, valid);
+      if constexpr (kWide) {
+        for (int64_t j = 0; j < d.Tk; ++j) probs[i * d.Tk + j] = Arith<S>::store(row[j]);
+      }
     }
     if (kend > 0) {  // out = P·V
-      blas(false, false, rows, d.Dh, kend, T(1), p, d.Tk, v, d.ld(), T(0), out + i0 * d.ld(),
-           d.ld());
+      product(false, false, rows, d.Dh, kend, A(1), probs + i0 * d.Tk, d.Tk, v, d.ld(), A(0),
+              out + i0 * d.ld(), d.ld());
     } else {
-      for (int64_t i = i0; i < i1; ++i) std::fill(out + i * d.ld(), out + i * d.ld() + d.Dh, T(0));
+      for (int64_t i = i0; i < i1; ++i) std::fill(out + i * d.ld(), out + i * d.ld() + d.Dh, S(0));
     }
   }
 }
@@ -114,128 +146,106 @@ template <typename T> int64_t seen_keys(const T* p, int64_t rows, int64_t tk) {
   return kend;
 }
 
-template <typename T>
-void backward_head(const Dims& d, const T* q, const T* k, const T* v, const T* probs,
-                   const T* dout, T scale, T* dprobs, T* dq, T* dk, T* dv) {
-  for (int64_t j = 0; j < d.Tk; ++j) {  // dk and dv accumulate over query blocks
-    std::fill(dk + j * d.ld(), dk + j * d.ld() + d.Dh, T(0));
-    std::fill(dv + j * d.ld(), dv + j * d.ld() + d.Dh, T(0));
+template <typename S>
+void backward_head(const Dims& d, const S* q, const S* k, const S* v, const S* probs,
+                   const S* dout, typename Arith<S>::type scale, S* dprobs, S* dq, S* dk, S* dv) {
+  using A = typename Arith<S>::type;
+  constexpr bool kWide = !std::is_same_v<S, A>;
+  // dk and dv accumulate over query blocks: in place, or (wide) in scratch.
+  thread_local std::vector<A> dp_buffer, dkv_buffer;
+  A *dk_sum, *dv_sum;
+  int64_t ld_sum;
+  if constexpr (kWide) {
+    dk_sum = scratch(dkv_buffer, static_cast<size_t>(2 * d.Tk * d.Dh));
+    dv_sum = dk_sum + d.Tk * d.Dh;
+    ld_sum = d.Dh;
+  } else {
+    dk_sum = dk, dv_sum = dv, ld_sum = d.ld();
+  }
+  for (int64_t j = 0; j < d.Tk; ++j) {
+    std::fill(dk_sum + j * ld_sum, dk_sum + j * ld_sum + d.Dh, A(0));
+    std::fill(dv_sum + j * ld_sum, dv_sum + j * ld_sum + d.Dh, A(0));
   }
   for (int64_t i0 = 0; i0 < d.Tq; i0 += kBlock) {
     const int64_t i1 = std::min(d.Tq, i0 + kBlock), rows = i1 - i0;
-    const T* p = probs + i0 * d.Tk;
+    const S* p = probs + i0 * d.Tk;
     const int64_t kend = seen_keys(p, rows, d.Tk);
-    T* dqb = dq + i0 * d.ld();
+    S* dqb = dq + i0 * d.ld();
     if (kend == 0) {
-      for (int64_t i = 0; i < rows; ++i) std::fill(dqb + i * d.ld(), dqb + i * d.ld() + d.Dh, T(0));
+      for (int64_t i = 0; i < rows; ++i) std::fill(dqb + i * d.ld(), dqb + i * d.ld() + d.Dh, S(0));
       continue;
     }
-    T* ds = dprobs + i0 * d.Tk;
-    const T* dob = dout + i0 * d.ld();
-    // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(dP∘P))·scale in place.
-    blas(false, true, rows, kend, d.Dh, T(1), dob, d.ld(), v, d.ld(), T(0), ds, d.Tk);
+    S* ds = dprobs + i0 * d.Tk;
+    A* dp;
+    if constexpr (kWide) {
+      dp = scratch(dp_buffer, static_cast<size_t>(kBlock * d.Tk));
+    } else {
+      dp = ds;
+    }
+    const S* dob = dout + i0 * d.ld();
+    // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(dP∘P))·scale (in place unless wide).
+    product(false, true, rows, kend, d.Dh, A(1), dob, d.ld(), v, d.ld(), A(0), dp, d.Tk);
     for (int64_t i = 0; i < rows; ++i) {
-      const T* pr = p + i * d.Tk;
-      T* dr = ds + i * d.Tk;
+      const S* pr = p + i * d.Tk;
+      const A* dr = dp + i * d.Tk;
+      S* dsr = ds + i * d.Tk;
       double dot = 0.0;
 #pragma omp simd reduction(+ : dot)
-      for (int64_t j = 0; j < kend; ++j) dot += dr[j] * pr[j];
-      const T c = static_cast<T>(dot);
+      for (int64_t j = 0; j < kend; ++j) dot += dr[j] * Arith<S>::load(pr[j]);
+      const A c = static_cast<A>(dot);
 #pragma omp simd
-      for (int64_t j = 0; j < kend; ++j) dr[j] = pr[j] * (dr[j] - c) * scale;
-    }
-    // dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO
-    blas(false, false, rows, d.Dh, kend, T(1), ds, d.Tk, k, d.ld(), T(0), dqb, d.ld());
-    blas(true, false, kend, d.Dh, rows, T(1), ds, d.Tk, q + i0 * d.ld(), d.ld(), T(1), dk, d.ld());
-    blas(true, false, kend, d.Dh, rows, T(1), p, d.Tk, dob, d.ld(), T(1), dv, d.ld());
-  }
-}
-
-// bf16 tensors where the processor multiplies bf16 (onednn_matmul.h): the
-// same blocks, with the products on bf16 operands and f32 accumulation; the
-// scores, the softmax and dS are f32, rounded once where a product or the
-// caller reads them (probs, dS, out, dq), and dk, dv sum over the query
-// blocks in f32 before their one rounding.
-using bf16_t = uint16_t;
-
-void bf16_product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const bf16_t* a,
-                  int64_t lda, const bf16_t* b, int64_t ldb, float beta, void* c, int64_t ldc,
-                  bool f32_c) {
-  bf16_gemm_strided(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, f32_c);
-}
-
-void round_row(const float* src, bf16_t* dst, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) dst[j] = float_to_bf16(src[j]);
-}
-
-void forward_head_bf16(const Dims& d, const bf16_t* q, const bf16_t* k, const bf16_t* v,
-                       const int32_t* valid, float scale, bf16_t* probs, bf16_t* out) {
-  thread_local std::vector<float> scores_buffer;
-  float* scores = scratch(scores_buffer, static_cast<size_t>(kBlock * d.Tk));
-  for (int64_t i0 = 0; i0 < d.Tq; i0 += kBlock) {
-    const int64_t i1 = std::min(d.Tq, i0 + kBlock), rows = i1 - i0, kend = d.key_end(i1);
-    if (kend > 0) {  // S = scale · Q·Kᵀ over the keys the block can see
-      bf16_product(false, true, rows, kend, d.Dh, scale, q + i0 * d.ld(), d.ld(), k, d.ld(), 0.0f,
-                   scores, d.Tk, true);
-    }
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t lim = d.causal ? std::clamp(i + 1 + d.Tk - d.Tq, int64_t{0}, kend) : d.Tk;
-      float* row = scores + (i - i0) * d.Tk;
-      softmax_row(row, lim, d.Tk, valid);
-      round_row(row, probs + i * d.Tk, d.Tk);
-    }
-    if (kend > 0) {  // out = P·V
-      bf16_product(false, false, rows, d.Dh, kend, 1.0f, probs + i0 * d.Tk, d.Tk, v, d.ld(), 0.0f,
-                   out + i0 * d.ld(), d.ld(), false);
-    } else {
-      for (int64_t i = i0; i < i1; ++i) std::fill(out + i * d.ld(), out + i * d.ld() + d.Dh, 0);
-    }
-  }
-}
-
-void backward_head_bf16(const Dims& d, const bf16_t* q, const bf16_t* k, const bf16_t* v,
-                        const bf16_t* probs, const bf16_t* dout, float scale, bf16_t* dprobs,
-                        bf16_t* dq, bf16_t* dk, bf16_t* dv) {
-  thread_local std::vector<float> dp_buffer, dkv_buffer;
-  float* dp = scratch(dp_buffer, static_cast<size_t>(kBlock * d.Tk));
-  float* dk32 = scratch(dkv_buffer, static_cast<size_t>(2 * d.Tk * d.Dh));
-  float* dv32 = dk32 + d.Tk * d.Dh;
-  std::fill(dk32, dk32 + 2 * d.Tk * d.Dh, 0.0f);
-  for (int64_t i0 = 0; i0 < d.Tq; i0 += kBlock) {
-    const int64_t i1 = std::min(d.Tq, i0 + kBlock), rows = i1 - i0;
-    const bf16_t* p = probs + i0 * d.Tk;
-    const int64_t kend = seen_keys(p, rows, d.Tk);
-    bf16_t* dqb = dq + i0 * d.ld();
-    if (kend == 0) {
-      for (int64_t i = 0; i < rows; ++i) std::fill(dqb + i * d.ld(), dqb + i * d.ld() + d.Dh, 0);
-      continue;
-    }
-    bf16_t* ds = dprobs + i0 * d.Tk;
-    const bf16_t* dob = dout + i0 * d.ld();
-    // dP = dO·Vᵀ in f32, then dS = P∘(dP − rowsum(dP∘P))·scale, rounded.
-    bf16_product(false, true, rows, kend, d.Dh, 1.0f, dob, d.ld(), v, d.ld(), 0.0f, dp, d.Tk,
-                 true);
-    for (int64_t i = 0; i < rows; ++i) {
-      const bf16_t* pr = p + i * d.Tk;
-      const float* dr = dp + i * d.Tk;
-      double dot = 0.0;
-      for (int64_t j = 0; j < kend; ++j) dot += dr[j] * bf16_to_float(pr[j]);
-      const float c = static_cast<float>(dot);
       for (int64_t j = 0; j < kend; ++j) {
-        ds[i * d.Tk + j] = float_to_bf16(bf16_to_float(pr[j]) * (dr[j] - c) * scale);
+        dsr[j] = Arith<S>::store(Arith<S>::load(pr[j]) * (dr[j] - c) * scale);
       }
     }
     // dQ = dS·K,  dK += dSᵀ·Q,  dV += Pᵀ·dO
-    bf16_product(false, false, rows, d.Dh, kend, 1.0f, ds, d.Tk, k, d.ld(), 0.0f, dqb, d.ld(),
-                 false);
-    bf16_product(true, false, kend, d.Dh, rows, 1.0f, ds, d.Tk, q + i0 * d.ld(), d.ld(), 1.0f,
-                 dk32, d.Dh, true);
-    bf16_product(true, false, kend, d.Dh, rows, 1.0f, p, d.Tk, dob, d.ld(), 1.0f, dv32, d.Dh,
-                 true);
+    product(false, false, rows, d.Dh, kend, A(1), ds, d.Tk, k, d.ld(), A(0), dqb, d.ld());
+    product(true, false, kend, d.Dh, rows, A(1), ds, d.Tk, q + i0 * d.ld(), d.ld(), A(1), dk_sum,
+            ld_sum);
+    product(true, false, kend, d.Dh, rows, A(1), p, d.Tk, dob, d.ld(), A(1), dv_sum, ld_sum);
   }
-  for (int64_t j = 0; j < d.Tk; ++j) {
-    round_row(dk32 + j * d.Dh, dk + j * d.ld(), d.Dh);
-    round_row(dv32 + j * d.Dh, dv + j * d.ld(), d.Dh);
+  if constexpr (kWide) {
+    for (int64_t j = 0; j < d.Tk; ++j) {
+      for (int64_t c = 0; c < d.Dh; ++c) {
+        dk[j * d.ld() + c] = Arith<S>::store(dk_sum[j * d.Dh + c]);
+        dv[j * d.ld() + c] = Arith<S>::store(dv_sum[j * d.Dh + c]);
+      }
+    }
+  }
+}
+
+// Every head of the batch, in parallel, on stored type S.
+template <typename S>
+void forward_heads(const Dims& d, const Tensor& q, const Tensor& k, const Tensor& v,
+                   const int32_t* valid, double scale, Tensor& probs, Tensor& out) {
+  const auto *qp = static_cast<const S*>(q.raw()), *kp = static_cast<const S*>(k.raw()),
+             *vp = static_cast<const S*>(v.raw());
+  auto *pp = static_cast<S*>(probs.raw()), *op = static_cast<S*>(out.raw());
+#pragma omp parallel for if (d.parallel()) schedule(static)
+  for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
+    const int64_t b = bh / d.H, h = bh % d.H;
+    const int64_t qo = b * d.Tq * d.ld() + h * d.Dh, ko = b * d.Tk * d.ld() + h * d.Dh;
+    forward_head(d, qp + qo, kp + ko, vp + ko, valid == nullptr ? nullptr : valid + b * d.Tk,
+                 static_cast<typename Arith<S>::type>(scale), pp + bh * d.Tq * d.Tk, op + qo);
+  }
+}
+
+template <typename S>
+void backward_heads(const Dims& d, const Tensor& q, const Tensor& k, const Tensor& v,
+                    const Tensor& probs, const Tensor& dout, double scale, Tensor& dprobs,
+                    Tensor& dq, Tensor& dk, Tensor& dv) {
+  const auto *qp = static_cast<const S*>(q.raw()), *kp = static_cast<const S*>(k.raw()),
+             *vp = static_cast<const S*>(v.raw());
+  const auto *pp = static_cast<const S*>(probs.raw()), *dop = static_cast<const S*>(dout.raw());
+  auto *dpp = static_cast<S*>(dprobs.raw()), *dqp = static_cast<S*>(dq.raw()),
+       *dkp = static_cast<S*>(dk.raw()), *dvp = static_cast<S*>(dv.raw());
+#pragma omp parallel for if (d.parallel()) schedule(static)
+  for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
+    const int64_t b = bh / d.H, h = bh % d.H;
+    const int64_t qo = b * d.Tq * d.ld() + h * d.Dh, ko = b * d.Tk * d.ld() + h * d.Dh;
+    backward_head(d, qp + qo, kp + ko, vp + ko, pp + bh * d.Tq * d.Tk, dop + qo,
+                  static_cast<typename Arith<S>::type>(scale), dpp + bh * d.Tq * d.Tk, dqp + qo,
+                  dkp + ko, dvp + ko);
   }
 }
 
@@ -255,17 +265,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
   const Dims d{q.dim(0), q.dim(2), q.dim(1), k.dim(1), q.dim(3), causal};
   const int32_t* valid = key_valid.defined() ? key_valid.data<int32_t>() : nullptr;
   if (native_bf16({&q, &k, &v, &probs, &out})) {
-    const auto *qp = static_cast<const bf16_t*>(q.raw()), *kp = static_cast<const bf16_t*>(k.raw()),
-               *vp = static_cast<const bf16_t*>(v.raw());
-    auto *pp = static_cast<bf16_t*>(probs.raw()), *op = static_cast<bf16_t*>(out.raw());
-#pragma omp parallel for if (d.parallel()) schedule(static)
-    for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
-      const int64_t b = bh / d.H, h = bh % d.H;
-      const int64_t qo = b * d.Tq * d.ld() + h * d.Dh, ko = b * d.Tk * d.ld() + h * d.Dh;
-      forward_head_bf16(d, qp + qo, kp + ko, vp + ko, valid == nullptr ? nullptr : valid + b * d.Tk,
-                        static_cast<float>(scale), pp + bh * d.Tq * d.Tk, op + qo);
-    }
-    return;
+    return forward_heads<bf16_t>(d, q, k, v, valid, scale, probs, out);
   }
   if (any_bf16({&q, &k, &v, &probs, &out})) {
     Widened w;
@@ -273,16 +273,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const 
                              w.out(out));
   }
   dispatch_floating("attention_forward", q.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    const T *qp = q.data<T>(), *kp = k.data<T>(), *vp = v.data<T>();
-    T *pp = probs.data<T>(), *op = out.data<T>();
-#pragma omp parallel for if (d.parallel()) schedule(static)
-    for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
-      const int64_t b = bh / d.H, h = bh % d.H;
-      const int64_t qo = b * d.Tq * d.ld() + h * d.Dh, ko = b * d.Tk * d.ld() + h * d.Dh;
-      forward_head(d, qp + qo, kp + ko, vp + ko, valid == nullptr ? nullptr : valid + b * d.Tk,
-                   static_cast<T>(scale), pp + bh * d.Tq * d.Tk, op + qo);
-    }
+    forward_heads<decltype(zero)>(d, q, k, v, valid, scale, probs, out);
   });
 }
 
@@ -297,21 +288,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
     return;
   }
   if (native_bf16({&q, &k, &v, &probs, &dout, &dprobs, &dq, &dk, &dv})) {
-    const auto *qp = static_cast<const bf16_t*>(q.raw()), *kp = static_cast<const bf16_t*>(k.raw()),
-               *vp = static_cast<const bf16_t*>(v.raw());
-    const auto *pp = static_cast<const bf16_t*>(probs.raw()),
-               *dop = static_cast<const bf16_t*>(dout.raw());
-    auto *dpp = static_cast<bf16_t*>(dprobs.raw()), *dqp = static_cast<bf16_t*>(dq.raw()),
-         *dkp = static_cast<bf16_t*>(dk.raw()), *dvp = static_cast<bf16_t*>(dv.raw());
-#pragma omp parallel for if (d.parallel()) schedule(static)
-    for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
-      const int64_t b = bh / d.H, h = bh % d.H;
-      const int64_t qo = b * d.Tq * d.ld() + h * d.Dh, ko = b * d.Tk * d.ld() + h * d.Dh;
-      backward_head_bf16(d, qp + qo, kp + ko, vp + ko, pp + bh * d.Tq * d.Tk, dop + qo,
-                         static_cast<float>(scale), dpp + bh * d.Tq * d.Tk, dqp + qo, dkp + ko,
-                         dvp + ko);
-    }
-    return;
+    return backward_heads<bf16_t>(d, q, k, v, probs, dout, scale, dprobs, dq, dk, dv);
   }
   if (any_bf16({&q, &k, &v, &probs, &dout, &dprobs, &dq, &dk, &dv})) {
     Widened w;
@@ -319,17 +296,7 @@ void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const
                               w.out(dprobs), w.out(dq), w.out(dk), w.out(dv));
   }
   dispatch_floating("attention_backward", q.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    const T *qp = q.data<T>(), *kp = k.data<T>(), *vp = v.data<T>();
-    const T *pp = probs.data<T>(), *dop = dout.data<T>();
-    T *dpp = dprobs.data<T>(), *dqp = dq.data<T>(), *dkp = dk.data<T>(), *dvp = dv.data<T>();
-#pragma omp parallel for if (d.parallel()) schedule(static)
-    for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
-      const int64_t b = bh / d.H, h = bh % d.H;
-      const int64_t qo = b * d.Tq * d.ld() + h * d.Dh, ko = b * d.Tk * d.ld() + h * d.Dh;
-      backward_head(d, qp + qo, kp + ko, vp + ko, pp + bh * d.Tq * d.Tk, dop + qo,
-                    static_cast<T>(scale), dpp + bh * d.Tq * d.Tk, dqp + qo, dkp + ko, dvp + ko);
-    }
+    backward_heads<decltype(zero)>(d, q, k, v, probs, dout, scale, dprobs, dq, dk, dv);
   });
 }
 
