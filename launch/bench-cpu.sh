@@ -42,9 +42,11 @@ record() {
   count[$1]=$(( ${count[$1]:-0} + 1 ))
 }
 weft_run() {  # name, bench options...
-  local name=$1 line
+  local name=$1 line out
   shift
-  line=$("$weft" bench --device cpu --steps "$steps" "$@" | tee /dev/stderr | grep '^training:')
+  out=$("$weft" bench --device cpu --steps "$steps" "$@")
+  grep -E '^(peak|training):' <<<"$out"
+  line=$(grep '^training:' <<<"$out")
   record "$name" "$(sed -E 's/.*: ([0-9.]+) tokens\/s.*/\1/' <<<"$line")"
 }
 torch_run() {  # name, script options...

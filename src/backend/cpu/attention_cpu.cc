@@ -120,7 +120,9 @@ void forward_head(const Dims& d, const S* q, const S* k, const S* v, const int32
       A* row = scores + (i - i0) * d.Tk;
       softmax_row(row, lim, d.Tk, valid);
       if constexpr (kWide) {
-        for (int64_t j = 0; j < d.Tk; ++j) probs[i * d.Tk + j] = Arith<S>::store(row[j]);
+        S* stored = probs + i * d.Tk;
+#pragma omp simd
+        for (int64_t j = 0; j < d.Tk; ++j) stored[j] = Arith<S>::store(row[j]);
       }
     }
     if (kend > 0) {  // out = P·V
