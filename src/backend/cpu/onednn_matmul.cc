@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
-#include <vector>
 
 #include "backend/cpu/cpu_common.h"
+#include "backend/cpu/widened.h"
 #include "weft/tensor/bf16.h"
 
 #ifdef WEFT_WITH_ONEDNN
@@ -29,42 +29,18 @@ struct GemmShape {
         ldb(b.dim(-1)) {}
 };
 
-void widen(const Tensor& t, std::vector<float>& out) {
-  const auto* src = static_cast<const uint16_t*>(t.raw());
-  const int64_t n = t.numel();
-  out.resize(static_cast<size_t>(n));
-  float* dst = out.data();
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_float(src[i]);
-}
-
-void narrow(const float* src, Tensor& t) {
-  auto* dst = static_cast<uint16_t*>(t.raw());
-  const int64_t n = t.numel();
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dst[i] = float_to_bf16(src[i]);
-}
-
-// Widened: f32 copies, OpenBLAS's sgemm, one rounding of the result.
+// Widened: f32 copies (widened.h's pool), the f32 product, one rounding of
+// a bf16 result.
 void widened_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
                   double alpha, double beta) {
   const GemmShape s(a, trans_a, b, c);
-  thread_local std::vector<float> a32, b32, c32;
-  widen(a, a32);
-  widen(b, b32);
-  float* out = c.dtype() == DType::F32 ? c.data<float>() : nullptr;
-  if (out == nullptr) {
-    if (beta != 0.0) {
-      widen(c, c32);
-    } else {
-      c32.resize(static_cast<size_t>(c.numel()));
-    }
-    out = c32.data();
-  }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, s.m, s.n, s.k, static_cast<float>(alpha),
-              a32.data(), s.lda, b32.data(), s.ldb, static_cast<float>(beta), out, s.n);
-  if (c.dtype() == DType::BF16) narrow(out, c);
+  Widened w;
+  const Tensor& a32 = w.in(a);
+  const Tensor& b32 = w.in(b);
+  Tensor& c32 = w.out(c);
+  f32_gemm_strided(trans_a, trans_b, s.m, s.n, s.k, static_cast<float>(alpha), a32.data<float>(),
+                   s.lda, b32.data<float>(), s.ldb, static_cast<float>(beta), c32.data<float>(),
+                   s.n);
 }
 
 #ifdef WEFT_WITH_ONEDNN
@@ -145,11 +121,14 @@ CachedMatmul build(const MatmulKey& key, const dnnl::engine& engine) {
   return m;
 }
 
+// Whether oneDNN's effective ISA includes `isa` (the ISAs are bit masks).
+bool cpu_has(dnnl::cpu_isa isa) {
+  const auto mask = static_cast<unsigned>(isa);
+  return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & mask) == mask;
+}
+
 bool processor_has_bf16() {
-  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  const auto amx = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
-  return (isa & bf16) == bf16 || (isa & amx) == amx;
+  return cpu_has(dnnl::cpu_isa::avx512_core_bf16) || cpu_has(dnnl::cpu_isa::avx512_core_amx);
 }
 
 void onednn_gemm(const MatmulKey& key, const void* a, const void* b, void* c) {
@@ -183,10 +162,8 @@ bool bf16_gemm_is_native() {
 std::string bf16_gemm_path() {
 #ifdef WEFT_WITH_ONEDNN
   if (bf16_gemm_is_native()) {
-    const bool amx = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) &
-                      static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx)) ==
-                     static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
-    return std::string("oneDNN matmul on ") + (amx ? "AMX" : "AVX-512 BF16");
+    return std::string("oneDNN matmul on ") +
+           (cpu_has(dnnl::cpu_isa::avx512_core_amx) ? "AMX" : "AVX-512 BF16");
   }
   return "this processor has no bf16 instructions (AVX-512 BF16 or AMX): bf16 products are "
          "widened to f32 (slower, same results)";
