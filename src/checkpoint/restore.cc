@@ -39,10 +39,6 @@ bool convertible(DType saved, DType target) {
   return saved == target || (mixed(saved) && mixed(target));
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // The shape without the vocabulary padding rows: what two layouts must agree on.
 Shape real_shape(Shape full, int64_t padded_rows) {
   if (!full.empty()) full[0] -= padded_rows;
@@ -203,7 +199,7 @@ class Restore {
 // values as its masters, and the model rounds them.
 void restore_model(Model& model, const Checkpoint& checkpoint) {
   std::vector<Target> targets, from_masters;
-  for (Parameter* p : model.parameters()) targets.push_back({p->name, &p->value, p});
+  for (Parameter* p : model.parameters()) targets.push_back({p->name, &p->value, p, false, {}});
   Restore model_files(checkpoint, false, "the model");
   model_files.run(targets);
   if (targets.empty()) return;
@@ -214,7 +210,7 @@ void restore_model(Model& model, const Checkpoint& checkpoint) {
   Restore optimizer_files(checkpoint, true, "the model");
   for (Parameter* p : model.parameters()) {
     const std::string master = p->name + ".master";
-    if (optimizer_files.holds(master)) from_masters.push_back({master, &p->value, p});
+    if (optimizer_files.holds(master)) from_masters.push_back({master, &p->value, p, false, {}});
   }
   if (!from_masters.empty()) optimizer_files.run(from_masters, {}, /*any_extra=*/true);
 }
@@ -225,7 +221,7 @@ void restore_optimizer(AdamW& optimizer, const Checkpoint& checkpoint) {
     WEFT_CHECK(state.parameter != nullptr &&
                    state.name.rfind(state.parameter->name + ".", 0) == 0,
                "restore_optimizer: state tensor ", state.name, " does not name its parameter");
-    (ends_with(state.name, ".master") ? masters : targets)
+    (state.name.ends_with(".master") ? masters : targets)
         .push_back({state.name, state.tensor, state.parameter, state.flat, state.range});
   }
   // A bf16 run's masters are no state of an f32 optimizer: they were read
