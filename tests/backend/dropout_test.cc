@@ -4,6 +4,9 @@
 
 #include "weft/backend/dropout.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "ops_testing.h"
 #include "weft/tensor/counter_rng.h"
 
@@ -75,6 +78,30 @@ TEST(DropoutMask, FractionDroppedIsP) {
     for (double v : y) zeros += v == 0.0;
     // Binomial standard deviation is about 5e-4 here; allow 6 of them.
     EXPECT_NEAR(static_cast<double>(zeros) / y.size(), p, 3e-3) << "p " << p;
+  }
+}
+
+// The kernels compare the 24 random bits with an integer threshold; that
+// must keep exactly the elements uniform01 >= p keeps, p on and between the
+// 2^-24 grid included.
+TEST(DropoutMask, IntegerThresholdKeepsWhatTheFloatComparisonKeeps) {
+  const double grid = 1.0 / 16777216.0;
+  for (double p : {0.0, 1.0, 0.1, 0.2, 0.5, 1.0 / 3.0, 12345 * grid, (12345 + 0.5) * grid,
+                   std::nextafter(12345 * grid, 1.0), std::nextafter(12345 * grid, 0.0),
+                   1.0 - grid, std::nextafter(1.0, 0.0)}) {
+    const uint32_t threshold = rng::uniform_bits24_threshold(p);
+    const int64_t guess = static_cast<int64_t>(p / grid);
+    for (int64_t bits = std::max<int64_t>(0, guess - 3);
+         bits <= std::min<int64_t>((1 << 24) - 1, guess + 3); ++bits) {
+      const bool by_float = static_cast<double>(static_cast<float>(bits) * static_cast<float>(grid)) >= p;
+      EXPECT_EQ(bits >= threshold, by_float) << "p " << p << " bits " << bits;
+    }
+  }
+  // And on drawn bits: the same mask either way.
+  const uint64_t key = rng::stream_key(7, 8, 9);
+  const uint32_t threshold = rng::uniform_bits24_threshold(0.3);
+  for (uint64_t i = 0; i < 100000; ++i) {
+    ASSERT_EQ(rng::uniform_bits24(key, i) >= threshold, rng::uniform01(key, i) >= 0.3) << i;
   }
 }
 

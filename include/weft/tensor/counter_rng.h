@@ -23,9 +23,23 @@ WEFT_HOST_DEVICE inline uint64_t stream_key(uint64_t seed, uint64_t a, uint64_t 
   return mix64(mix64(mix64(seed) ^ a) ^ b);
 }
 
+// 24 random bits: uniform01's numerator.
+WEFT_HOST_DEVICE inline uint32_t uniform_bits24(uint64_t key, uint64_t index) {
+  return static_cast<uint32_t>(mix64(key ^ mix64(index)) >> 40);
+}
+
 // Uniform in [0, 1) with 24 random bits: exact in float.
 WEFT_HOST_DEVICE inline float uniform01(uint64_t key, uint64_t index) {
-  return static_cast<float>(mix64(key ^ mix64(index)) >> 40) * (1.0f / 16777216.0f);
+  return static_cast<float>(uniform_bits24(key, index)) * (1.0f / 16777216.0f);
+}
+
+// uniform01(key, i) >= p exactly when uniform_bits24(key, i) >= this, for p
+// in [0, 1]: p·2^24 is exact in double, and the bits are integers. Dropout
+// compares integers, which vectorises better than float against double.
+WEFT_HOST_DEVICE inline uint32_t uniform_bits24_threshold(double p) {
+  const double scaled = p * 16777216.0;
+  const auto floor = static_cast<uint32_t>(scaled);
+  return floor + (static_cast<double>(floor) < scaled ? 1u : 0u);
 }
 
 // Uniform in [0, 1) with 53 random bits, for initialisation in double.

@@ -41,20 +41,6 @@ template <typename S> void gelu_backward(const S* x, const S* dy, S* dx, int64_t
   }
 }
 
-// Calls fn(S{}) with the stored type of tensors all of one dtype: float,
-// double or (bf16) uint16_t. Mixed dtypes are widened by the caller.
-template <typename Fn> void dispatch_stored(const char* kernel, DType dtype, Fn&& fn) {
-  if (dtype == DType::BF16) return fn(uint16_t{});
-  dispatch_floating(kernel, dtype, fn);
-}
-
-bool one_dtype(std::initializer_list<const Tensor*> tensors) {
-  for (const Tensor* t : tensors) {
-    if (t->dtype() != (*tensors.begin())->dtype()) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void activation_forward(ops::Activation act, const Tensor& x, Tensor& y) {

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "weft/tensor/bf16.h"
@@ -47,6 +48,32 @@ template <> struct Arith<uint16_t> {
   static float load(uint16_t x) { return bf16_to_float(x); }
   static uint16_t store(float x) { return float_to_bf16(x); }
 };
+
+// Calls fn(S{}) with the stored type of tensors all of one dtype: float,
+// double or (bf16) uint16_t. Mixed dtypes are widened by the caller
+// (widened.h) unless the kernel names the mix it takes.
+template <typename Fn> void dispatch_stored(const char* kernel, DType dtype, Fn&& fn) {
+  if (dtype == DType::BF16) return fn(uint16_t{});
+  dispatch_floating(kernel, dtype, fn);
+}
+
+// Whether every tensor has `dtype`.
+inline bool all_of_dtype(DType dtype, std::initializer_list<const Tensor*> tensors) {
+  for (const Tensor* t : tensors) {
+    if (t->dtype() != dtype) return false;
+  }
+  return true;
+}
+inline bool one_dtype(std::initializer_list<const Tensor*> tensors) {
+  return all_of_dtype((*tensors.begin())->dtype(), tensors);
+}
+
+// The dtype Arith<S> computes in for a tensor of `dtype`: f32 for bf16.
+inline DType arith_dtype(DType dtype) { return dtype == DType::BF16 ? DType::F32 : dtype; }
+
+// A tensor's elements as the stored type S (bf16: its bits).
+template <typename S> S* stored(Tensor& t) { return static_cast<S*>(t.raw()); }
+template <typename S> const S* stored(const Tensor& t) { return static_cast<const S*>(t.raw()); }
 
 // Columns [begin, end) of `cols` owned by thread `t` of `n`, cut at multiples
 // of 16 elements so that two threads never write the same cache line.

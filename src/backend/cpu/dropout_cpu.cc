@@ -23,6 +23,7 @@ void dropout_impl(const S* in, S* out, int64_t rows, int64_t cols, double p,
   const int64_t global_cols = site.global_cols == 0 ? cols : site.global_cols;
   using A = typename Arith<S>::type;
   const A keep_scale = static_cast<A>(1.0 / (1.0 - p));
+  const uint32_t threshold = rng::uniform_bits24_threshold(p);  // kept iff uniform01 >= p
 #pragma omp parallel for if (rows * cols >= kParallelMin / 4) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const uint64_t base = static_cast<uint64_t>(ops::dropout_global_row(site, r) * global_cols +
@@ -31,7 +32,7 @@ void dropout_impl(const S* in, S* out, int64_t rows, int64_t cols, double p,
     S* y = out + r * cols;
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
-      const bool keep = static_cast<double>(rng::uniform01(key, base + c)) >= p;
+      const bool keep = rng::uniform_bits24(key, base + c) >= threshold;
       y[c] = keep ? Arith<S>::store(Arith<S>::load(x[c]) * keep_scale) : S(0);
     }
   }

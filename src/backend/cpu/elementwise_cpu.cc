@@ -22,30 +22,38 @@ template <typename T> void scale_impl(T* x, int64_t n, T alpha) {
   for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
 }
 
-template <typename T> void axpy_impl(T alpha, const T* x, T* y, int64_t n) {
+// S is the stored type (bf16: its bits); the arithmetic runs in Arith<S>::type.
+template <typename S>
+void axpy_impl(typename Arith<S>::type alpha, const S* x, S* y, int64_t n) {
+  using L = Arith<S>;
 #pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = L::store(L::load(y[i]) + alpha * L::load(x[i]));
 }
 
 // out may alias a or b: each element is read before it is written.
-template <typename T> void add_impl(const T* a, const T* b, T* out, int64_t n) {
+template <typename S> void add_impl(const S* a, const S* b, S* out, int64_t n) {
+  using L = Arith<S>;
 #pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = L::store(L::load(a[i]) + L::load(b[i]));
 }
 
 // y (rows, cols) += bias (cols) on every row.
-template <typename T> void add_bias_impl(const T* bias, T* y, int64_t rows, int64_t cols) {
+template <typename S> void add_bias_impl(const S* bias, S* y, int64_t rows, int64_t cols) {
+  using L = Arith<S>;
 #pragma omp parallel for if (rows * cols >= kParallelMin) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    T* row = y + r * cols;
+    S* row = y + r * cols;
 #pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+    for (int64_t c = 0; c < cols; ++c) row[c] = L::store(L::load(row[c]) + L::load(bias[c]));
   }
 }
 
-// dbias (cols) += Σ_r dy[r, :]. Threads own column ranges and walk every row
-// in order, so the sum is race-free and the same for any thread count.
-template <typename T> void bias_backward_impl(const T* dy, T* dbias, int64_t rows, int64_t cols) {
+// dbias (cols) += Σ_r dy[r, :], dy stored as S, dbias as G (bf16 dy feeds
+// an f32 main gradient). Threads own column ranges and walk every row in
+// order, so the sum is race-free and the same for any thread count.
+template <typename S, typename G>
+void bias_backward_impl(const S* dy, G* dbias, int64_t rows, int64_t cols) {
+  using GA = typename Arith<G>::type;
 #pragma omp parallel if (rows * cols >= kParallelMin)
   {
     const std::pair<int64_t, int64_t> range =
@@ -55,11 +63,13 @@ template <typename T> void bias_backward_impl(const T* dy, T* dbias, int64_t row
     double* acc = scratch(acc_buffer, static_cast<size_t>(c1 - c0));
     std::fill(acc, acc + (c1 - c0), 0.0);
     for (int64_t r = 0; r < rows; ++r) {
-      const T* row = dy + r * cols + c0;
+      const S* row = dy + r * cols + c0;
 #pragma omp simd
-      for (int64_t c = 0; c < c1 - c0; ++c) acc[c] += row[c];
+      for (int64_t c = 0; c < c1 - c0; ++c) acc[c] += Arith<S>::load(row[c]);
     }
-    for (int64_t c = c0; c < c1; ++c) dbias[c] += static_cast<T>(acc[c - c0]);
+    for (int64_t c = c0; c < c1; ++c) {
+      dbias[c] = Arith<G>::store(Arith<G>::load(dbias[c]) + static_cast<GA>(acc[c - c0]));
+    }
   }
 }
 
@@ -118,46 +128,51 @@ void scale(Tensor& x, double alpha) {
 }
 
 void axpy(double alpha, const Tensor& x, Tensor& y) {
-  if (any_bf16({&x, &y})) {
+  if (!one_dtype({&x, &y})) {
     Widened w;
     return axpy(alpha, w.in(x), w.out(y));
   }
-  dispatch_floating("axpy", x.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    axpy_impl(static_cast<T>(alpha), x.data<T>(), y.data<T>(), x.numel());
+  dispatch_stored("axpy", x.dtype(), [&](auto zero) {
+    using S = decltype(zero);
+    axpy_impl(static_cast<typename Arith<S>::type>(alpha), stored<S>(x), stored<S>(y),
+              x.numel());
   });
 }
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  if (any_bf16({&a, &b, &out})) {
+  if (!one_dtype({&a, &b, &out})) {
     Widened w;
     return add(w.in(a), w.in(b), w.out(out));
   }
-  dispatch_floating("add", a.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    add_impl(a.data<T>(), b.data<T>(), out.data<T>(), a.numel());
+  dispatch_stored("add", a.dtype(), [&](auto zero) {
+    using S = decltype(zero);
+    add_impl(stored<S>(a), stored<S>(b), stored<S>(out), a.numel());
   });
 }
 
 void add_bias(const Tensor& bias, Tensor& y) {
-  if (any_bf16({&bias, &y})) {
+  if (!one_dtype({&bias, &y})) {
     Widened w;
     return add_bias(w.in(bias), w.out(y));
   }
-  dispatch_floating("add_bias", y.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    add_bias_impl(bias.data<T>(), y.data<T>(), rows_of(y), y.dim(-1));
+  dispatch_stored("add_bias", y.dtype(), [&](auto zero) {
+    using S = decltype(zero);
+    add_bias_impl(stored<S>(bias), stored<S>(y), rows_of(y), y.dim(-1));
   });
 }
 
 void bias_backward(const Tensor& dy, Tensor& dbias) {
-  if (any_bf16({&dy, &dbias})) {
+  if (dy.dtype() == DType::BF16 && dbias.dtype() == DType::F32) {  // into a main gradient
+    return bias_backward_impl(stored<uint16_t>(dy), stored<float>(dbias), rows_of(dy),
+                              dy.dim(-1));
+  }
+  if (!one_dtype({&dy, &dbias})) {
     Widened w;
     return bias_backward(w.in(dy), w.out(dbias));
   }
-  dispatch_floating("bias_backward", dy.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    bias_backward_impl(dy.data<T>(), dbias.data<T>(), rows_of(dy), dy.dim(-1));
+  dispatch_stored("bias_backward", dy.dtype(), [&](auto zero) {
+    using S = decltype(zero);
+    bias_backward_impl(stored<S>(dy), stored<S>(dbias), rows_of(dy), dy.dim(-1));
   });
 }
 

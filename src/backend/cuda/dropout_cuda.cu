@@ -25,8 +25,8 @@ struct DropoutMask {
   uint64_t key;
   ops::DropoutSite site;
   int64_t global_cols;
-  double p;
-  float keep_scale;  // 1 / (1 − p)
+  uint32_t threshold;  // kept iff the element's 24 random bits reach it (uniform01 >= p)
+  float keep_scale;    // 1 / (1 − p)
   template <int W>
   __device__ __forceinline__ void operator()(int64_t i, Width<W>) const {
     const int64_t r = i / cols, c = i - r * cols;
@@ -36,7 +36,7 @@ struct DropoutMask {
     load_floats<W>(in + i, v);
 #pragma unroll
     for (int k = 0; k < W; ++k) {
-      const bool keep = static_cast<double>(rng::uniform01(key, index + k)) >= p;
+      const bool keep = rng::uniform_bits24(key, index + k) >= threshold;
       v[k] = keep ? v[k] * keep_scale : 0.0f;
     }
     store_floats<W>(out + i, v);
@@ -65,7 +65,7 @@ void dropout_apply(const char* kernel, const Tensor& in, double p, const ops::Dr
                               rng::stream_key(site.seed, site.step, site.site),
                               site,
                               site.global_cols == 0 ? cols : site.global_cols,
-                              p,
+                              rng::uniform_bits24_threshold(p),
                               static_cast<float>(1.0 / (1.0 - p))};
     const bool vec = cols % Packed<T>::size == 0 && aligned16(mask.in) && aligned16(mask.out);
     launch_elementwise<Packed<T>::size>(kernel, n, vec, mask);
