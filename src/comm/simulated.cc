@@ -126,24 +126,13 @@ struct GroupState {
   }
 };
 
-// How elements of type S are summed: in A, read and stored through load()
-// and store(). bf16 sums in f32 and rounds once per element, as NCCL's
-// bf16 reductions compute in f32.
-template <typename S> struct Plain {
-  using Acc = S;
-  static Acc load(S x) { return x; }
-  static S store(Acc x) { return x; }
-};
-struct Bf16 {
-  using Acc = float;
-  static float load(uint16_t x) { return bf16_to_float(x); }
-  static uint16_t store(float x) { return float_to_bf16(x); }
-};
-
-template <typename Codec, typename S>
+// Elements of type S are summed in Arith<S>::type: bf16 sums in f32 and
+// rounds once per element, as NCCL's bf16 reductions compute in f32.
+template <typename S>
 void reduce_slice(const std::vector<const void*>& inputs, int64_t begin, int64_t end, ReduceOp op,
                   S* result) {
-  using A = typename Codec::Acc;
+  using Codec = Arith<S>;
+  using A = typename Codec::type;
   const int n = static_cast<int>(inputs.size());
   // Reduced a block at a time into `acc`, then stored: `result` may be one
   // input's own slice (an in-place reduce-scatter), read until the store.
@@ -172,13 +161,13 @@ void reduce_slice(DType dtype, const std::vector<const void*>& inputs, int64_t b
                   ReduceOp op, void* result) {
   switch (dtype) {
     case DType::F32:
-      return reduce_slice<Plain<float>>(inputs, begin, end, op, static_cast<float*>(result));
+      return reduce_slice<float>(inputs, begin, end, op, static_cast<float*>(result));
     case DType::F64:
-      return reduce_slice<Plain<double>>(inputs, begin, end, op, static_cast<double*>(result));
+      return reduce_slice<double>(inputs, begin, end, op, static_cast<double*>(result));
     case DType::I32:
-      return reduce_slice<Plain<int32_t>>(inputs, begin, end, op, static_cast<int32_t*>(result));
+      return reduce_slice<int32_t>(inputs, begin, end, op, static_cast<int32_t*>(result));
     case DType::BF16:
-      return reduce_slice<Bf16>(inputs, begin, end, op, static_cast<uint16_t*>(result));
+      return reduce_slice<uint16_t>(inputs, begin, end, op, static_cast<uint16_t*>(result));
     default: WEFT_CHECK(false, "reduce: unsupported dtype ", dtype_name(dtype));
   }
 }

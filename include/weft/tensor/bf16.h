@@ -23,4 +23,20 @@ inline uint16_t float_to_bf16(float f) {
   return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
+// A stored element and the type its arithmetic runs in: itself, or f32 for
+// bf16 (stored as its bits, rounded to nearest even on the way back).
+// Loops templated on the stored type S read through Arith<S>::load and write
+// through store, so one loop serves f32, f64, integers and bf16 (CPU
+// kernels, the simulated communicator's sums).
+template <typename S> struct Arith {
+  using type = S;
+  static S load(S x) { return x; }
+  static S store(S x) { return x; }
+};
+template <> struct Arith<uint16_t> {
+  using type = float;
+  static float load(uint16_t x) { return bf16_to_float(x); }
+  static uint16_t store(float x) { return float_to_bf16(x); }
+};
+
 }  // namespace weft

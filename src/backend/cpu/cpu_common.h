@@ -34,21 +34,6 @@ template <typename Fn> void dispatch_floating(const char* kernel, DType dtype, F
   }
 }
 
-// A stored element and the type its arithmetic runs in: itself, or f32 for
-// bf16 (stored as its bits, rounded to nearest even on the way back).
-// Kernels templated on the stored type S read through Arith<S>::load and
-// write through store, so one loop serves f32, f64 and bf16.
-template <typename S> struct Arith {
-  using type = S;
-  static S load(S x) { return x; }
-  static S store(S x) { return x; }
-};
-template <> struct Arith<uint16_t> {
-  using type = float;
-  static float load(uint16_t x) { return bf16_to_float(x); }
-  static uint16_t store(float x) { return float_to_bf16(x); }
-};
-
 // Calls fn(S{}) with the stored type of tensors all of one dtype: float,
 // double or (bf16) uint16_t. Mixed dtypes are widened by the caller
 // (widened.h) unless the kernel names the mix it takes.

@@ -1,10 +1,11 @@
 #pragma once
-// bf16 tensors for the CPU kernels other than GEMM: a call's bf16 tensors are
-// widened to f32 scratch, the f32 kernel runs, and each bf16 output is
-// rounded once when the call returns. The arithmetic is the f32 kernel's
-// (f32 statistics and sums, as the CUDA kernels keep them in registers);
-// what bf16 adds is two copies, small next to the GEMMs, which run on bf16
-// directly (onednn_matmul.h).
+// bf16 tensors for CPU kernels that take no bf16 as stored: a call's bf16
+// tensors are widened to f32 scratch, the f32 kernel runs, and each bf16
+// output is rounded once when the call returns. The arithmetic is the f32
+// kernel's (f32 statistics and sums, as the CUDA kernels keep them in
+// registers); what bf16 adds is two copies. The kernels a bf16 training step
+// spends its time in (GEMMs, attention, dropout, GELU, add, bias, layer norm)
+// read bf16 as stored (Arith<S>) and widen only unusual dtype mixes.
 //
 //   void kernel(const Tensor& x, Tensor& y) {
 //     if (any_bf16({&x, &y})) {
