@@ -67,9 +67,11 @@ void Progress::drop_torn_last_line(const std::string& path) {
 
 void Progress::step(const ProgressFigures& f) {
   if (quiet_) return;
-  std::fprintf(stderr, "%sstep %ld/%ld  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  MFU %.1f%%  ETA %s%s",
+  char epoch[32] = "";
+  if (f.epochs >= 0) std::snprintf(epoch, sizeof epoch, "  epoch %.2f", f.epochs);
+  std::fprintf(stderr, "%sstep %ld/%ld%s  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  MFU %.1f%%  ETA %s%s",
                refresh_ ? "\r\033[K" : "", static_cast<long>(f.step), static_cast<long>(f.total),
-               f.loss, f.lr, f.grad_norm, f.tokens_per_s, 100.0 * f.mfu,
+               epoch, f.loss, f.lr, f.grad_norm, f.tokens_per_s, 100.0 * f.mfu,
                format_duration(f.eta_s).c_str(), refresh_ ? "" : "\n");
   std::fflush(stderr);
   dirty_ = refresh_;

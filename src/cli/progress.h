@@ -13,6 +13,7 @@ namespace weft::cli {
 struct ProgressFigures {
   int64_t step = 0, total = 0;
   double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, mfu = 0, eta_s = 0;
+  double epochs = -1;  // epochs drawn (fractional); < 0: not shown
 };
 
 class Progress {

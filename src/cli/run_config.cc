@@ -28,12 +28,22 @@ Member<RunConfig, T> compute(T DeviceSettings::*member) {
   return {&RunConfig::compute, member};
 }
 
+}  // namespace
+
+void check_warmup(const RunConfig& c) {
+  WEFT_CHECK(c.schedule != "cosine" || c.warmup <= c.steps, "optim.warmup (", c.warmup,
+             ") must not exceed train.steps (", c.steps, ")", c.epochs > 0 ? " (from train.epochs)" : "",
+             " with the cosine schedule");
+}
+
+namespace {
+
 // Checks between keys, after each key's own.
 void check_together(const RunConfig& c) {
-  WEFT_CHECK(c.batch_size % c.grad_accum == 0, "data.batch_size (", c.batch_size,
-             ") must be divisible by train.grad_accum (", c.grad_accum, ")");
-  WEFT_CHECK(c.schedule != "cosine" || c.warmup <= c.steps, "optim.warmup (", c.warmup,
-             ") must not exceed train.steps (", c.steps, ") with the cosine schedule");
+  WEFT_CHECK(c.max_tokens > 0 || c.batch_size % c.grad_accum == 0, "data.batch_size (",
+             c.batch_size, ") must be divisible by train.grad_accum (", c.grad_accum, ")");
+  // With train.epochs the steps are known once the data is read (check_warmup).
+  if (c.epochs == 0) check_warmup(c);
 }
 
 }  // namespace
@@ -85,8 +95,16 @@ const OptionTable<RunConfig>& run_option_table() {
         positive()),
     key("data.seq_len", &RunConfig::seq_len, 0,
         "tokens per language-model sequence (0: model.max_seq_len)", at_least(0)),
+    key("data.max_tokens", &RunConfig::max_tokens, 0,
+        "translation: batches of sentence pairs of similar length, as many as fit this many "
+        "source + target positions after padding, per micro-batch over all data-parallel ranks "
+        "(fairseq's --max-tokens; data.batch_size is then not used); 0: data.batch_size pairs",
+        at_least(0)),
 
     key("train.steps", &RunConfig::steps, 1000, "optimizer steps", positive()),
+    key("train.epochs", &RunConfig::epochs, 0,
+        "passes over the training split; when > 0 it sets train.steps (the batches of that many "
+        "epochs / train.grad_accum)", at_least(0)),
     key("train.grad_accum", &RunConfig::grad_accum, 1, "micro-batches per step", positive()),
     key("train.eval_every", &RunConfig::eval_every, 250, "steps between evaluations (0: never)",
         at_least(0)),

@@ -23,8 +23,10 @@ struct RunConfig {
   std::string dataset;        // [data] dataset: a prepared directory or builtin:NAME
   int64_t batch_size = 0;     // [data] batch_size: sequences per optimizer step (global)
   int64_t seq_len = 0;        // [data] seq_len: tokens per LM sequence (0: the context)
+  int64_t max_tokens = 0;     // [data] max_tokens: translation batches by token budget (0: batch_size)
 
   int64_t steps = 0;          // [train]
+  int64_t epochs = 0;         // passes over the training split; > 0 sets steps from the data
   int64_t grad_accum = 1;
   int64_t eval_every = 0;
   int64_t eval_batches = 0;
@@ -68,5 +70,9 @@ boost::program_options::options_description run_options();
 // settings throw weft::Error naming the key (and the file), what is expected
 // and the value given. Nothing is written.
 RunConfig parse_run_config(int argc, char** argv, bool* help_requested);
+
+// Refuses optim.warmup past train.steps under the cosine schedule (run again
+// once train.epochs has set the steps).
+void check_warmup(const RunConfig& c);
 
 }  // namespace weft::cli

@@ -48,8 +48,11 @@ std::unique_ptr<BatchStream> make_stream(const DatasetInfo& data, const RunConfi
   const int64_t micro_batch = config.batch_size / config.grad_accum;
   if (data.is_translation()) {
     return std::make_unique<TranslationLoader>(data, split, micro_batch, seed, training,
-                                                       config.model.max_seq_len, dp_rank, dp_size);
+                                               config.model.max_seq_len, dp_rank, dp_size,
+                                               config.max_tokens);
   }
+  WEFT_CHECK(config.max_tokens == 0, "data.max_tokens batches translation pairs; a language-model ",
+             "corpus takes data.batch_size sequences of data.seq_len tokens");
   const int64_t seq = config.seq_len > 0 ? config.seq_len : config.model.max_seq_len;
   WEFT_CHECK(seq <= config.model.max_seq_len, "data.seq_len ", seq,
              " is longer than the model's context model.max_seq_len ", config.model.max_seq_len);

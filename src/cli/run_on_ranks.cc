@@ -22,7 +22,8 @@ void check_layout(const RunConfig& c, int world_size) {
   WEFT_CHECK(!c.sequence_parallel || tp > 1, "parallel.sequence_parallel needs parallel.tp > 1: ",
              "it splits the token rows across the tensor-parallel group (tp = ", tp, ")");
   const int64_t micro = c.batch_size / c.grad_accum;
-  WEFT_CHECK(micro % dp == 0, "the micro-batch of ", micro, " sequences (data.batch_size ",
+  // Token budgets split each batch's pairs over the ranks as they come.
+  WEFT_CHECK(c.max_tokens > 0 || micro % dp == 0, "the micro-batch of ", micro, " sequences (data.batch_size ",
              c.batch_size, " / train.grad_accum ", c.grad_accum, ") does not divide across dp = ",
              dp, " data-parallel replicas (world ", world_size, " / tp ", tp, ")");
 }

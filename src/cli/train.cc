@@ -95,8 +95,12 @@ double device_peak_gib(const ComputeTarget& target) {
 // it runs: host memory on the CPU (simulated ranks share it), the arena on a GPU.
 void check_training_fits(const RunConfig& c, const ComputeTarget& target,
                          const ProcessGroups& groups) {
-  const int64_t micro_batch = std::max<int64_t>(1, c.batch_size / c.grad_accum / groups.dp_size());
   const bool translation = c.model.architecture == Architecture::EncoderDecoder;
+  // A token budget holds max_tokens positions: as many pairs of the longest length.
+  const int64_t global_micro =
+      c.max_tokens > 0 ? (c.max_tokens + 2 * c.model.max_seq_len - 1) / (2 * c.model.max_seq_len)
+                       : c.batch_size / c.grad_accum;
+  const int64_t micro_batch = std::max<int64_t>(1, global_micro / groups.dp_size());
   const int64_t target_len =
       translation || c.seq_len == 0 ? c.model.max_seq_len : c.seq_len;
   const int64_t source_len = translation ? c.model.max_seq_len : 0;
@@ -132,6 +136,13 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   check_training_fits(c, target, groups);
   std::unique_ptr<BatchStream> train_data =
       make_stream(data, c, "train", true, groups.dp_rank(), groups.dp_size());
+  if (c.epochs > 0) {
+    const int64_t batches = train_data->batches_in_epochs(c.epochs);
+    c.steps = batches / c.grad_accum;
+    WEFT_CHECK(c.steps >= 1, "train.epochs = ", c.epochs, " gives ", batches, " batches, fewer ",
+               "than one step of train.grad_accum = ", c.grad_accum, " micro-batches");
+    check_warmup(c);
+  }
   // Evaluations and the closing quality report read the held-out split: a torn
   // or foreign val shard is refused now, not after the run.
   make_stream(data, c, "val", false, groups.dp_rank(), groups.dp_size());
@@ -227,13 +238,15 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
   hooks.on_step = [&](const StepReport& r) {
     const StepStats& s = r.stats;
     const double mfu = s.model_flops / s.seconds / peak;
+    const bool epochs = r.data.batches > 0;
     progress.step({s.step, r.total_steps, s.loss, s.lr, s.grad_norm, s.tokens_per_second, mfu,
-                   r.eta_s});
+                   r.eta_s, epochs ? r.data.epochs_done : -1.0});
     progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
                      {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
                      {"mfu", mfu}, {"elapsed_s", r.elapsed_s}, {"step_s", s.seconds},
                      {"comm_wait_s", s.comm_wait_seconds},
-                     {"device_peak_gib", device_peak_gib(target)}});
+                     {"device_peak_gib", device_peak_gib(target)},
+                     {"epoch", epochs ? r.data.epochs_done : 0.0}});
   };
   hooks.on_eval = [&](int64_t step, double loss) {
     char line[128];

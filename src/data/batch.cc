@@ -1,5 +1,7 @@
 #include "weft/data/batch.h"
 
+#include "weft/tensor/error.h"
+
 namespace weft {
 
 int64_t count_targets(const Tensor& target) {
@@ -9,6 +11,11 @@ int64_t count_targets(const Tensor& target) {
   int64_t count = 0;
   for (int64_t i = 0; i < host.numel(); ++i) count += t[i] != kIgnoreIndex ? 1 : 0;
   return count;
+}
+
+int64_t BatchStream::batches_in_epochs(int64_t epochs) const {
+  (void)epochs;
+  throw Error("train.epochs: this batch stream has no epochs; set train.steps instead");
 }
 
 }  // namespace weft

@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "data/loader_common.h"
 #include "weft/tensor/counter_rng.h"
 #include "weft/data/loader.h"
@@ -67,6 +69,23 @@ nlohmann::json LmLoader::state() const {
 
 void LmLoader::restore(const nlohmann::json& state) {
   batch_ = data::restored_batch(state, {{"loader", "lm"}, {"split", split_}, {"seed", seed_}});
+}
+
+// An epoch of random windows: as many target tokens as the split holds.
+EpochPosition LmLoader::epoch_position() const {
+  const double per_epoch = static_cast<double>(tokens()) /
+                           static_cast<double>(batch_size_ * seq_len_);
+  EpochPosition at;
+  at.epochs_done = static_cast<double>(batch_) / per_epoch;
+  at.epoch = static_cast<int64_t>(at.epochs_done);
+  at.batches = static_cast<int64_t>(std::ceil(per_epoch));
+  return at;
+}
+
+int64_t LmLoader::batches_in_epochs(int64_t epochs) const {
+  WEFT_CHECK(epochs >= 0, "train.epochs must be >= 0, got ", epochs);
+  const int64_t per_batch = batch_size_ * seq_len_;
+  return (epochs * tokens() + per_batch - 1) / per_batch;
 }
 
 }  // namespace weft

@@ -31,4 +31,11 @@ int64_t restored_batch(const nlohmann::json& state, const nlohmann::json& identi
   }
 }
 
+int64_t saved_count(const nlohmann::json& state, const char* key, const std::string& loader) {
+  WEFT_CHECK(state.contains(key), "cannot restore the ", loader, " loader: the saved state has no \"",
+             key, "\" (", state.dump(), ")");
+  return json_integer(state.at(key), "cannot restore the " + loader + " loader: " + key, 0,
+                      INT64_MAX);
+}
+
 }  // namespace weft::data

@@ -20,4 +20,8 @@ inline uint64_t below(uint64_t random, uint64_t n) {
 // ...) has the same value in it; then returns its "batch".
 int64_t restored_batch(const nlohmann::json& state, const nlohmann::json& identity);
 
+// The non-negative integer `key` of a saved state, refused by name when
+// missing or of the wrong type.
+int64_t saved_count(const nlohmann::json& state, const char* key, const std::string& loader);
+
 }  // namespace weft::data

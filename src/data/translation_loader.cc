@@ -44,7 +44,8 @@ void check_lengths(const TokenShard& shard, const std::vector<int64_t>& starts, 
 
 TranslationLoader::TranslationLoader(const DatasetInfo& dataset, const std::string& split,
                                      int64_t batch_size, uint64_t seed, bool shuffle,
-                                     int64_t max_len, int64_t dp_rank, int64_t dp_size)
+                                     int64_t max_len, int64_t dp_rank, int64_t dp_size,
+                                     int64_t max_tokens)
     : source_(open_side(dataset, split, "src", *dataset.source_tokenizer)),
       target_(open_side(dataset, split, "tgt", *dataset.tokenizer)),
       split_(split),
@@ -53,10 +54,15 @@ TranslationLoader::TranslationLoader(const DatasetInfo& dataset, const std::stri
       shuffle_(shuffle),
       dp_rank_(dp_rank),
       dp_size_(dp_size),
+      max_tokens_(max_tokens),
       source_pad_(dataset.source_tokenizer->pad_id()),
       target_pad_(dataset.tokenizer->pad_id()),
       bos_(dataset.tokenizer->bos_id()) {
-  data::check_data_parallel("TranslationLoader", batch_size, dp_rank, dp_size);
+  WEFT_CHECK(max_tokens >= 0, "data.max_tokens must be >= 0 (0: data.batch_size sentences per ",
+             "batch), got ", max_tokens);
+  // Token budgets size batches themselves; the sentence count only checks the ranks.
+  data::check_data_parallel("TranslationLoader", max_tokens > 0 ? dp_size : batch_size, dp_rank,
+                            dp_size);
   WEFT_CHECK(dataset.source_tokenizer->has_specials() && dataset.tokenizer->has_specials(),
              dataset.dir, ": a translation dataset's tokenizers need pad, bos and eos ids");
   source_starts_ = sentence_starts(source_, dataset.source_tokenizer->eos_id());
@@ -67,46 +73,71 @@ TranslationLoader::TranslationLoader(const DatasetInfo& dataset, const std::stri
   WEFT_CHECK(sentences() > 0, source_.path(), ": the split holds no sentence");
   check_lengths(source_, source_starts_, max_len);
   check_lengths(target_, target_starts_, max_len);
+  if (max_tokens_ > 0) {
+    for (int64_t i = 0; i < sentences(); ++i) {
+      source_lengths_.push_back(source_starts_[i + 1] - source_starts_[i]);
+      target_lengths_.push_back(target_positions(i));
+    }
+    plan(0);  // refuses a budget too small for the split now, not mid-run
+  }
 }
 
 TranslationLoader::TranslationLoader(const std::string& dataset_dir, const std::string& split,
                                      int64_t batch_size, uint64_t seed, bool shuffle,
-                                     int64_t max_len, int64_t dp_rank, int64_t dp_size)
+                                     int64_t max_len, int64_t dp_rank, int64_t dp_size,
+                                     int64_t max_tokens)
     : TranslationLoader(read_dataset(dataset_dir), split, batch_size, seed, shuffle, max_len,
-                        dp_rank, dp_size) {}
+                        dp_rank, dp_size, max_tokens) {}
 
 int64_t TranslationLoader::batches_per_epoch() const {
+  if (max_tokens_ > 0) return plan(0).batches();
   return (sentences() + batch_size_ - 1) / batch_size_;
+}
+
+const std::vector<int64_t>& TranslationLoader::order(int64_t epoch) const {
+  const int64_t n = sentences();
+  if (epoch != order_epoch_) {
+    order_.resize(n);
+    std::iota(order_.begin(), order_.end(), int64_t{0});
+    if (shuffle_) {
+      // Fisher–Yates driven by the counter-based generator keyed by (seed, epoch).
+      const uint64_t key =
+          rng::stream_key(seed_, rng::hash_name(split_.c_str()), static_cast<uint64_t>(epoch));
+      for (int64_t i = n - 1; i > 0; --i) {
+        const auto j = static_cast<int64_t>(data::below(
+            rng::mix64(key ^ rng::mix64(static_cast<uint64_t>(i))), static_cast<uint64_t>(i + 1)));
+        std::swap(order_[i], order_[j]);
+      }
+    }
+    order_epoch_ = epoch;
+  }
+  return order_;
 }
 
 int64_t TranslationLoader::sentence_at(int64_t p) const {
   const int64_t n = sentences();
   if (!shuffle_) return p % n;
-  const int64_t epoch = p / n;
-  if (epoch != order_epoch_) {
-    // Fisher–Yates driven by the counter-based generator keyed by (seed, epoch).
-    order_.resize(n);
-    std::iota(order_.begin(), order_.end(), int64_t{0});
-    const uint64_t key =
-        rng::stream_key(seed_, rng::hash_name(split_.c_str()), static_cast<uint64_t>(epoch));
-    for (int64_t i = n - 1; i > 0; --i) {
-      const auto j = static_cast<int64_t>(data::below(
-          rng::mix64(key ^ rng::mix64(static_cast<uint64_t>(i))), static_cast<uint64_t>(i + 1)));
-      std::swap(order_[i], order_[j]);
-    }
-    order_epoch_ = epoch;
-  }
-  return order_[p % n];
+  return order(p / n)[p % n];
 }
 
-Batch TranslationLoader::next() {
-  const int64_t rows = local_batch_size();
-  std::vector<int64_t> picked(rows);
+const TokenBatchPlan& TranslationLoader::plan(int64_t epoch) const {
+  WEFT_CHECK(max_tokens_ > 0, "TranslationLoader: plan() needs token-budget batches");
+  if (epoch != plan_epoch_) {
+    const uint64_t batch_key = rng::stream_key(seed_, rng::hash_name(("batches of " + split_).c_str()),
+                                               static_cast<uint64_t>(epoch));
+    plan_ = plan_token_batches(source_lengths_, target_lengths_, order(epoch), max_tokens_,
+                               dp_size_, shuffle_, batch_key);
+    plan_epoch_ = epoch;
+  }
+  return plan_;
+}
+
+Batch TranslationLoader::make_batch(const std::vector<int64_t>& picked) const {
+  const auto rows = static_cast<int64_t>(picked.size());
   int64_t source_len = 0, target_len = 0;  // longest, with EOS (source) or BOS (target)
-  for (int64_t r = 0; r < rows; ++r) {
-    picked[r] = sentence_at(batch_ * batch_size_ + dp_rank_ * rows + r);
-    source_len = std::max(source_len, source_starts_[picked[r] + 1] - source_starts_[picked[r]]);
-    target_len = std::max(target_len, target_starts_[picked[r] + 1] - target_starts_[picked[r]]);
+  for (int64_t s : picked) {
+    source_len = std::max(source_len, source_starts_[s + 1] - source_starts_[s]);
+    target_len = std::max(target_len, target_positions(s));
   }
   std::vector<int32_t> source(rows * source_len, source_pad_);
   std::vector<int32_t> input(rows * target_len, target_pad_);
@@ -117,7 +148,7 @@ Batch TranslationLoader::next() {
     // Both shards store each sentence with its EOS, which source and target keep.
     const int64_t n_source = source_starts_[s + 1] - source_starts_[s];
     source_.read(source_starts_[s], n_source, source.data() + r * source_len);
-    const int64_t n_target = target_starts_[s + 1] - target_starts_[s];
+    const int64_t n_target = target_positions(s);
     counted += n_target;
     int32_t* target_row = target.data() + r * target_len;
     target_.read(target_starts_[s], n_target, target_row);
@@ -125,34 +156,107 @@ Batch TranslationLoader::next() {
     input_row[0] = bos_;
     std::copy(target_row, target_row + n_target - 1, input_row + 1);
   }
-  // Every rank's rows: the targets of the global batch.
-  int64_t global_counted = 0;
-  for (int64_t g = 0; g < batch_size_; ++g) {
-    const int64_t s = sentence_at(batch_ * batch_size_ + g);
-    global_counted += target_starts_[s + 1] - target_starts_[s];
-  }
-  ++batch_;
   Batch batch;
   batch.source = Tensor::from_vector(source, {rows, source_len});
   batch.input = Tensor::from_vector(input, {rows, target_len});
   batch.target = Tensor::from_vector(target, {rows, target_len});
   batch.counted = counted;
-  batch.global_counted = global_counted;
   return batch;
 }
 
+Batch TranslationLoader::next() {
+  if (max_tokens_ > 0) return next_token_batch();
+  const int64_t rows = local_batch_size();
+  std::vector<int64_t> picked(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    picked[r] = sentence_at(batch_ * batch_size_ + dp_rank_ * rows + r);
+  }
+  Batch batch = make_batch(picked);
+  // Every rank's rows: the targets of the global batch.
+  batch.global_counted = 0;
+  for (int64_t g = 0; g < batch_size_; ++g) {
+    batch.global_counted += target_positions(sentence_at(batch_ * batch_size_ + g));
+  }
+  ++batch_;
+  return batch;
+}
+
+Batch TranslationLoader::next_token_batch() {
+  const TokenBatchPlan& p = plan(epoch_);
+  const int64_t first = p.starts[position_], k = p.batch_size(position_);
+  const int64_t begin = dp_rank_ * k / dp_size_, end = (dp_rank_ + 1) * k / dp_size_;
+  std::vector<int64_t> picked(p.pairs.begin() + first + begin, p.pairs.begin() + first + end);
+  Batch batch = make_batch(picked);
+  batch.global_counted = 0;
+  for (int64_t g = 0; g < k; ++g) batch.global_counted += target_positions(p.pairs[first + g]);
+  batch.global_row = begin;
+  batch.global_rows = k;
+  ++batch_;
+  if (++position_ == p.batches()) {  // the next batch opens the next epoch
+    ++epoch_;
+    position_ = 0;
+  }
+  return batch;
+}
+
+EpochPosition TranslationLoader::epoch_position() const {
+  EpochPosition at;
+  if (max_tokens_ > 0) {
+    const TokenBatchPlan& p = plan(epoch_);
+    at.epoch = epoch_;
+    at.batches = p.batches();
+    at.epochs_done = static_cast<double>(epoch_) +
+                     static_cast<double>(position_) / static_cast<double>(p.batches());
+    at.padding_share = p.padding_share();
+    return at;
+  }
+  const int64_t drawn = batch_ * batch_size_;  // sentences
+  at.epoch = drawn / sentences();
+  at.batches = batches_per_epoch();
+  at.epochs_done = static_cast<double>(drawn) / static_cast<double>(sentences());
+  return at;
+}
+
+int64_t TranslationLoader::batches_in_epochs(int64_t epochs) const {
+  WEFT_CHECK(epochs >= 0, "train.epochs must be >= 0, got ", epochs);
+  if (max_tokens_ == 0) return (epochs * sentences() + batch_size_ - 1) / batch_size_;
+  int64_t batches = 0;
+  for (int64_t e = 0; e < epochs; ++e) batches += plan(e).batches();
+  return batches;
+}
+
 nlohmann::json TranslationLoader::state() const {
-  return {{"loader", "translation"},
-          {"split", split_},
-          {"seed", seed_},
-          {"shuffle", shuffle_},
-          {"batch", batch_}};
+  nlohmann::json state = {
+      {"loader", "translation"}, {"split", split_}, {"seed", seed_}, {"shuffle", shuffle_}};
+  if (max_tokens_ == 0) {
+    state["batch"] = batch_;
+  } else {
+    state["max_tokens"] = max_tokens_;
+    state["epoch"] = epoch_;
+    state["position"] = position_;
+    state["batch"] = batch_;
+  }
+  return state;
 }
 
 void TranslationLoader::restore(const nlohmann::json& state) {
-  batch_ = data::restored_batch(
-      state,
-      {{"loader", "translation"}, {"split", split_}, {"seed", seed_}, {"shuffle", shuffle_}});
+  nlohmann::json identity = {
+      {"loader", "translation"}, {"split", split_}, {"seed", seed_}, {"shuffle", shuffle_}};
+  if (max_tokens_ == 0) {
+    WEFT_CHECK(!state.contains("max_tokens"), "cannot restore the translation loader: the saved ",
+               "state has data.max_tokens = ", state.value("max_tokens", nlohmann::json()).dump(),
+               " but this run batches data.batch_size sentences; resuming would not continue the ",
+               "same data stream");
+    batch_ = data::restored_batch(state, identity);
+    return;
+  }
+  identity["max_tokens"] = max_tokens_;
+  batch_ = data::restored_batch(state, identity);
+  epoch_ = data::saved_count(state, "epoch", "translation");
+  position_ = data::saved_count(state, "position", "translation");
+  WEFT_CHECK(position_ < plan(epoch_).batches(), "cannot restore the translation loader: ",
+             "position ", position_, " is past the last of the ", plan(epoch_).batches(),
+             " batches of epoch ", epoch_);
 }
 
 }  // namespace weft

@@ -145,13 +145,14 @@ StepStats Trainer::train_step(BatchStream& data) {
     ctx.training = true;
     ctx.seed = options_.seed;
     ctx.step = static_cast<uint64_t>(step);
-    ctx.batch_offset = global_offset + groups_.dp_rank() * rows;
+    const Batch& b = micro[i];
+    ctx.batch_offset = global_offset + (b.global_row >= 0 ? b.global_row : groups_.dp_rank() * rows);
     ctx.recompute = options_.recompute;
     if (buckets_) buckets_->begin_micro_batch(i + 1 == options_.grad_accum);
     const LossSum part = model_.forward_backward(micro[i], ctx, 1.0 / static_cast<double>(tokens));
     total.sum += part.sum;
     total.tokens += part.tokens;
-    global_offset += rows * dp;
+    global_offset += b.global_rows >= 0 ? b.global_rows : rows * dp;
   }
   int64_t overlapped_gathers = 0;
   if (buckets_) {

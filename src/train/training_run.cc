@@ -1,6 +1,8 @@
 #include "weft/train/training_run.h"
 
 #include <chrono>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "weft/tensor/error.h"
@@ -43,6 +45,23 @@ void TrainingRun::evaluate(int64_t step) {
   if (hooks_.on_eval) hooks_.on_eval(step, loss);
 }
 
+// A stream over a dataset says when the next batch opens an epoch, with its
+// batches and padding share.
+void TrainingRun::announce_epoch(int64_t& announced) {
+  const EpochPosition at = train_data_.epoch_position();
+  if (at.batches == 0 || at.epoch == announced) return;
+  announced = at.epoch;
+  std::string line = "epoch " + std::to_string(at.epoch) + ": " + std::to_string(at.batches) +
+                     " batches";
+  if (at.padding_share >= 0) {
+    char share[48];
+    std::snprintf(share, sizeof share, ", %.1f%% of their positions padding",
+                  100.0 * at.padding_share);
+    line += share;
+  }
+  say(hooks_, line);
+}
+
 // A checkpoint reads the parameters' values outside any forward pass.
 void TrainingRun::save(int64_t step) {
   trainer_.wait_for_parameters();
@@ -67,7 +86,9 @@ TrainingResult TrainingRun::run() {
   const int64_t first = trainer_.step();
   TrainingResult result;
   result.last_checkpoint = first;
+  int64_t announced_epoch = -1;
   while (trainer_.step() < steps) {
+    announce_epoch(announced_epoch);
     StepStats s;
     try {
       s = trainer_.train_step(train_data_);
@@ -85,6 +106,7 @@ TrainingResult TrainingRun::run() {
       StepReport report;
       report.stats = s;
       report.total_steps = steps;
+      report.data = train_data_.epoch_position();
       report.elapsed_s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       report.eta_s = report.elapsed_s / static_cast<double>(s.step - first) *

@@ -223,5 +223,91 @@ TEST_F(TranslationLoaderTest, RestoreContinuesWithTheNextBatch) {
   EXPECT_THROW(LmLoader(info_, "train", 4, 8, 1), Error);  // not a language-model dataset
 }
 
+// Token budgets: the 12 pairs have 2..7 source and 2..12 target positions.
+TEST_F(TranslationLoaderTest, TokenBudgetEpochsCoverEverySentenceOnceWithinTheBudget) {
+  TranslationLoader loader(info_, "train", 0, 5, true, 0, 0, 1, /*max_tokens=*/40);
+  const int64_t batches = loader.batches_per_epoch();
+  EXPECT_EQ(loader.batches_in_epochs(2), batches + loader.plan(1).batches());
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    EXPECT_EQ(loader.epoch_position().epoch, epoch);
+    EXPECT_DOUBLE_EQ(loader.epoch_position().epochs_done, epoch);
+    std::multiset<std::vector<int32_t>> sources;
+    for (int64_t b = 0; b < loader.plan(epoch).batches(); ++b) {
+      const Batch batch = loader.next();
+      EXPECT_LE(batch.source.numel() + batch.target.numel(), 40);
+      EXPECT_EQ(batch.global_counted, batch.counted);
+      for (int64_t r = 0; r < batch.source.dim(0); ++r) {
+        std::vector<int32_t> tokens = row(batch.source, r);
+        while (tokens.back() == 0) tokens.pop_back();  // padding
+        sources.insert(tokens);
+      }
+    }
+    // Sentences i and i + 6 are equal, so each source appears exactly twice.
+    EXPECT_EQ(sources.size(), 12u);
+    for (const auto& tokens : sources) EXPECT_EQ(sources.count(tokens), 2u);
+  }
+  EXPECT_EQ(loader.epoch_position().epoch, 2);
+}
+
+TEST_F(TranslationLoaderTest, TokenBudgetRanksTakeTheirShareOfTheSingleRankBatch) {
+  // Layouts see the same batches unless an epoch's last batch has fewer
+  // pairs than ranks (then it joins the one before). A budget of 50 makes
+  // batches of 5, 3, 2 and 2 pairs (sorted by length; shuffled in order).
+  const uint64_t seed = 3;
+  TranslationLoader all(info_, "train", 0, seed, true, 0, 0, 1, 50);
+  TranslationLoader first(info_, "train", 0, seed, true, 0, 0, 2, 50);
+  TranslationLoader second(info_, "train", 0, seed, true, 0, 1, 2, 50);
+  ASSERT_EQ(all.plan(0).starts.size(), 5u);
+  for (int64_t e = 0; e < 3; ++e) ASSERT_EQ(all.plan(e).pairs, first.plan(e).pairs);
+  const auto trim = [](std::vector<int32_t> v, int32_t pad) {
+    while (!v.empty() && v.back() == pad) v.pop_back();
+    return v;
+  };
+  bool uneven = false;
+  for (int step = 0; step < 12; ++step) {
+    const Batch whole = all.next(), a = first.next(), b = second.next();
+    const int64_t k = whole.source.dim(0);
+    ASSERT_EQ(a.source.dim(0) + b.source.dim(0), k);
+    EXPECT_EQ(a.source.dim(0), k / 2);
+    EXPECT_EQ(a.global_row, 0);
+    EXPECT_EQ(b.global_row, k / 2);
+    EXPECT_EQ(a.global_rows, k);
+    uneven |= k % 2 == 1;
+    for (int64_t r = 0; r < k; ++r) {
+      const Batch& mine = r < k / 2 ? a : b;
+      const int64_t local = r < k / 2 ? r : r - k / 2;
+      EXPECT_EQ(trim(row(mine.target, local), kIgnoreIndex), trim(row(whole.target, r), kIgnoreIndex));
+    }
+    EXPECT_EQ(a.counted + b.counted, whole.counted);
+    EXPECT_EQ(a.global_counted, whole.counted);
+  }
+  EXPECT_TRUE(uneven) << "the test should cover a batch of an odd number of pairs";
+}
+
+TEST_F(TranslationLoaderTest, TokenBudgetResumeIsExactMidEpochAndRefusesAnotherBudget) {
+  TranslationLoader straight(info_, "train", 0, 9, true, 0, 0, 1, 40);
+  const int64_t batches = straight.batches_per_epoch();
+  for (int64_t i = 0; i < batches + 1; ++i) straight.next();  // into the second epoch
+  const nlohmann::json state = straight.state();
+  EXPECT_EQ(state.at("epoch"), 1);
+  EXPECT_EQ(state.at("position"), 1);
+  std::vector<Batch> expected;
+  for (int i = 0; i < 3; ++i) expected.push_back(straight.next());
+  TranslationLoader resumed(info_.dir, "train", 0, 9, true, 0, 0, 1, 40);
+  resumed.restore(state);
+  for (const Batch& want : expected) {
+    const Batch got = resumed.next();
+    EXPECT_EQ(values(got.source), values(want.source));
+    EXPECT_EQ(values(got.target), values(want.target));
+  }
+  TranslationLoader other_budget(info_, "train", 0, 9, true, 0, 0, 1, 48);
+  EXPECT_NE(message_of([&] { other_budget.restore(state); }).find("max_tokens"), std::string::npos);
+  TranslationLoader by_sentences(info_, "train", 4, 9, true, 0);
+  EXPECT_NE(message_of([&] { by_sentences.restore(state); }).find("max_tokens"), std::string::npos);
+  EXPECT_NE(message_of([&] { TranslationLoader(info_, "train", 0, 9, true, 0, 0, 1, 10); })
+                .find("data.max_tokens 10 is smaller than pair"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace weft

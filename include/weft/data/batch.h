@@ -32,11 +32,25 @@ struct Batch {
   // the step's token count without a collective ahead of the forward pass,
   // which would wait for ZeRO-1's parameter gathers still in flight.
   int64_t global_counted = -1;
+  // Where this rank's rows sit in the global micro-batch (every data-parallel
+  // rank's rows side by side): the global index of its first row, and the
+  // global micro-batch's rows. -1 (a batch made by hand, or equal shares):
+  // dp_rank · rows and dp · rows. Token-budget batches split unevenly.
+  int64_t global_row = -1;
+  int64_t global_rows = -1;
 
   int64_t counted_targets() const {
     if (counted < 0) counted = count_targets(target);
     return counted;
   }
+};
+
+// Where a stream stands in its passes over the data.
+struct EpochPosition {
+  int64_t epoch = 0;            // the epoch the next batch comes from, from 0
+  double epochs_done = 0.0;     // epochs drawn so far, fractional
+  int64_t batches = 0;          // batches in that epoch
+  double padding_share = -1.0;  // of that epoch's batch positions; -1: not known
 };
 
 // Micro-batches in order, with a position that can be saved and restored so
@@ -49,6 +63,12 @@ class BatchStream {
   virtual nlohmann::json state() const = 0;
   // Refuses (weft::Error) a state from another kind of stream, naming what differs.
   virtual void restore(const nlohmann::json& state) = 0;
+  // Streams over a dataset say where they stand; others report epoch 0 of
+  // an unknown number of batches (batches = 0).
+  virtual EpochPosition epoch_position() const { return {}; }
+  // Batches that make up the first `epochs` epochs (train.epochs); streams
+  // without epochs refuse.
+  virtual int64_t batches_in_epochs(int64_t epochs) const;
 };
 
 }  // namespace weft

@@ -44,6 +44,7 @@ struct StepReport {
   int64_t total_steps = 0;  // TrainingRunOptions::steps
   double elapsed_s = 0.0;   // since run() began
   double eta_s = 0.0;       // the remaining steps at the mean pace of this run's steps so far
+  EpochPosition data;       // where the training stream stands after the step
 };
 
 // What the run calls; an empty function is skipped, except save (always
@@ -97,6 +98,7 @@ class TrainingRun {
  private:
   void save(int64_t step);  // waits for the parameters, then hooks_.save
   void evaluate(int64_t step);
+  void announce_epoch(int64_t& announced);
   bool any_rank_stops();
 
   Trainer& trainer_;
