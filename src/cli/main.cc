@@ -20,7 +20,9 @@ struct Command {
 const Command kCommands[] = {
     {"prepare", "turn text into a dataset of token shards", weft::cli::run_prepare},
     {"train", "train a model from a config and/or --section.key options", weft::cli::run_train},
-    {"eval", "loss and perplexity of a checkpoint (BLEU, exact match for translation)",
+    {"eval",
+     "loss and perplexity of a checkpoint (BLEU, chrF2, exact match for translation; "
+     "--source/--reference: score an outside test set)",
      weft::cli::run_eval},
     {"generate", "continue a prompt with a language model", weft::cli::run_generate},
     {"translate", "translate lines of stdin or a file", weft::cli::run_translate},

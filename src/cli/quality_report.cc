@@ -1,10 +1,10 @@
 #include "cli/quality_report.h"
 
 #include "weft/data/shard.h"
-#include "weft/model/decoder_only.h"
-#include "weft/model/encoder_decoder.h"
 #include "weft/inference/sampling.h"
 #include "weft/inference/translation_score.h"
+#include "weft/model/decoder_only.h"
+#include "weft/model/encoder_decoder.h"
 
 namespace weft::cli {
 namespace {
@@ -45,13 +45,14 @@ void report_quality(Model& model, const DatasetInfo& data, const RunConfig& conf
   }
   // Outputs may be as long as the model's context: the scores measure the
   // model, not a length limit.
-  const Translations t = translate_split(dynamic_cast<EncoderDecoder&>(model), data, "val", 1,
-                                         0.0, config.model.max_seq_len, kQualitySentences);
+  const Translations t = translate_split(dynamic_cast<EncoderDecoder&>(model), data, "val", 1, 0.0,
+                                         config.model.max_seq_len, kQualitySentences);
   const TranslationScore s = score_translations(t);
   char line[160];
   std::snprintf(line, sizeof line,
-                "held-out translations (greedy): first %ld sentences, exact match %.1f%%, BLEU %.2f",
-                static_cast<long>(s.sentences), 100.0 * s.exact_match, s.bleu);
+                "held-out translations (greedy): first %ld sentences, exact match %.1f%%, BLEU "
+                "%.2f, chrF2 %.2f",
+                static_cast<long>(s.sentences), 100.0 * s.exact_match, s.bleu.score, s.chrf.score);
   progress.say(line);
   int shown = 0;
   for (size_t i = 0; i < t.hypotheses.size() && shown < 5; ++i) {
@@ -60,8 +61,12 @@ void report_quality(Model& model, const DatasetInfo& data, const RunConfig& conf
                  t.references[i] + ")");
     ++shown;
   }
-  progress.record({{"event", "quality"}, {"split", "val"}, {"sentences", s.sentences},
-                   {"exact_match", s.exact_match}, {"bleu", s.bleu}});
+  progress.record({{"event", "quality"},
+                   {"split", "val"},
+                   {"sentences", s.sentences},
+                   {"exact_match", s.exact_match},
+                   {"bleu", s.bleu.score},
+                   {"chrf", s.chrf.score}});
 }
 
 }  // namespace weft::cli

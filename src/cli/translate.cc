@@ -7,9 +7,7 @@
 #include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
-#include "cli/printable_text.h"
-#include "weft/inference/beam_search.h"
-#include "weft/model/encoder_decoder.h"
+#include "cli/translate_lines.h"
 #include "weft/tensor/error.h"
 
 namespace po = boost::program_options;
@@ -17,29 +15,12 @@ namespace po = boost::program_options;
 namespace weft::cli {
 namespace {
 
-// The start of a line a message names: a whole paragraph would bury it.
-std::string line_start(const std::string& line) {
-  constexpr size_t kShown = 40;
-  if (line.size() <= kShown) return printable_text(line);
-  return printable_text(std::string_view(line).substr(0, kShown)) + "...";
-}
-
 // `lines` are input lines first_line, first_line + 1, ... (counted from 1).
 void translate_batch(EncoderDecoder& model, const LoadedRun& run,
                      const std::vector<std::string>& lines, int64_t first_line,
                      const BeamSearchOptions& options, std::ostream& out) {
-  std::vector<std::vector<int32_t>> sources;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::vector<int32_t> ids = run.source_tokenizer->encode(lines[i]);
-    ids.push_back(run.source_tokenizer->eos_id());
-    WEFT_CHECK(static_cast<int64_t>(ids.size()) <= model.config().max_seq_len, "input line ",
-               first_line + static_cast<int64_t>(i), " ('", line_start(lines[i]), "') is ",
-               ids.size(), " tokens with EOS, longer than the model's context of ",
-               model.config().max_seq_len);
-    sources.push_back(std::move(ids));
-  }
-  for (const Hypothesis& h : beam_search(model, sources, options)) {
-    out << run.tokenizer->decode(h.tokens) << "\n";
+  for (const std::string& h : translate_lines(model, run, lines, first_line, options).hypotheses) {
+    out << h << "\n";
   }
   out.flush();
 }
@@ -51,16 +32,18 @@ int run_translate(int argc, char** argv) {
   std::string checkpoint, input;
   BeamSearchOptions options;
   int64_t batch;
+  // clang-format off
   opts.add_options()
       ("help,h", "list every option with its default")
       ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
       ("input", po::value(&input), "file of source lines (default: stdin)")
       ("beam", po::value(&options.beam_size)->default_value(4), "beam size (1: greedy)")
-      ("alpha", po::value(&options.length_penalty)->default_value(0.6),
+      ("alpha", po::value(&options.length_penalty)->default_value(0.6, "0.6"),
        "length penalty ((5+|Y|)/6)^alpha")
       ("max-extra", po::value(&options.max_extra_length)->default_value(50),
        "longest output: input length + this")
       ("batch", po::value(&batch)->default_value(32), "lines decoded together");
+  // clang-format on
   po::variables_map vm;
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
   require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
@@ -73,12 +56,8 @@ int run_translate(int argc, char** argv) {
   std::istream& in = input.empty() ? std::cin : file;
 
   LoadedRun run = load_run(checkpoint);
-  auto* model = dynamic_cast<EncoderDecoder*>(run.model.get());
-  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir,
-             " holds a decoder-only model: use 'weft generate'");
-  options.bos_id = run.tokenizer->bos_id();
-  options.eos_id = run.tokenizer->eos_id();
-  options.validate(model->config());
+  EncoderDecoder& model = translation_model(run, "use 'weft generate'");
+  options = with_run_tokens(options, run, model);
 
   std::vector<std::string> lines;
   std::string line;
@@ -87,12 +66,12 @@ int run_translate(int argc, char** argv) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(line);
     if (static_cast<int64_t>(lines.size()) == batch) {
-      translate_batch(*model, run, lines, first_line, options, std::cout);
+      translate_batch(model, run, lines, first_line, options, std::cout);
       first_line += batch;
       lines.clear();
     }
   }
-  if (!lines.empty()) translate_batch(*model, run, lines, first_line, options, std::cout);
+  if (!lines.empty()) translate_batch(model, run, lines, first_line, options, std::cout);
   return 0;
 }
 

@@ -5,27 +5,13 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "inference/python_text.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
 namespace {
 
-// The byte length of the whitespace character at s[i] (as Python's
-// str.isspace, which sacreBLEU's split() and rstrip() use), else 0.
-size_t whitespace_at(const std::string& s, size_t i) {
-  const auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
-  const unsigned c = byte(i);
-  if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
-  if (c == 0xc2 && (byte(i + 1) == 0x85 || byte(i + 1) == 0xa0)) return 2;  // U+0085, U+00A0
-  if (c == 0xe1 && byte(i + 1) == 0x9a && byte(i + 2) == 0x80) return 3;    // U+1680
-  if (c == 0xe2 && byte(i + 1) == 0x80) {
-    const unsigned d = byte(i + 2);  // U+2000..U+200A, U+2028, U+2029, U+202F
-    if (d <= 0x8a || d == 0xa8 || d == 0xa9 || d == 0xaf) return 3;
-  }
-  if (c == 0xe2 && byte(i + 1) == 0x81 && byte(i + 2) == 0x9f) return 3;  // U+205F
-  if (c == 0xe3 && byte(i + 1) == 0x80 && byte(i + 2) == 0x80) return 3;  // U+3000
-  return 0;
-}
+using detail::whitespace_at;
 
 // Python's str.rstrip(): trailing whitespace removed.
 std::string rstrip(const std::string& s) {

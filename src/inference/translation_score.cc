@@ -4,7 +4,6 @@
 
 #include "weft/data/shard.h"
 #include "weft/inference/beam_search.h"
-#include "weft/inference/bleu.h"
 
 namespace weft {
 namespace {
@@ -66,7 +65,8 @@ TranslationScore score_translations(const Translations& t) {
   TranslationScore s;
   s.sentences = static_cast<int64_t>(t.hypotheses.size());
   s.exact_match = exact_match(t.hypotheses, t.references);
-  s.bleu = corpus_bleu(t.hypotheses, t.references).score;
+  s.bleu = corpus_bleu(t.hypotheses, t.references);
+  s.chrf = corpus_chrf(t.hypotheses, t.references);
   return s;
 }
 

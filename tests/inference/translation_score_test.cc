@@ -1,6 +1,6 @@
 // Translation quality on a dataset split: translate_split decodes the
 // split's sources in order, each with the EOS the loader appends, and
-// score_translations counts exact matches and corpus BLEU.
+// score_translations counts exact matches, corpus BLEU and chrF2.
 
 #include "weft/inference/translation_score.h"
 
@@ -12,21 +12,24 @@
 namespace weft::testing {
 namespace {
 
-TEST(ScoreTranslations, CountsExactMatchesAndCorpusBleu) {
+TEST(ScoreTranslations, CountsExactMatchesCorpusBleuAndChrf) {
   Translations t;
   t.hypotheses = {"the cat sat on the mat", "a dog ran in the park"};
   t.references = t.hypotheses;
   TranslationScore all = score_translations(t);
   EXPECT_EQ(all.sentences, 2);
   EXPECT_DOUBLE_EQ(all.exact_match, 1.0);
-  EXPECT_NEAR(all.bleu, 100.0, 1e-9);
+  EXPECT_NEAR(all.bleu.score, 100.0, 1e-9);
+  EXPECT_NEAR(all.chrf.score, 100.0, 1e-9);
 
   t.hypotheses[1] = "a dog ran in a park";
   const TranslationScore half = score_translations(t);
   EXPECT_EQ(half.sentences, 2);
   EXPECT_DOUBLE_EQ(half.exact_match, 0.5);
-  EXPECT_GT(half.bleu, 0.0);
-  EXPECT_LT(half.bleu, 100.0);
+  EXPECT_GT(half.bleu.score, 0.0);
+  EXPECT_LT(half.bleu.score, 100.0);
+  EXPECT_DOUBLE_EQ(half.chrf.score, corpus_chrf(t.hypotheses, t.references).score);
+  EXPECT_LT(half.chrf.score, 100.0);
 }
 
 TEST(TranslateSplit, DecodesTheSplitsSourcesInOrderAsBeamSearchDoes) {

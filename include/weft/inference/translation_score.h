@@ -1,12 +1,14 @@
 #pragma once
 // Translation quality on a prepared dataset's split: its sources decoded with
-// beam search and scored against the references by exact match and corpus
-// BLEU.
+// beam search and scored against the references by exact match, corpus BLEU
+// and chrF2 (both as sacreBLEU computes them).
 
 #include <string>
 #include <vector>
 
 #include "weft/data/dataset.h"
+#include "weft/inference/bleu.h"
+#include "weft/inference/chrf.h"
 #include "weft/model/encoder_decoder.h"
 
 namespace weft {
@@ -14,7 +16,8 @@ namespace weft {
 struct TranslationScore {
   int64_t sentences = 0;
   double exact_match = 0.0;  // share of hypotheses equal to their reference
-  double bleu = 0.0;         // corpus BLEU-4, 0..100, as sacreBLEU
+  BleuScore bleu;            // corpus BLEU-4 (.score 0..100), as sacreBLEU
+  ChrfScore chrf;            // corpus chrF2 (.score 0..100), as sacreBLEU
 };
 
 // A split's sentences as text, in the split's order.
@@ -28,7 +31,7 @@ Translations translate_split(EncoderDecoder& model, const DatasetInfo& data,
                              const std::string& split, int64_t beam, double alpha,
                              int64_t max_extra, int64_t max_sentences);
 
-// Exact match and corpus BLEU of the hypotheses against their references.
+// Exact match, corpus BLEU and chrF2 of the hypotheses against their references.
 TranslationScore score_translations(const Translations& t);
 
 // translate_split, then its score; `model` must be an EncoderDecoder.
