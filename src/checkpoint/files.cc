@@ -56,6 +56,12 @@ std::string make_temp_directory(const std::string& prefix) {
   return name;
 }
 
+TempDirGuard::~TempDirGuard() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(path_, ec);  // best effort: an exception is already on its way
+}
+
 void remove_checkpoint_dir(const std::string& path) {
   std::error_code ec;
   if (fs::remove(fs::path(path) / kManifestFile, ec)) fsync_directory(path);

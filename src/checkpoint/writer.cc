@@ -24,23 +24,6 @@ using namespace checkpoint;
 
 namespace {
 
-// Removes the temp directory unless the save got as far as renaming it.
-class TempDirGuard {
- public:
-  explicit TempDirGuard(std::string path) : path_(std::move(path)) {}
-  ~TempDirGuard() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);  // best effort: an exception is already on its way
-  }
-  TempDirGuard(const TempDirGuard&) = delete;
-  TempDirGuard& operator=(const TempDirGuard&) = delete;
-  void release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
 // Every parameter, checked to be tensor-parallel rank t's slice as the shard
 // files record it: [t·n/tp, (t+1)·n/tp) along its shard dimension.
 std::vector<const Parameter*> checked_parameters(Model& model, const ProcessGroups& groups) {
