@@ -199,23 +199,6 @@ void average_shard(const std::vector<Checkpoint>& inputs, int64_t shard, const s
       tensors, joined ? model.metadata : optimizer.metadata);
 }
 
-// The files of `from` into temp/`into`, by name.
-std::vector<std::string> copy_directory(const std::string& from,
-                                        const std::vector<std::string>& files,
-                                        const std::string& temp, const std::string& into) {
-  if (files.empty()) return {};
-  const fs::path dir = fs::path(temp) / into;
-  std::error_code ec;
-  fs::create_directory(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create: " + ec.message());
-  std::vector<std::string> written;
-  for (const std::string& file : files) {
-    copy_file_durably((fs::path(from) / file).string(), (dir / file).string());
-    written.push_back(into + "/" + file);
-  }
-  return written;
-}
-
 // out_dir without a trailing slash; refused unless absent or empty, or when
 // named for another step than the average holds (load_checkpoint would
 // refuse it).
@@ -289,7 +272,7 @@ Checkpoint average_checkpoints(const std::vector<std::string>& checkpoint_dirs,
     written.push_back(checkpoint_shard_file_name("optimizer", t, newest.tp));
   }
   for (const std::string& f :
-       copy_directory(newest.tokenizer_dir, newest.tokenizer_files, temp, kTokenizerDir)) {
+       copy_files_into(newest.tokenizer_dir, newest.tokenizer_files, temp, kTokenizerDir)) {
     written.push_back(f);
   }
   std::vector<std::string> source_files;
@@ -297,7 +280,7 @@ Checkpoint average_checkpoints(const std::vector<std::string>& checkpoint_dirs,
     source_files.push_back(it.key());
   }
   for (const std::string& f :
-       copy_directory(source_tokenizer_dir_of(newest), source_files, temp, kSourceTokenizerDir)) {
+       copy_files_into(source_tokenizer_dir_of(newest), source_files, temp, kSourceTokenizerDir)) {
     written.push_back(f);
   }
 
@@ -314,7 +297,7 @@ Checkpoint average_checkpoints(const std::vector<std::string>& checkpoint_dirs,
   json steps = json::array(), dirs = json::array();
   for (const Checkpoint& c : inputs) {
     steps.push_back(c.step);
-    dirs.push_back(c.dir);
+    dirs.push_back(fs::absolute(c.dir).lexically_normal().string());
   }
   manifest["average"] = {{"steps", steps}, {"checkpoints", dirs}};
   json files = json::object();

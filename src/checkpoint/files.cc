@@ -48,6 +48,22 @@ void copy_file_durably(const std::string& from, const std::string& to) {
   });
 }
 
+std::vector<std::string> copy_files_into(const std::string& from,
+                                         const std::vector<std::string>& files,
+                                         const std::string& dir, const std::string& into) {
+  if (files.empty()) return {};
+  const fs::path target = fs::path(dir) / into;
+  std::error_code ec;
+  fs::create_directory(target, ec);
+  if (ec) throw Error(target.string() + ": cannot create: " + ec.message());
+  std::vector<std::string> copied;
+  for (const std::string& file : files) {
+    copy_file_durably((fs::path(from) / file).string(), (target / file).string());
+    copied.push_back(into + "/" + file);
+  }
+  return copied;
+}
+
 std::string make_temp_directory(const std::string& prefix) {
   std::string name = prefix + "XXXXXX";
   if (::mkdtemp(name.data()) == nullptr) {

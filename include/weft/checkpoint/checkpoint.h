@@ -208,7 +208,7 @@ std::string source_tokenizer_dir_of(const Checkpoint& checkpoint);
 // schedule and data from averaged weights. A distributed optimizer's parts
 // are joined into one optimizer file per shard (loadable with ZeRO on or
 // off). The manifest records {"average": {"steps": [...], "checkpoints":
-// [...]}}, oldest first.
+// [absolute paths]}}, oldest first.
 //
 // out_dir must not exist or be an empty directory: nothing is overwritten.
 // The checkpoint is written into out_dir.tmp-XXXXXX and renamed into place,
