@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "weft/checkpoint/checkpoint.h"
@@ -43,8 +44,28 @@ std::string crc_hex(uint32_t crc);
 // failed call.
 // `to` becomes a durable copy of `from` (an AtomicFile).
 void copy_file_durably(const std::string& from, const std::string& to);
+// The named files of directory `from` become durable copies in
+// `dir`/`into` (created): a checkpoint's tokenizer/. Returns their paths
+// relative to `dir` ("tokenizer/vocab.txt"). Each copy fsyncs `into`; the
+// manifest's write fsyncs `dir`.
+std::vector<std::string> copy_files_into(const std::string& from,
+                                         const std::vector<std::string>& files,
+                                         const std::string& dir, const std::string& into);
 // A fresh directory `prefix` + random suffix (mkdtemp).
 std::string make_temp_directory(const std::string& prefix);
+// Removes a temp directory with everything in it unless released: the save
+// or average that made it got as far as renaming it into place.
+class TempDirGuard {
+ public:
+  explicit TempDirGuard(std::string path) : path_(std::move(path)) {}
+  ~TempDirGuard();
+  TempDirGuard(const TempDirGuard&) = delete;
+  TempDirGuard& operator=(const TempDirGuard&) = delete;
+  void release() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
 // Makes a checkpoint incomplete first (its manifest goes), then removes it, so
 // that a crash midway never leaves a manifest that lists missing files.
 void remove_checkpoint_dir(const std::string& path);

@@ -48,12 +48,34 @@ void copy_file_durably(const std::string& from, const std::string& to) {
   });
 }
 
+std::vector<std::string> copy_files_into(const std::string& from,
+                                         const std::vector<std::string>& files,
+                                         const std::string& dir, const std::string& into) {
+  if (files.empty()) return {};
+  const fs::path target = fs::path(dir) / into;
+  std::error_code ec;
+  fs::create_directory(target, ec);
+  if (ec) throw Error(target.string() + ": cannot create: " + ec.message());
+  std::vector<std::string> copied;
+  for (const std::string& file : files) {
+    copy_file_durably((fs::path(from) / file).string(), (target / file).string());
+    copied.push_back(into + "/" + file);
+  }
+  return copied;
+}
+
 std::string make_temp_directory(const std::string& prefix) {
   std::string name = prefix + "XXXXXX";
   if (::mkdtemp(name.data()) == nullptr) {
     throw Error(name + ": mkdtemp failed: " + std::strerror(errno));
   }
   return name;
+}
+
+TempDirGuard::~TempDirGuard() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(path_, ec);  // best effort: an exception is already on its way
 }
 
 void remove_checkpoint_dir(const std::string& path) {

@@ -277,6 +277,19 @@ Checkpoint read_manifest(const std::string& dir) {
   }
 
   if (!c.tokenizer_files.empty()) c.tokenizer_dir = (fs::path(dir) / kTokenizerDir).string();
+  // Written by an average only; absent: the run directory keeps it.
+  if (root.contains("source_tokenizer")) {
+    const json& source = root.at("source_tokenizer");
+    if (!source.is_array()) r.refuse("'source_tokenizer' must be an array of file names");
+    for (const json& name : source) {
+      const std::string file = r.relative_file(name, "source_tokenizer");
+      if (!files.contains(std::string(kSourceTokenizerDir) + "/" + file)) {
+        r.refuse("'files' does not list the source tokenizer file " + file);
+      }
+      c.source_tokenizer_files.push_back(file);
+    }
+    c.source_tokenizer_dir = (fs::path(dir) / kSourceTokenizerDir).string();
+  }
   return c;
 }
 

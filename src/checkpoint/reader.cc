@@ -29,6 +29,14 @@ Checkpoint load_checkpoint(const std::string& dir) {
   return c;
 }
 
+std::string source_tokenizer_dir_of(const Checkpoint& c) {
+  if (c.model_config.shared_vocabulary()) return "";
+  if (!c.source_tokenizer_dir.empty()) return c.source_tokenizer_dir;
+  fs::path dir(c.dir);
+  if (dir.filename().empty()) dir = dir.parent_path();  // "…/step-00000005/"
+  return (dir.parent_path().parent_path() / kSourceTokenizerDir).string();
+}
+
 Checkpoint latest_checkpoint(const std::string& run_dir, std::vector<std::string>* refused) {
   std::vector<std::string> skipped;
   for (const StepDir& d : scan_step_dirs(checkpoints_dir_of(run_dir))) {

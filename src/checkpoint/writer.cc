@@ -24,23 +24,6 @@ using namespace checkpoint;
 
 namespace {
 
-// Removes the temp directory unless the save got as far as renaming it.
-class TempDirGuard {
- public:
-  explicit TempDirGuard(std::string path) : path_(std::move(path)) {}
-  ~TempDirGuard() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);  // best effort: an exception is already on its way
-  }
-  TempDirGuard(const TempDirGuard&) = delete;
-  TempDirGuard& operator=(const TempDirGuard&) = delete;
-  void release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
 // Every parameter, checked to be tensor-parallel rank t's slice as the shard
 // files record it: [t·n/tp, (t+1)·n/tp) along its shard dimension.
 std::vector<const Parameter*> checked_parameters(Model& model, const ProcessGroups& groups) {
@@ -159,19 +142,6 @@ void write_shard(const std::string& temp, const std::vector<const Parameter*>& p
                    tensors, part_metadata);
 }
 
-void copy_tokenizer(const std::string& from, const std::vector<std::string>& files,
-                    const std::string& temp) {
-  if (files.empty()) return;
-  const fs::path dir = fs::path(temp) / kTokenizerDir;
-  std::error_code ec;
-  fs::create_directory(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create: " + ec.message());
-  // Each copy fsyncs `dir` after its rename; the manifest's fsyncs `temp`.
-  for (const std::string& file : files) {
-    copy_file_durably((fs::path(from) / file).string(), (dir / file).string());
-  }
-}
-
 // The manifest, with the size and checksum of every file as read back after
 // the write; written last, so that a directory with one is complete.
 void write_manifest(const std::string& temp, ManifestInputs in) {
@@ -254,7 +224,7 @@ std::string save_checkpoint(const std::string& run_dir, Model& model, AdamW& opt
   // every rank its part); the root copies the tokenizer.
   agree_on_phase(world, "writing its files into " + temp, [&] {
     write_shard(temp, params, optimizer, groups, state.step);
-    if (root) copy_tokenizer(state.tokenizer_dir, tokenizer, temp);
+    if (root) copy_files_into(state.tokenizer_dir, tokenizer, temp, kTokenizerDir);
   });
 
   // 3. Every shard is durable: the root writes the manifest and makes the

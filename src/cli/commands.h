@@ -9,6 +9,7 @@ int run_eval(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_translate(int argc, char** argv);
 int run_export(int argc, char** argv);
+int run_average(int argc, char** argv);
 int run_bench(int argc, char** argv);
 
 }  // namespace weft::cli

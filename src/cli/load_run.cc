@@ -12,7 +12,7 @@ namespace weft::cli {
 
 std::string run_tokenizer_dir(const std::string& run_dir) { return run_dir + "/tokenizer"; }
 std::string run_source_tokenizer_dir(const std::string& run_dir) {
-  return run_dir + "/tokenizer_src";
+  return run_dir + "/" + kSourceTokenizerDir;
 }
 
 LoadedRun load_run(const std::string& path) {
@@ -32,10 +32,9 @@ LoadedRun load_run(const std::string& path) {
   WEFT_CHECK(!ckpt.tokenizer_dir.empty(), "checkpoint ", ckpt.dir, " holds no tokenizer");
   run.tokenizer = load_tokenizer(ckpt.tokenizer_dir);
   run.source_tokenizer = run.tokenizer;
+  // The checkpoint's own (an average's) or its run directory's.
   if (!ckpt.model_config.shared_vocabulary()) {
-    // checkpoints/step-N -> the run directory two levels up
-    const std::string run_dir = fs::path(ckpt.dir).parent_path().parent_path().string();
-    run.source_tokenizer = load_tokenizer(run_source_tokenizer_dir(run_dir));
+    run.source_tokenizer = load_tokenizer(source_tokenizer_dir_of(ckpt));
   }
   WEFT_CHECK(run.tokenizer->vocab_size() == ckpt.model_config.vocab_size, "checkpoint ", ckpt.dir,
              ": its tokenizer has ", run.tokenizer->vocab_size(),

@@ -27,6 +27,8 @@ const Command kCommands[] = {
     {"generate", "continue a prompt with a language model", weft::cli::run_generate},
     {"translate", "translate lines of stdin or a file", weft::cli::run_translate},
     {"export", "write a checkpoint in Hugging Face GPT-2 form", weft::cli::run_export},
+    {"average", "average the parameters of a run's last checkpoints into a new one",
+     weft::cli::run_average},
     {"bench", "measure training tokens/s, GFLOP/s and MFU of a model", weft::cli::run_bench},
 };
 

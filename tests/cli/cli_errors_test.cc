@@ -16,7 +16,8 @@ using CliErrors = CliTest;
 TEST_F(CliErrors, EveryCommandHasHelpWithDefaults) {
   const CommandResult top = weft("--help");
   EXPECT_EQ(top.exit_code, 0);
-  for (const char* cmd : {"prepare", "train", "eval", "generate", "translate", "export", "bench"}) {
+  for (const char* cmd :
+       {"prepare", "train", "eval", "generate", "translate", "export", "average", "bench"}) {
     EXPECT_NE(top.output.find(cmd), std::string::npos) << cmd;
     const CommandResult r = weft(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.output;

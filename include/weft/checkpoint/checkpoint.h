@@ -8,6 +8,8 @@
 //     optimizer-tp00-of-02.safetensors  tp rank 0's AdamW state, by AdamW::state_tensors() name
 //     optimizer-tp01-of-02.safetensors
 //     tokenizer/...      the tokenizer files, copied from the caller's directory
+//     tokenizer_src/...  an average's only: the encoder's tokenizer of separate
+//                        vocabularies (a run keeps it in RUN/tokenizer_src)
 //     manifest.json      written last: format, version, step, optimizer step count,
 //                        model config, run config, data-loader state, seed, the
 //                        layout {tp, dp}, the shard files of each tp rank, each
@@ -57,6 +59,9 @@ namespace weft {
 
 inline constexpr const char* kCheckpointFormat = "weft-checkpoint";
 inline constexpr int kCheckpointVersion = 1;
+// Where a translation run with separate vocabularies keeps the encoder's
+// tokenizer: RUN/tokenizer_src, or inside an averaged checkpoint.
+inline constexpr const char* kSourceTokenizerDir = "tokenizer_src";
 
 // What a run saves besides the tensors. Named fields rather than positional
 // arguments: run_config and data_state are both JSON and easy to swap. The
@@ -107,6 +112,10 @@ struct Checkpoint {
   std::map<std::string, SavedParameter> parameters;  // by parameter name
   std::string tokenizer_dir;                 // dir + "/tokenizer"; empty when none was saved
   std::vector<std::string> tokenizer_files;  // file names inside tokenizer_dir
+  // dir + "/tokenizer_src" when the manifest lists "source_tokenizer" (an
+  // average writes it); empty otherwise. See source_tokenizer_dir_of.
+  std::string source_tokenizer_dir;
+  std::vector<std::string> source_tokenizer_files;
 };
 
 // Writes RUN/checkpoints/step-<step, 8 digits>/ and returns its path, on
@@ -171,6 +180,42 @@ Checkpoint load_checkpoint(const std::string& dir);
 // Trainer after it (or call Trainer::set_step) so the schedule resumes too.
 void restore_model(Model& model, const Checkpoint& checkpoint);
 void restore_optimizer(AdamW& optimizer, const Checkpoint& checkpoint);
+
+// The encoder's tokenizer of a model with separate vocabularies: the
+// checkpoint's own tokenizer_src/ when it holds one, else that of the run
+// directory two levels up (RUN/checkpoints/step-N -> RUN/tokenizer_src),
+// where weft train writes it. Empty for a shared vocabulary.
+std::string source_tokenizer_dir_of(const Checkpoint& checkpoint);
+
+// Checkpoint averaging (Vaswani et al. 2017 averaged a run's last 5 or 20
+// checkpoints; fairseq's scripts/average_checkpoints.py): writes at out_dir
+// a complete checkpoint whose parameters are the element-wise mean of those
+// of `checkpoint_dirs` (any order, at least one), and returns it verified.
+//
+// Each is verified (load_checkpoint) and must match the newest (highest
+// step) in model config, tensor-parallel size, saved parameters (full shape,
+// shard dimension, dtype, padding) and tokenizers; the data-parallel size
+// may differ, as it shapes no parameter. The mean is taken shard file by
+// shard file, in double, summed in order of step, and stored in the saved
+// dtype; a bf16 run's exact weights are its f32 masters, so their mean
+// becomes the new masters and the bf16 values are its rounding. One
+// checkpoint is reproduced bit for bit.
+//
+// Everything else is the newest's, as fairseq keeps the newest's other
+// state: step (which a directory named step-N must match), optimizer step
+// count, AdamW moments, data-loader position, seed, run config and
+// tokenizers. Resuming from the average therefore continues the newest's
+// schedule and data from averaged weights. A distributed optimizer's parts
+// are joined into one optimizer file per shard (loadable with ZeRO on or
+// off). The manifest records {"average": {"steps": [...], "checkpoints":
+// [absolute paths]}}, oldest first.
+//
+// out_dir must not exist or be an empty directory: nothing is overwritten.
+// The checkpoint is written into out_dir.tmp-XXXXXX and renamed into place,
+// so a failure leaves no out_dir. Throws weft::Error naming the checkpoint
+// and what differs, or the file that is corrupt or cannot be written.
+Checkpoint average_checkpoints(const std::vector<std::string>& checkpoint_dirs,
+                               const std::string& out_dir);
 
 // "step-00000100": the directory name of a step.
 std::string checkpoint_dir_name(int64_t step);
