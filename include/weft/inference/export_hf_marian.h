@@ -24,6 +24,13 @@
 //   vocab.json              source pieces -> weft ids (target_vocab.json too
 //                           with separate vocabularies)
 //   tokenizer_config.json   MarianTokenizer's settings
+// What is the same without a setting: positions count from 0 (no offset, as
+// BART's 2), embeddings scale by sqrt(d_model) (scale_embedding), every
+// projection (q, k, v, out, fc1, fc2) has a bias, scores scale by
+// 1/sqrt(head_dim), a post-norm stack ends without a norm. One difference
+// no setting covers: weft masks decoder keys equal to the pad id, Marian only
+// those its attention mask names: the two differ only after a generated pad
+// token, which no training target is.
 
 #include <cstdint>
 #include <map>
