@@ -79,9 +79,9 @@ void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
   WEFT_DISPATCH(dtable.device(), add_positions_backward, dx, start, dtable);
 }
 
-void sinusoidal_positions(Tensor& table) {
+void sinusoidal_positions(Tensor& table, SinusoidLayout layout) {
   check_table("sinusoidal_positions", "table", table);
-  WEFT_DISPATCH(table.device(), sinusoidal_positions, table);
+  WEFT_DISPATCH(table.device(), sinusoidal_positions, table, layout);
 }
 
 }  // namespace weft::ops

@@ -5,6 +5,7 @@
 #include "weft/backend/activation.h"
 #include "weft/backend/adamw.h"
 #include "weft/backend/dropout.h"
+#include "weft/backend/embedding.h"
 #include "weft/tensor/tensor.h"
 
 namespace weft::cpu {

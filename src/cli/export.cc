@@ -1,5 +1,7 @@
-// weft export: a checkpoint in another framework's form. Today: Hugging Face
-// GPT-2 (config.json + model.safetensors) for GPT-2-shaped models.
+// weft export: a checkpoint in another framework's form: Hugging Face GPT-2
+// (config.json + model.safetensors) for GPT-2-shaped models, Hugging Face
+// Marian (model, generation config and MarianTokenizer files) for 2017
+// encoder-decoders with SentencePiece vocabularies.
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -7,8 +9,9 @@
 #include "cli/command_options.h"
 #include "cli/commands.h"
 #include "cli/load_run.h"
-#include "weft/tensor/error.h"
 #include "weft/inference/export_hf.h"
+#include "weft/inference/export_hf_marian.h"
+#include "weft/tensor/error.h"
 
 namespace po = boost::program_options;
 
@@ -17,18 +20,39 @@ namespace weft::cli {
 int run_export(int argc, char** argv) {
   po::options_description opts("weft export options");
   std::string checkpoint, format, out;
+  HfMarianOptions marian;
+  // clang-format off
   opts.add_options()
       ("help,h", "list every option with its default")
       ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
-      ("format", po::value(&format)->default_value("hf-gpt2"), "hf-gpt2: Hugging Face GPT2LMHeadModel")
-      ("out", po::value(&out), "directory to write (required)");
+      ("format", po::value(&format)->default_value("hf-gpt2"),
+       "hf-gpt2: Hugging Face GPT2LMHeadModel; hf-marian: Hugging Face MarianMTModel and "
+       "MarianTokenizer")
+      ("out", po::value(&out), "directory to write (required)")
+      ("source-lang", po::value(&marian.source_lang),
+       "hf-marian: the source language code for tokenizer_config.json (default: none)")
+      ("target-lang", po::value(&marian.target_lang),
+       "hf-marian: the target language code for tokenizer_config.json (default: none)");
+  // clang-format on
   po::variables_map vm;
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
   require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(!out.empty(), "--out is required: the directory to write");
-  WEFT_CHECK(format == "hf-gpt2", "--format must be hf-gpt2, got '", format, "'");
+  WEFT_CHECK(format == "hf-gpt2" || format == "hf-marian",
+             "--format must be hf-gpt2 or hf-marian, got '", format, "'");
 
   LoadedRun run = load_run(checkpoint);
+  if (format == "hf-marian") {
+    // Refused before anything is written.
+    check_marian_shaped(run.model->config());
+    check_marian_tokenizers(run.model->config(), *run.source_tokenizer, *run.tokenizer);
+    export_hf_marian(*run.model, *run.source_tokenizer, *run.tokenizer, out, marian);
+    const bool separate = !run.model->config().shared_vocabulary();
+    std::cout << "wrote " << out << "/{config.json, generation_config.json, model.safetensors, "
+              << "source.spm, target.spm, vocab.json, " << (separate ? "target_vocab.json, " : "")
+              << "tokenizer_config.json} from " << run.checkpoint.dir << "\n";
+    return 0;
+  }
   check_gpt2_shaped(run.model->config());  // refuse before anything is written
   HfExportOptions options;
   if (run.tokenizer->bos_id() >= 0) options.bos_id = run.tokenizer->bos_id();

@@ -73,6 +73,9 @@ const OptionTable<RunConfig>& run_option_table() {
     word("model.activation", model(&ModelConfig::activation), kFromPreset,
          "feed-forward activation"),
     word("model.positions", model(&ModelConfig::positions), kFromPreset, "position encoding"),
+    word("model.sinusoid_layout", model(&ModelConfig::sinusoid_layout), kFromPreset,
+         "sinusoidal positions' features: sines and cosines interleaved, or in halves (as "
+         "Marian; needed by 'weft export --format hf-marian')"),
     key("model.tie_embeddings", model(&ModelConfig::tie_embeddings), kFromPreset,
         "output projection = target embedding"),
     key("model.scale_embeddings", model(&ModelConfig::scale_embeddings), kFromPreset,

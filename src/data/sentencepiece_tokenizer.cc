@@ -89,6 +89,14 @@ class SentencePieceTokenizer final : public Tokenizer {
     return hash;
   }
 
+  SentencePieceModel model() const {
+    SentencePieceModel m{serialized_, {}, processor_.unk_id()};
+    for (int id = 0; id < processor_.GetPieceSize(); ++id) {
+      m.pieces.push_back(processor_.IdToPiece(id));
+    }
+    return m;
+  }
+
   void save(const std::string& dir) const override {
     data::make_directories(dir);
     write_file_atomically(data::join_path(dir, kModelFile), serialized_);
@@ -169,6 +177,12 @@ std::unique_ptr<Tokenizer> train_sentencepiece(std::string_view text,
              options.vocab_size, " pieces failed: ", status.ToString());
   return std::make_unique<SentencePieceTokenizer>(std::move(serialized), options.model_type,
                                                   "sentencepiece training");
+}
+
+std::optional<SentencePieceModel> sentencepiece_model(const Tokenizer& tokenizer) {
+  const auto* sp = dynamic_cast<const SentencePieceTokenizer*>(&tokenizer);
+  if (sp == nullptr) return std::nullopt;
+  return sp->model();
 }
 
 namespace data {

@@ -1,10 +1,8 @@
 #include "weft/inference/export_hf.h"
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "weft/backend/elementwise.h"
-#include "weft/tensor/atomic_file.h"
+#include "inference/export_weights.h"
 #include "weft/tensor/error.h"
 #include "weft/tensor/safetensors.h"
 
@@ -56,19 +54,9 @@ std::string hf_gpt2_config_json(const ModelConfig& c, const HfExportOptions& opt
 
 namespace {
 
-// weights[name] as host f32, checked against `shape`.
 Tensor fetch(const std::map<std::string, Tensor>& weights, const std::string& name,
              const Shape& shape) {
-  const auto it = weights.find(name);
-  WEFT_CHECK(it != weights.end(), "export hf-gpt2: no parameter ", name);
-  const Tensor& t = it->second;
-  WEFT_CHECK(t.shape() == shape, "export hf-gpt2: parameter ", name, " is ", t.describe(),
-             ", expected shape ", shape_str(shape));
-  const Tensor host = t.device() == Device::CPU ? t : t.to(Device::CPU);
-  if (host.dtype() == DType::F32) return host.clone();
-  Tensor out = Tensor::empty(shape, DType::F32);
-  ops::convert(host, out);
-  return out;
+  return detail::host_f32(weights, name, shape, "hf-gpt2");
 }
 
 // Rows of the (rows, cols) matrices stacked, then transposed: out (cols, Σ rows).
@@ -141,20 +129,9 @@ std::vector<std::pair<std::string, Tensor>> hf_gpt2_tensors(
 void export_hf_gpt2(Model& model, const std::string& out_dir, const HfExportOptions& options) {
   const ModelConfig& c = model.config();
   check_gpt2_shaped(c);
-  std::map<std::string, Tensor> weights;
-  for (Parameter* p : model.parameters()) {
-    WEFT_CHECK(p->value.shape() == p->full_shape, "export hf-gpt2: parameter ", p->name,
-               " is a tensor-parallel shard ", shape_str(p->value.shape()), " of ",
-               shape_str(p->full_shape), "; export from a single-rank (merged) model");
-    // The real vocabulary's rows: padding rows are not part of the model.
-    weights.emplace(p->name, p->padded_rows > 0 ? p->value.rows(0, p->real_rows()) : p->value);
-  }
-  const auto tensors = hf_gpt2_tensors(c, weights);
-  std::error_code error;
-  std::filesystem::create_directories(out_dir, error);
-  WEFT_CHECK(!error, "export hf-gpt2: cannot create directory ", out_dir, ": ", error.message());
+  const auto tensors = hf_gpt2_tensors(c, detail::whole_weights(model, "hf-gpt2"));
+  detail::write_export_file(out_dir, "config.json", hf_gpt2_config_json(c, options), "hf-gpt2");
   save_safetensors(out_dir + "/model.safetensors", tensors, {{"format", "pt"}});
-  write_file_atomically(out_dir + "/config.json", hf_gpt2_config_json(c, options));
 }
 
 }  // namespace weft

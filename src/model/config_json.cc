@@ -119,6 +119,7 @@ const std::vector<Field>& fields() {
       real("init_std", &ModelConfig::init_std),
       integer("pad_id", &ModelConfig::pad_id),
       optional(integer("vocab_multiple", &ModelConfig::vocab_multiple)),
+      optional(word("sinusoid_layout", &ModelConfig::sinusoid_layout)),
   };
   return all;
 }
@@ -150,6 +151,13 @@ template <>
 const EnumNames<PositionEncoding>& enum_names<PositionEncoding>() {
   static const EnumNames<PositionEncoding> names = {{PositionEncoding::Learned, "learned"},
                                                     {PositionEncoding::Sinusoidal, "sinusoidal"}};
+  return names;
+}
+
+template <>
+const EnumNames<ops::SinusoidLayout>& enum_names<ops::SinusoidLayout>() {
+  static const EnumNames<ops::SinusoidLayout> names = {
+      {ops::SinusoidLayout::Interleaved, "interleaved"}, {ops::SinusoidLayout::Halves, "halves"}};
   return names;
 }
 

@@ -32,14 +32,14 @@ void TokenEmbedding::backward(const Tensor& dout, const Tensor& ids, double scal
   table_->grad_written();
 }
 
-PositionTable::PositionTable(std::string name, PositionEncoding kind, int64_t max_len,
-                             int64_t d_model, double init_std, const LayerContext& ctx)
+PositionTable::PositionTable(std::string name, const ModelConfig& c, const LayerContext& ctx)
     : Module(std::move(name)) {
-  if (kind == PositionEncoding::Learned) {
-    learned_ = &add_parameter("weight", {max_len, d_model}, ctx, Init::Normal, init_std, true);
+  if (c.positions == PositionEncoding::Learned) {
+    learned_ =
+        &add_parameter("weight", {c.max_seq_len, c.d_model}, ctx, Init::Normal, c.init_std, true);
   } else {
-    fixed_ = Tensor::empty({max_len, d_model}, ctx.dtype, ctx.device);
-    ops::sinusoidal_positions(fixed_);
+    fixed_ = Tensor::empty({c.max_seq_len, c.d_model}, ctx.dtype, ctx.device);
+    ops::sinusoidal_positions(fixed_, c.sinusoid_layout);
   }
 }
 

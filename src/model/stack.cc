@@ -12,8 +12,7 @@ TransformerStack::TransformerStack(std::string name, const ModelConfig& c, Token
     : Module(std::move(name)),
       tokens_(tokens),
       embed_scale_(c.scale_embeddings ? std::sqrt(static_cast<double>(c.d_model)) : 1.0),
-      positions_(child_name("embed_positions"), c.positions, c.max_seq_len, c.d_model, c.init_std,
-                 ctx),
+      positions_(child_name("embed_positions"), c, ctx),
       embed_dropout_(child_name("embed_dropout"), c.dropout),
       tp_(ctx.tp),
       sequence_parallel_(ctx.sequence_parallel && ctx.tp->size() > 1) {

@@ -137,6 +137,39 @@ TEST(Positions, SinusoidalTableHasThePapersValues) {
                   static_cast<float>(std::sin(2.0 / 1584.893192461114)));  // 10000^(4/5)
 }
 
+// Marian's layout: the sines of every angle, then their cosines; an odd D
+// has one sine more (MarianSinusoidalPositionalEmbedding's ceil(D/2)).
+TEST(Positions, HalvesLayoutPutsSinesFirstThenCosines) {
+  Tensor table = Tensor::empty({4, 6}, DType::F64);
+  ops::sinusoidal_positions(table, ops::SinusoidLayout::Halves);
+  const double* t = table.data<double>();
+  EXPECT_EQ(t[0], 0.0);  // p 0: sines 0, cosines 1
+  EXPECT_EQ(t[2], 0.0);
+  EXPECT_EQ(t[3], 1.0);
+  EXPECT_EQ(t[5], 1.0);
+  EXPECT_DOUBLE_EQ(t[6 + 0], std::sin(1.0));  // p 1, i 0
+  EXPECT_DOUBLE_EQ(t[6 + 3], std::cos(1.0));
+  EXPECT_NEAR(t[6 + 1], std::sin(1.0 / 21.544346900318832), 1e-15);  // i 1: 10000^(2/6)
+  EXPECT_NEAR(t[6 + 4], std::cos(1.0 / 21.544346900318832), 1e-15);
+  EXPECT_NEAR(t[18 + 5], std::cos(3.0 / 464.15888336127773), 1e-15);  // p 3, i 2
+  // The same values as the interleaved table, its features permuted.
+  Tensor interleaved = Tensor::empty({4, 6}, DType::F64);
+  ops::sinusoidal_positions(interleaved);
+  const double* u = interleaved.data<double>();
+  for (int64_t p = 0; p < 4; ++p) {
+    for (int64_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(t[p * 6 + i], u[p * 6 + 2 * i]);
+      EXPECT_EQ(t[p * 6 + 3 + i], u[p * 6 + 2 * i + 1]);
+    }
+  }
+  Tensor odd = Tensor::empty({3, 5}, DType::F32);  // sines of i 0..2, cosines of i 0..1
+  ops::sinusoidal_positions(odd, ops::SinusoidLayout::Halves);
+  const float* o = odd.data<float>();
+  EXPECT_FLOAT_EQ(o[2 * 5 + 2], static_cast<float>(std::sin(2.0 / 1584.893192461114)));
+  EXPECT_FLOAT_EQ(o[2 * 5 + 3], static_cast<float>(std::cos(2.0)));
+  EXPECT_FLOAT_EQ(o[2 * 5 + 4], static_cast<float>(std::cos(2.0 / 39.810717055349734)));
+}
+
 TEST(EmbeddingChecks, RefusesMismatchedArguments) {
   const Tensor table = Tensor::zeros({kVocab, kDim});
   const Tensor ids = random_ids({2, 3}, kVocab, 1), float_ids = Tensor::zeros({2, 3});

@@ -34,6 +34,7 @@ void expect_same(const ModelConfig& a, const ModelConfig& b) {
   EXPECT_EQ(a.init_std, b.init_std);
   EXPECT_EQ(a.pad_id, b.pad_id);
   EXPECT_EQ(a.vocab_multiple, b.vocab_multiple);
+  EXPECT_EQ(a.sinusoid_layout, b.sinusoid_layout);
 }
 
 TEST(ConfigJson, EveryPresetRoundTrips) {
@@ -50,13 +51,15 @@ TEST(ConfigJson, EveryFieldIsWrittenByName) {
   ModelConfig c = model_preset("tiny-encoder-decoder");
   c.source_vocab_size = 41, c.pad_id = 3, c.tie_embeddings = false, c.dropout = 0.1;
   c.vocab_multiple = 64;
+  c.sinusoid_layout = ops::SinusoidLayout::Halves;
   c.init_std = 1.0 / 3.0;  // not exact in decimal: must round-trip to the same double
   const json j = to_json(c);
-  EXPECT_EQ(j.size(), 20u);
+  EXPECT_EQ(j.size(), 21u);
   EXPECT_EQ(j["architecture"], "encoder-decoder");
   EXPECT_EQ(j["norm"], "post");
   EXPECT_EQ(j["activation"], "relu");
   EXPECT_EQ(j["positions"], "sinusoidal");
+  EXPECT_EQ(j["sinusoid_layout"], "halves");
   EXPECT_EQ(j["source_vocab_size"], 41);
   EXPECT_EQ(j["pad_id"], 3);
   EXPECT_EQ(j["tie_embeddings"], false);
@@ -107,6 +110,14 @@ TEST(ConfigJson, RefusesUnknownMissingAndMistypedKeysByName) {
   json padded = good;
   padded["vocab_multiple"] = 128;
   EXPECT_EQ(model_config_from_json(padded).vocab_multiple, 128);
+  // Added later: a manifest without it was written with interleaved sinusoids.
+  json before_layouts = good;
+  before_layouts.erase("sinusoid_layout");
+  EXPECT_EQ(model_config_from_json(before_layouts).sinusoid_layout,
+            ops::SinusoidLayout::Interleaved);
+  EXPECT_EQ(refusal("sinusoid_layout", "split"),
+            "model config: key 'sinusoid_layout' must be \"interleaved\" or \"halves\", got "
+            "\"split\"");
   EXPECT_EQ(error_of([&] { model_config_from_json(json::array()); }),
             "model config: must be a JSON object, got []");
   // Integers are accepted where a double is expected: "dropout": 0 is a number.

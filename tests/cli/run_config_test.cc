@@ -60,7 +60,8 @@ std::string key_of(const std::string& name) {
 }
 
 // What the JSON of a run's config has always been (numbers-transformer, the
-// defaults), plus model.vocab_multiple, added with vocabulary padding, and
+// defaults), plus model.vocab_multiple, added with vocabulary padding,
+// model.sinusoid_layout, added with the Marian export, and
 // parallel.zero, parallel.sequence_parallel and train.recompute, added with
 // the distributed optimizer, sequence parallelism and activation recompute;
 // integers and reals keep their JSON types.
@@ -71,7 +72,8 @@ const char* const kDefaultsJson =
     R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.1,"max_seq_len":96,)"
     R"("n_encoder_layers":2,"n_heads":4,"n_layers":2,"norm":"post","norm_eps":1e-05,)"
     R"("pad_id":-1,"positions":"sinusoidal","preset":"numbers-transformer",)"
-    R"("scale_embeddings":true,"source_vocab_size":0,"tie_embeddings":true,"vocab_multiple":128,)"
+    R"("scale_embeddings":true,"sinusoid_layout":"interleaved","source_vocab_size":0,)"
+    R"("tie_embeddings":true,"vocab_multiple":128,)"
     R"("vocab_size":40},)"
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.001,)"
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
@@ -103,7 +105,8 @@ const char* const kTinyJson =
     R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.0,"max_seq_len":16,)"
     R"("n_encoder_layers":0,"n_heads":2,"n_layers":2,"norm":"post","norm_eps":1e-05,)"
     R"("pad_id":-1,"positions":"sinusoidal","preset":"tiny-gpt","scale_embeddings":false,)"
-    R"("source_vocab_size":0,"tie_embeddings":false,"vocab_multiple":128,"vocab_size":32},)"
+    R"("sinusoid_layout":"interleaved","source_vocab_size":0,"tie_embeddings":false,)"
+    R"("vocab_multiple":128,"vocab_size":32},)"
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.0003,)"
     R"("min_lr":0.0001,"noam_factor":1.0,"schedule":"cosine","warmup":100,)"
     R"("weight_decay":0.1},)"
@@ -279,6 +282,9 @@ TEST(RunConfig, EnumKeysTakeTheModelsWords) {
   EXPECT_EQ(parse({"--model.activation=gelu"}).model.activation, ops::Activation::GELU);
   EXPECT_EQ(parse({"--model.positions=learned"}).model.positions, PositionEncoding::Learned);
   EXPECT_EQ(parse({"--model.positions=sinusoidal"}).model.positions, PositionEncoding::Sinusoidal);
+  EXPECT_EQ(parse({}).model.sinusoid_layout, ops::SinusoidLayout::Interleaved);
+  EXPECT_EQ(parse({"--model.sinusoid_layout=halves"}).model.sinusoid_layout,
+            ops::SinusoidLayout::Halves);
   // Every word the model layer knows is accepted and written back as given.
   for (const auto& [value, word] : enum_names<NormPlacement>()) {
     EXPECT_EQ(parse({std::string("--model.norm=") + word}).to_json()["model"]["norm"], word);
@@ -289,6 +295,8 @@ TEST(RunConfig, EnumKeysTakeTheModelsWords) {
             "model.activation must be 'relu' or 'gelu', got 'swish'");
   EXPECT_EQ(refusal({"--model.positions=rotary"}),
             "model.positions must be 'learned' or 'sinusoidal', got 'rotary'");
+  EXPECT_EQ(refusal({"--model.sinusoid_layout=split"}),
+            "model.sinusoid_layout must be 'interleaved' or 'halves', got 'split'");
   EXPECT_EQ(refusal({"--model.norm=Pre"}), "model.norm must be 'pre' or 'post', got 'Pre'");
 
   const std::string help = help_text();

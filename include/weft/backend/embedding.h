@@ -18,8 +18,14 @@ void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int
 void add_positions(const Tensor& table, int64_t start, Tensor& x);
 //   dtable[start + t] += Σ_b dx[b,t]
 void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable);
-// Fills table (Tmax,D) with the 2017 paper's encoding:
-//   table[p, 2i] = sin(p / 10000^(2i/D)),  table[p, 2i+1] = cos(p / 10000^(2i/D))
-void sinusoidal_positions(Tensor& table);
+// Where the sines and cosines of the 2017 paper's encoding sit, with the
+// angle a(p, i) = p / 10000^(2i/D):
+//   Interleaved  table[p, 2i] = sin a(p, i),  table[p, 2i+1] = cos a(p, i)
+//   Halves       table[p, i] = sin a(p, i) for i < H = ceil(D/2),
+//                table[p, H + i] = cos a(p, i)  (Marian, fairseq, tensor2tensor)
+enum class SinusoidLayout { Interleaved, Halves };
+
+// Fills table (Tmax,D) with the encoding in `layout`.
+void sinusoidal_positions(Tensor& table, SinusoidLayout layout = SinusoidLayout::Interleaved);
 
 }  // namespace weft::ops

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,17 @@ struct TokenizerSpec {
 // A char tokenizer takes its vocabulary from `corpus`; SentencePiece is
 // trained on it; the byte tokenizer ignores it.
 std::unique_ptr<Tokenizer> build_tokenizer(const TokenizerSpec& spec, std::string_view corpus);
+
+// A SentencePiece tokenizer's model as the library serialises it (what
+// tokenizer.model holds, what SentencePieceProcessor::Load reads) and its
+// pieces in id order, for exports that other libraries load; none for the
+// char and byte kinds.
+struct SentencePieceModel {
+  std::string serialized;
+  std::vector<std::string> pieces;
+  int32_t unk_id = -1;
+};
+std::optional<SentencePieceModel> sentencepiece_model(const Tokenizer& tokenizer);
 
 // Reads <dir>/tokenizer.json (and what it names).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "weft/backend/activation.h"
+#include "weft/backend/embedding.h"
 
 namespace weft {
 
@@ -41,6 +42,11 @@ struct ModelConfig {
   NormPlacement norm = NormPlacement::Pre;
   ops::Activation activation = ops::Activation::GELU;
   PositionEncoding positions = PositionEncoding::Learned;
+  // Sinusoidal positions only: sines and cosines interleaved (weft's first
+  // layout) or in two halves (Marian's, which `weft export --format
+  // hf-marian` needs). Either is the 2017 encoding up to a fixed permutation
+  // of the features.
+  ops::SinusoidLayout sinusoid_layout = ops::SinusoidLayout::Interleaved;
   bool tie_embeddings = true;      // output projection reuses the target embedding
   bool scale_embeddings = false;   // multiply embeddings by sqrt(d_model), as the 2017 paper
   double dropout = 0.0;            // embeddings and every sublayer output

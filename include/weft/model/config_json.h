@@ -28,6 +28,8 @@ template <>
 const EnumNames<ops::Activation>& enum_names<ops::Activation>();
 template <>
 const EnumNames<PositionEncoding>& enum_names<PositionEncoding>();
+template <>
+const EnumNames<ops::SinusoidLayout>& enum_names<ops::SinusoidLayout>();
 
 // The word for `value`; nullptr for a value with no name (a cast integer).
 template <typename Enum>

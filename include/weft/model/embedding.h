@@ -35,11 +35,11 @@ class TokenEmbedding : public Module {
   Parameter* table_;
 };
 
-// Learned (a trained table) or sinusoidal (a fixed table, no parameter).
+// Learned (a trained table) or sinusoidal (a fixed table in c.sinusoid_layout,
+// no parameter), of c.max_seq_len rows of width c.d_model.
 class PositionTable : public Module {
  public:
-  PositionTable(std::string name, PositionEncoding kind, int64_t max_len,
-                int64_t d_model, double init_std, const LayerContext& ctx);
+  PositionTable(std::string name, const ModelConfig& c, const LayerContext& ctx);
 
   // x (B,T,d) += table[start .. start+T)
   void forward(Tensor& x, int64_t start);

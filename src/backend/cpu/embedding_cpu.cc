@@ -6,6 +6,7 @@
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/widened.h"
 #include "backend/kernels.h"
+#include "backend/sinusoid.h"
 
 namespace weft::cpu {
 
@@ -124,22 +125,24 @@ void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
   });
 }
 
-// table[p, 2i] = sin(p / 10000^(2i/D)), table[p, 2i+1] = cos(the same angle).
-void sinusoidal_positions(Tensor& table) {
+// table[p, j] = sin or cos of p / 10000^(2i/D), i and which as `layout` says.
+void sinusoidal_positions(Tensor& table, ops::SinusoidLayout layout) {
   if (any_bf16({&table})) {
     Widened w;
-    return sinusoidal_positions(w.out(table));
+    return cpu::sinusoidal_positions(w.out(table), layout);
   }
   const int64_t rows = table.dim(0), d = table.dim(1);
+  const bool halves = layout == ops::SinusoidLayout::Halves;
+  const auto pow = [](double x, double y) { return std::pow(x, y); };
   dispatch_floating("sinusoidal_positions", table.dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* out = table.data<T>();
 #pragma omp parallel for if (rows * d >= kParallelMin) schedule(static)
     for (int64_t p = 0; p < rows; ++p) {
       for (int64_t j = 0; j < d; ++j) {
-        const double pair = static_cast<double>(j - j % 2);
-        const double angle = static_cast<double>(p) / std::pow(10000.0, pair / d);
-        out[p * d + j] = static_cast<T>(j % 2 == 0 ? std::sin(angle) : std::cos(angle));
+        const sinusoid::Column c = sinusoid::column(j, d, halves);
+        const double angle = sinusoid::angle(p, c.i, d, pow);
+        out[p * d + j] = static_cast<T>(c.sine ? std::sin(angle) : std::cos(angle));
       }
     }
   });

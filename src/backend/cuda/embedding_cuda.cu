@@ -16,6 +16,7 @@
 
 #include "backend/cuda/elementwise_loop.cuh"
 #include "backend/kernels.h"
+#include "backend/sinusoid.h"
 
 namespace weft::cuda {
 
@@ -97,17 +98,21 @@ struct SumOverBatch {
   }
 };
 
-// table[p, 2i] = sin(p / 10000^(2i/D)), table[p, 2i+1] = cos(the same angle),
-// in double as on the CPU.
+// table[p, j] = sin or cos of p / 10000^(2i/D), i and which as the layout
+// says (backend/sinusoid.h), in double as on the CPU.
+struct PowD {
+  __host__ __device__ double operator()(double x, double y) const { return pow(x, y); }
+};
+
 template <typename T>
-__global__ void sinusoidal_kernel(T* table, int64_t rows, int64_t d) {
+__global__ void sinusoidal_kernel(T* table, int64_t rows, int64_t d, bool halves) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * d;
        i += stride) {
     const int64_t p = i / d, j = i - p * d;
-    const double pair = static_cast<double>(j - j % 2);
-    const double angle = static_cast<double>(p) / pow(10000.0, pair / static_cast<double>(d));
-    table[i] = from_float<T>(static_cast<float>(j % 2 == 0 ? sin(angle) : cos(angle)));
+    const sinusoid::Column c = sinusoid::column(j, d, halves);
+    const double angle = sinusoid::angle(p, c.i, d, PowD{});
+    table[i] = from_float<T>(static_cast<float>(c.sine ? sin(angle) : cos(angle)));
   }
 }
 
@@ -236,14 +241,15 @@ void add_positions_backward(const Tensor& dx, int64_t start, Tensor& dtable) {
   });
 }
 
-void sinusoidal_positions(Tensor& table) {
+void sinusoidal_positions(Tensor& table, ops::SinusoidLayout layout) {
   const int64_t rows = table.dim(0), d = table.dim(1);
   if (rows * d == 0) return;
+  const bool halves = layout == ops::SinusoidLayout::Halves;
   dispatch_floating("sinusoidal_positions", table.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const unsigned blocks = grid_for(rows * d, kThreads, "sinusoidal_positions");
     sinusoidal_kernel<T>
-        <<<blocks, kThreads, 0, stream("sinusoidal_positions")>>>(ptr<T>(table), rows, d);
+        <<<blocks, kThreads, 0, stream("sinusoidal_positions")>>>(ptr<T>(table), rows, d, halves);
     WEFT_LAUNCH_CHECK("sinusoidal_positions");
   });
 }

@@ -143,13 +143,16 @@ TEST_F(EmbeddingMainGradientGpu, Bf16PositionsIntoF32Table) {
 // Angles up to 1023 radians: the budget holds only if they are formed in
 // double, as on the CPU.
 TEST_P(EmbeddingGpu, SinusoidalTable) {
-  for (const Shape& shape : std::vector<Shape>{{37, 67}, {1024, 768}, {3, 1}}) {
-    SCOPED_TRACE("table " + shape_str(shape));
-    Tensor table_ref = Tensor::zeros(shape, DType::F64);
-    ops::sinusoidal_positions(table_ref);
-    Tensor table = poisoned(shape, dtype());
-    ops::sinusoidal_positions(table);
-    EXPECT_TRUE(close_to_cpu("sinusoidal_positions", "table", table, table_ref, budget()));
+  for (const auto layout : {ops::SinusoidLayout::Interleaved, ops::SinusoidLayout::Halves}) {
+    for (const Shape& shape : std::vector<Shape>{{37, 67}, {1024, 768}, {3, 1}}) {
+      SCOPED_TRACE("table " + shape_str(shape) +
+                   (layout == ops::SinusoidLayout::Halves ? ", halves" : ", interleaved"));
+      Tensor table_ref = Tensor::zeros(shape, DType::F64);
+      ops::sinusoidal_positions(table_ref, layout);
+      Tensor table = poisoned(shape, dtype());
+      ops::sinusoidal_positions(table, layout);
+      EXPECT_TRUE(close_to_cpu("sinusoidal_positions", "table", table, table_ref, budget()));
+    }
   }
 }
 
