@@ -177,12 +177,14 @@ int run_eval(int argc, char** argv) {
   c.model = run.checkpoint.model_config;
   c.batch_size = rc.at("data").at("batch_size").get<int64_t>();
   c.seq_len = rc.at("data").at("seq_len").get<int64_t>();
+  c.max_tokens = rc.at("data").value("max_tokens", int64_t{0});
   c.grad_accum = 1;
   auto stream = make_stream(data, c, split, false);
   if (batches == 0) {
     batches = rc.at("train").at("eval_batches").get<int64_t>();
     if (data.is_translation()) {
-      batches = TranslationLoader(data, split, c.batch_size, 0, false, 0).batches_per_epoch();
+      batches = TranslationLoader(data, split, c.batch_size, 0, false, 0, 0, 1, c.max_tokens)
+                    .batches_per_epoch();
     }
   }
   LossSum total;
