@@ -140,6 +140,21 @@ TEST_F(CliShippedLayouts, TranslationDropoutDoesNotDependOnEachRanksPadding) {
               one, "dp 2 x tp 2, sequence parallel");
 }
 
+// Token-budget batches: the ranks take shares of the same global batches,
+// uneven when a batch's pairs do not divide (dp 3), with dropout keyed by
+// global row; micro-batches accumulate.
+TEST_F(CliShippedLayouts, TranslationTokenBudgetsTrainAsOneRankUnderAnyLayout) {
+  const std::string options = "--model.dropout 0.1 --data.max_tokens 300 --train.grad_accum 2";
+  const std::vector<double> one = losses("numbers.ini", options, "runs/one");
+  expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 2", "runs/dp2"), one,
+              "dp 2");
+  expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 3", "runs/dp3"), one,
+              "dp 3");
+  expect_same(losses("numbers.ini", options + " --parallel.simulate_ranks 4 --parallel.tp 2",
+                     "runs/dp2tp2"),
+              one, "dp 2 x tp 2");
+}
+
 TEST_F(CliParallel, LayoutsThatDoNotDivideAreRefused) {
   struct Case {
     std::string options, message;
