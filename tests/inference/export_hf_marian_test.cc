@@ -53,15 +53,6 @@ ModelConfig marian_shaped(int64_t vocab, int64_t source_vocab, bool tie) {
   return c;
 }
 
-std::unique_ptr<Model> random_model(const ModelConfig& c, uint64_t seed) {
-  auto model = tiny_model(c, seed);
-  uint64_t k = seed * 1000;
-  for (Parameter* p : model->parameters()) {
-    ops::axpy(0.1, random_tensor(p->value.shape(), p->value.dtype(), ++k), p->value);
-  }
-  return model;
-}
-
 // weft parameter values by name, without the padding rows.
 std::map<std::string, std::vector<double>> values_of(Model& model) {
   std::map<std::string, std::vector<double>> out;
@@ -70,13 +61,6 @@ std::map<std::string, std::vector<double>> values_of(Model& model) {
         (p->padded_rows > 0 ? p->value.rows(0, p->real_rows()) : p->value).to_double_vector();
   }
   return out;
-}
-
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("weft-marian-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir.string();
 }
 
 std::string read(const std::string& path) {
@@ -150,7 +134,7 @@ TEST(HfMarianExport, SharedVocabularyUntiedHead) {
   const int64_t V = tok->vocab_size();
   const ModelConfig c = marian_shaped(V, 0, /*tie=*/false);
   auto model = random_model(c, 1);
-  const std::string dir = temp_dir("shared");
+  const std::string dir = temp_dir("marian-shared");
   export_hf_marian(*model, *tok, *tok, dir);
 
   const SafetensorsFile file = load_safetensors(dir + "/model.safetensors");
@@ -227,7 +211,7 @@ TEST(HfMarianExport, SeparateVocabulariesTiedHead) {
   ModelConfig c = marian_shaped(V, Vs, /*tie=*/true);
   c.activation = ops::Activation::GELU;
   auto model = random_model(c, 2);
-  const std::string dir = temp_dir("separate");
+  const std::string dir = temp_dir("marian-separate");
   export_hf_marian(*model, *source, *target, dir, HfMarianOptions{"en", "de"});
 
   const SafetensorsFile file = load_safetensors(dir + "/model.safetensors");
@@ -299,7 +283,7 @@ TEST(HfMarianExport, RefusesWhatMarianCannotExpress) {
   auto interleaved = marian_shaped(tok->vocab_size(), 0, true);
   interleaved.sinusoid_layout = ops::SinusoidLayout::Interleaved;
   auto model = tiny_model(interleaved, 3);
-  const std::string dir = temp_dir("refused");
+  const std::string dir = temp_dir("marian-refused");
   expect_refused([&] { export_hf_marian(*model, *tok, *tok, dir); }, "model.sinusoid_layout");
   EXPECT_FALSE(std::filesystem::exists(dir));  // nothing written
 }

@@ -26,24 +26,6 @@ ModelConfig gpt2_shaped() {
   return c;
 }
 
-// Every parameter random, biases and norm gains too, so that no transpose or
-// concatenation goes unchecked.
-std::unique_ptr<Model> random_model(const ModelConfig& c, uint64_t seed) {
-  auto model = tiny_model(c, seed);
-  uint64_t k = seed * 1000;
-  for (Parameter* p : model->parameters()) {
-    ops::axpy(0.1, random_tensor(p->value.shape(), p->value.dtype(), ++k), p->value);
-  }
-  return model;
-}
-
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("weft-export-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 // weft parameter values by name, as double vectors.
 std::map<std::string, std::vector<double>> values_of(Model& model) {
   std::map<std::string, std::vector<double>> out;

@@ -4,11 +4,14 @@
 // problem.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "support/tensor_testing.h"
+#include "weft/backend/elementwise.h"
 #include "weft/model/factory.h"
 #include "weft/tensor/error.h"
 
@@ -42,6 +45,26 @@ inline std::unique_ptr<Model> tiny_model(ModelConfig c, uint64_t seed, DType dty
   auto model = make_model(c, ctx);
   initialize_parameters(model->parameters(), seed);
   return model;
+}
+
+// tiny_model with every parameter moved off its initial value, biases and
+// norm gains too, so that an export's transposes and concatenations cannot
+// pass unchecked.
+inline std::unique_ptr<Model> random_model(const ModelConfig& c, uint64_t seed) {
+  auto model = tiny_model(c, seed);
+  uint64_t k = seed * 1000;
+  for (Parameter* p : model->parameters()) {
+    ops::axpy(0.1, random_tensor(p->value.shape(), p->value.dtype(), ++k), p->value);
+  }
+  return model;
+}
+
+// An empty directory path under the system's temp directory, for an export.
+inline std::string temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("weft-export-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir.string();
 }
 
 // call() throws weft::Error whose message contains `needle`.
