@@ -155,6 +155,53 @@ TEST_F(CliShippedLayouts, TranslationTokenBudgetsTrainAsOneRankUnderAnyLayout) {
               one, "dp 2 x tp 2");
 }
 
+// train.epochs sets the steps from the epochs' token-budget batches; each
+// epoch is announced with its batches; a run stopped mid-epoch resumes with
+// exactly the next batch.
+TEST_F(CliShippedLayouts, TokenBudgetEpochsSetTheStepsAndResumeExactlyMidEpoch) {
+  // 300 pairs of 2..13 characters a side: about 10 batches of 600 positions an epoch.
+  std::string source, target;
+  for (int i = 0; i < 300; ++i) {
+    source += std::string(1 + i % 12, static_cast<char>('a' + i % 7)) + "\n";
+    target += std::string(1 + (i * 5) % 12, static_cast<char>('h' + i % 5)) + "\n";
+  }
+  write_file(dir_ / "pairs.src", source);
+  write_file(dir_ / "pairs.tgt", target);
+  const CommandResult prepared =
+      weft("prepare --source pairs.src --target pairs.tgt --tokenizer char --out data/pairs");
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const std::string run = "train --config " + std::string(WEFT_SOURCE_DIR) +
+                          "/configs/numbers.ini --data.dataset data/pairs --data.max_tokens 600 "
+                          "--train.epochs 2 --optim.warmup 1 --train.eval_every 0 "
+                          "--train.sample_every 0 --train.checkpoint_every 0 --log.every 1 "
+                          "--log.progress plain ";
+  const CommandResult straight = weft(run + "--train.out runs/straight");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  // "epoch E: B batches, ..." for both epochs; the steps are their sum.
+  int64_t batches = 0;
+  for (const char* epoch : {"epoch 0: ", "epoch 1: "}) {
+    const size_t at = straight.output.find(epoch);
+    ASSERT_NE(at, std::string::npos) << epoch << "\n" << straight.output;
+    batches += std::stoll(straight.output.substr(at + std::string(epoch).size()));
+  }
+  const std::vector<double> losses = train_losses(dir_ / "runs/straight/metrics.jsonl");
+  ASSERT_EQ(static_cast<int64_t>(losses.size()), batches);
+  EXPECT_NE(straight.output.find("step " + std::to_string(batches) + "/" + std::to_string(batches) +
+                                 "  epoch 2.00"),
+            std::string::npos)
+      << straight.output;
+
+  const int64_t stop = batches / 2 + 1;  // inside the second epoch
+  const CommandResult first =
+      weft(run + "--train.exit_interval " + std::to_string(stop) + " --train.out runs/split");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const CommandResult second = weft(run + "--train.resume --train.out runs/split");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  const std::vector<double> split = train_losses(dir_ / "runs/split/metrics.jsonl");
+  ASSERT_EQ(split.size(), losses.size());
+  for (size_t i = 0; i < losses.size(); ++i) EXPECT_EQ(split[i], losses[i]) << "step " << i + 1;
+}
+
 TEST_F(CliParallel, LayoutsThatDoNotDivideAreRefused) {
   struct Case {
     std::string options, message;
