@@ -66,7 +66,7 @@ std::string key_of(const std::string& name) {
 // the distributed optimizer, sequence parallelism and activation recompute;
 // integers and reals keep their JSON types.
 const char* const kDefaultsJson =
-    R"({"data":{"batch_size":64,"dataset":"builtin:numbers","seq_len":0},)"
+    R"({"data":{"batch_size":64,"dataset":"builtin:numbers","max_tokens":0,"seq_len":0},)"
     R"("log":{"every":10,"progress":"auto"},)"
     R"("model":{"activation":"relu","architecture":"encoder-decoder","d_ff":512,"d_model":128,)"
     R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.1,"max_seq_len":96,)"
@@ -81,7 +81,7 @@ const char* const kDefaultsJson =
     R"("parallel":{"bucket_mb":25.0,"overlap":true,"sequence_parallel":false,"simulate_ranks":0,)"
     R"("timeout_s":300.0,)"
     R"("tp":1,"zero":0},)"
-    R"("train":{"checkpoint_every":500,"device":"auto","eval_batches":8,"eval_every":250,)"
+    R"("train":{"checkpoint_every":500,"device":"auto","epochs":0,"eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
     R"("out":"runs/default","precision":"fp32","recompute":"none","resume":false,"sample_every":500,"seed":1337,)"
     R"("steps":1000,"tf32":false}})";
@@ -99,7 +99,7 @@ const std::vector<std::string> kTinyArgs = {"--model.preset=tiny-gpt",
                                             "--train.device=cpu"};
 
 const char* const kTinyJson =
-    R"({"data":{"batch_size":64,"dataset":"builtin:numbers","seq_len":0},)"
+    R"({"data":{"batch_size":64,"dataset":"builtin:numbers","max_tokens":0,"seq_len":0},)"
     R"("log":{"every":10,"progress":"auto"},)"
     R"("model":{"activation":"relu","architecture":"decoder-only","d_ff":48,"d_model":16,)"
     R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.0,"max_seq_len":16,)"
@@ -113,7 +113,7 @@ const char* const kTinyJson =
     R"("parallel":{"bucket_mb":25.0,"overlap":true,"sequence_parallel":false,"simulate_ranks":3,)"
     R"("timeout_s":300.0,)"
     R"("tp":1,"zero":0},)"
-    R"("train":{"checkpoint_every":500,"device":"cpu","eval_batches":8,"eval_every":250,)"
+    R"("train":{"checkpoint_every":500,"device":"cpu","epochs":0,"eval_batches":8,"eval_every":250,)"
     R"("exit_interval":0,"gpu_memory_fraction":0.9,"grad_accum":1,"keep_checkpoints":3,)"
     R"("out":"runs/default","precision":"fp32","recompute":"none","resume":true,"sample_every":500,)"
     R"("seed":18446744073709551615,"steps":1000,"tf32":false}})";
