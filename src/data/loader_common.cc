@@ -1,6 +1,9 @@
 #include "data/loader_common.h"
 
+#include <utility>
+
 #include "data/format_header.h"
+#include "weft/tensor/counter_rng.h"
 #include "weft/tensor/error.h"
 
 namespace weft::data {
@@ -14,6 +17,14 @@ void check_data_parallel(const char* loader, int64_t batch_size, int64_t dp_rank
              "batch_size / dp_size rows, so choose a batch size that is a multiple of ", dp_size);
 }
 
+void shuffle(std::vector<int64_t>& items, uint64_t key) {
+  for (auto i = static_cast<int64_t>(items.size()) - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(
+        below(rng::mix64(key ^ rng::mix64(static_cast<uint64_t>(i))), static_cast<uint64_t>(i + 1)));
+    std::swap(items[i], items[j]);
+  }
+}
+
 int64_t restored_batch(const nlohmann::json& state, const nlohmann::json& identity) {
   const std::string loader = identity.at("loader").get<std::string>();
   try {
@@ -24,8 +35,7 @@ int64_t restored_batch(const nlohmann::json& state, const nlohmann::json& identi
                  "state has ", key, " = ", state.at(key).dump(), " but this loader has ",
                  value.dump(), "; resuming would not continue the same data stream");
     }
-    return json_integer(state.at("batch"), "cannot restore the " + loader + " loader: batch", 0,
-                        INT64_MAX);
+    return saved_count(state, "batch", loader);
   } catch (const nlohmann::json::exception& e) {
     throw Error("cannot restore the " + loader + " loader from " + state.dump() + ": " + e.what());
   }

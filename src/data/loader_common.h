@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace weft::data {
 
@@ -15,6 +16,10 @@ void check_data_parallel(const char* loader, int64_t batch_size, int64_t dp_rank
 inline uint64_t below(uint64_t random, uint64_t n) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(random) * n) >> 64);
 }
+
+// Fisher–Yates over `items`, drawn from the counter-based generator keyed by
+// `key`: the same key gives the same order on every rank.
+void shuffle(std::vector<int64_t>& items, uint64_t key);
 
 // Refuses `state` unless each field of `identity` (loader kind, split, seed,
 // ...) has the same value in it; then returns its "batch".

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "data/loader_common.h"
-#include "weft/tensor/counter_rng.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
@@ -88,13 +87,7 @@ TokenBatchPlan plan_token_batches(const std::vector<int64_t>& source_len,
   const int64_t batches = static_cast<int64_t>(starts.size()) - 1;
   std::vector<int64_t> batch_order(batches);
   for (int64_t b = 0; b < batches; ++b) batch_order[b] = b;
-  if (shuffle_batches) {
-    for (int64_t i = batches - 1; i > 0; --i) {
-      const auto j = static_cast<int64_t>(data::below(
-          rng::mix64(batch_key ^ rng::mix64(static_cast<uint64_t>(i))), static_cast<uint64_t>(i + 1)));
-      std::swap(batch_order[i], batch_order[j]);
-    }
-  }
+  if (shuffle_batches) data::shuffle(batch_order, batch_key);
   TokenBatchPlan plan;
   plan.pairs.reserve(n);
   plan.starts = {0};

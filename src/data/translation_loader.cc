@@ -100,14 +100,8 @@ const std::vector<int64_t>& TranslationLoader::order(int64_t epoch) const {
     order_.resize(n);
     std::iota(order_.begin(), order_.end(), int64_t{0});
     if (shuffle_) {
-      // Fisher–Yates driven by the counter-based generator keyed by (seed, epoch).
-      const uint64_t key =
-          rng::stream_key(seed_, rng::hash_name(split_.c_str()), static_cast<uint64_t>(epoch));
-      for (int64_t i = n - 1; i > 0; --i) {
-        const auto j = static_cast<int64_t>(data::below(
-            rng::mix64(key ^ rng::mix64(static_cast<uint64_t>(i))), static_cast<uint64_t>(i + 1)));
-        std::swap(order_[i], order_[j]);
-      }
+      data::shuffle(order_, rng::stream_key(seed_, rng::hash_name(split_.c_str()),
+                                            static_cast<uint64_t>(epoch)));
     }
     order_epoch_ = epoch;
   }
@@ -225,33 +219,31 @@ int64_t TranslationLoader::batches_in_epochs(int64_t epochs) const {
   return batches;
 }
 
-nlohmann::json TranslationLoader::state() const {
-  nlohmann::json state = {
+// What a saved state must share with this loader to continue its stream.
+nlohmann::json TranslationLoader::identity() const {
+  nlohmann::json identity = {
       {"loader", "translation"}, {"split", split_}, {"seed", seed_}, {"shuffle", shuffle_}};
-  if (max_tokens_ == 0) {
-    state["batch"] = batch_;
-  } else {
-    state["max_tokens"] = max_tokens_;
+  if (max_tokens_ > 0) identity["max_tokens"] = max_tokens_;
+  return identity;
+}
+
+nlohmann::json TranslationLoader::state() const {
+  nlohmann::json state = identity();
+  state["batch"] = batch_;
+  if (max_tokens_ > 0) {
     state["epoch"] = epoch_;
     state["position"] = position_;
-    state["batch"] = batch_;
   }
   return state;
 }
 
 void TranslationLoader::restore(const nlohmann::json& state) {
-  nlohmann::json identity = {
-      {"loader", "translation"}, {"split", split_}, {"seed", seed_}, {"shuffle", shuffle_}};
-  if (max_tokens_ == 0) {
-    WEFT_CHECK(!state.contains("max_tokens"), "cannot restore the translation loader: the saved ",
-               "state has data.max_tokens = ", state.value("max_tokens", nlohmann::json()).dump(),
-               " but this run batches data.batch_size sentences; resuming would not continue the ",
-               "same data stream");
-    batch_ = data::restored_batch(state, identity);
-    return;
-  }
-  identity["max_tokens"] = max_tokens_;
-  batch_ = data::restored_batch(state, identity);
+  WEFT_CHECK(max_tokens_ > 0 || !state.contains("max_tokens"), "cannot restore the translation ",
+             "loader: the saved state has data.max_tokens = ",
+             state.value("max_tokens", nlohmann::json()).dump(), " but this run batches ",
+             "data.batch_size sentences; resuming would not continue the same data stream");
+  batch_ = data::restored_batch(state, identity());
+  if (max_tokens_ == 0) return;
   epoch_ = data::saved_count(state, "epoch", "translation");
   position_ = data::saved_count(state, "position", "translation");
   WEFT_CHECK(position_ < plan(epoch_).batches(), "cannot restore the translation loader: ",

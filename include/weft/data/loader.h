@@ -102,6 +102,8 @@ class TranslationLoader final : public BatchStream {
   const TokenBatchPlan& plan(int64_t epoch) const;
 
  private:
+  // {"loader", "split", "seed", "shuffle"} and "max_tokens" with token budgets.
+  nlohmann::json identity() const;
   // The epoch's sentence order: its permutation, or the file order.
   const std::vector<int64_t>& order(int64_t epoch) const;
   // This rank's rows, sentences `picked`, as a batch.
