@@ -51,6 +51,42 @@ inline void check_device(const char* op, const char* arg, const Tensor& t, Devic
              ", expected ", device_name(device));
 }
 
+// The byte ranges of two tensors intersect: an output that must not alias an
+// input (a gather, a copy that fans rows out) is refused when they do.
+inline bool overlaps(const Tensor& a, const Tensor& b) {
+  const char* a0 = static_cast<const char*>(a.raw());
+  const char* b0 = static_cast<const char*>(b.raw());
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
+}
+
+// A norm's input x (N...,D), named `arg`, and its gain gamma (D) of x's
+// dtype on x's device.
+inline void check_norm_input(const char* op, const Tensor& x, const Tensor& gamma,
+                             const char* arg = "x") {
+  check_floating(op, arg, x);
+  WEFT_CHECK(x.rank() >= 1, op, ": ", arg, " must have at least one dimension, got ", x.describe());
+  check_floating(op, "gamma", gamma);
+  check_shape(op, "gamma", gamma, {x.dim(-1)});
+  WEFT_CHECK(gamma.dtype() == x.dtype(), op, ": gamma must have ", arg, "'s dtype, got ",
+             gamma.describe(), " and ", x.describe());
+  check_device(op, "gamma", gamma, x.device());
+}
+
+// Per-row statistics of x (N...,D) cached for a backward pass (a norm's mean
+// or rstd): shape (N) with N the number of rows, or x's leading dimensions;
+// x's dtype, or f32 for bf16 x (mixed precision keeps them in f32); x's device.
+inline void check_row_stats(const char* op, const char* arg, const Tensor& t, const Tensor& x) {
+  const Shape leading(x.shape().begin(), x.shape().end() - 1);
+  const int64_t rows = x.dim(-1) == 0 ? 0 : x.numel() / x.dim(-1);
+  const bool dtype_ok = t.defined() && (t.dtype() == x.dtype() ||
+                                        (x.dtype() == DType::BF16 && t.dtype() == DType::F32));
+  WEFT_CHECK(dtype_ok && (t.shape() == Shape{rows} || t.shape() == leading) &&
+                 t.device() == x.device(),
+             op, ": ", arg, " must be ", dtype_name(x.dtype()), "[", rows, "] on ",
+             device_name(x.device()), " (one entry per row of ", x.describe(), "), got ",
+             t.describe());
+}
+
 // Attention's operands: q (B,Tq,H,Dh), k and v (B,Tk,H,Dh), one floating
 // dtype, all on q's device.
 inline void check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v) {

@@ -5,15 +5,6 @@
 
 namespace weft::ops {
 
-namespace {
-// The byte ranges of two tensors intersect.
-bool overlaps(const Tensor& a, const Tensor& b) {
-  const char* a0 = static_cast<const char*>(a.raw());
-  const char* b0 = static_cast<const char*>(b.raw());
-  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
-}
-}  // namespace
-
 void gather_rows(const Tensor& src, const Tensor& index, Tensor& dst) {
   const char* op = "gather_rows";
   WEFT_CHECK(src.defined() && src.rank() >= 1, op, ": src must have at least one dimension, got ",
@@ -27,7 +18,7 @@ void gather_rows(const Tensor& src, const Tensor& index, Tensor& dst) {
   WEFT_CHECK(dst.dtype() == src.dtype(), op, ": dst must have src's dtype ",
              dtype_name(src.dtype()), ", got ", dst.describe());
   detail::check_device(op, "dst", dst, src.device());
-  WEFT_CHECK(dst.numel() == 0 || !overlaps(src, dst), op,
+  WEFT_CHECK(dst.numel() == 0 || !detail::overlaps(src, dst), op,
              ": dst overlaps src; gather into a separate buffer and swap");
   if (index.numel() > 0) {
     const Tensor host = index.device() == Device::CPU ? index : index.to(Device::CPU);

@@ -11,11 +11,6 @@ namespace weft::cpu {
 
 namespace {
 
-// The exp gelu.h calls: fast_exp in float, std::exp in double.
-struct ExpOf {
-  template <typename T> T operator()(T x) const { return exp_of<T>(x); }
-};
-
 // S is the stored type (bf16: its bits); the arithmetic runs in Arith<S>::type.
 template <typename S> void relu_forward(const S* x, S* y, int64_t n) {
 #pragma omp parallel for simd if (n >= kParallelMin) schedule(static)

@@ -104,6 +104,12 @@ template <typename T> inline T exp_of(T x);
 template <> inline float exp_of<float>(float x) { return fast_exp(x); }
 template <> inline double exp_of<double>(double x) { return std::exp(x); }
 
+// exp_of as a function object, for the formulas shared with CUDA (gelu.h,
+// silu.h), which take their exp as an argument.
+struct ExpOf {
+  template <typename T> T operator()(T x) const { return exp_of<T>(x); }
+};
+
 // Writes e[j] = exp(x[j] − shift) to out (which may alias x; null: not
 // stored) and returns Σ e in double. In float the sum runs in float over
 // chunks of 256 elements and the chunks are added in double: GCC does not
