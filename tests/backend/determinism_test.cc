@@ -7,6 +7,7 @@
 #include "ops_testing.h"
 #include "weft/backend/embedding.h"
 #include "weft/backend/layer_norm.h"
+#include "weft/backend/rms_norm.h"
 
 namespace weft::testing {
 namespace {
@@ -48,6 +49,19 @@ TEST(Determinism, LayerNormParameterGradients) {
     Tensor dx = zeros_like(x), dgamma = zeros_like(gamma), dbeta = zeros_like(beta);
     ops::layer_norm_backward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
     return std::vector<Tensor>{y, dx, dgamma, dbeta};
+  });
+}
+
+TEST(Determinism, RmsNormGainGradient) {
+  const Tensor x = random_tensor({997, 385}, DType::F32, 8);
+  const Tensor dy = random_tensor(x.shape(), DType::F32, 9);
+  const Tensor gamma = random_tensor({385}, DType::F32, 10);
+  expect_thread_count_independent([&] {
+    Tensor y = zeros_like(x), rstd = Tensor::empty({997});
+    ops::rms_norm_forward(x, gamma, 1e-5, y, rstd);
+    Tensor dx = zeros_like(x), dgamma = zeros_like(gamma);
+    ops::rms_norm_backward(dy, x, gamma, rstd, dx, dgamma);
+    return std::vector<Tensor>{y, rstd, dx, dgamma};
   });
 }
 

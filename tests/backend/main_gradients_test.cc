@@ -10,6 +10,7 @@
 #include "weft/backend/embedding.h"
 #include "weft/backend/gemm.h"
 #include "weft/backend/layer_norm.h"
+#include "weft/backend/rms_norm.h"
 
 namespace weft::testing {
 namespace {
@@ -63,6 +64,23 @@ TEST(MainGradients, LayerNormBackwardWritesF32GainAndBiasGradients) {
   }
   EXPECT_TRUE(identical(dgamma, expected_dgamma));
   EXPECT_TRUE(identical(dbeta, expected_dbeta));
+  EXPECT_TRUE(identical(dx, cast(expected_dx, DType::BF16)));
+}
+
+TEST(MainGradients, RmsNormBackwardWritesF32GainGradient) {
+  const Tensor x = random_tensor({5, 3, 21}, DType::BF16, 16);
+  const Tensor dy = random_tensor(x.shape(), DType::BF16, 17);
+  const Tensor gamma = random_tensor({21}, DType::BF16, 18, 0.5, 1.5);
+  Tensor y = zeros_like(x), dx = zeros_like(x), rstd = Tensor::empty({15}, DType::F32);
+  ops::rms_norm_forward(x, gamma, 1e-5, y, rstd);
+  Tensor dgamma = random_tensor({21}, DType::F32, 19), expected_dgamma = dgamma.clone();
+  Tensor expected_dx = Tensor::zeros(x.shape(), DType::F32);
+  for (int i = 0; i < 2; ++i) {
+    ops::rms_norm_backward(dy, x, gamma, rstd, dx, dgamma);
+    ops::rms_norm_backward(widened(dy), widened(x), widened(gamma), rstd, expected_dx,
+                           expected_dgamma);
+  }
+  EXPECT_TRUE(identical(dgamma, expected_dgamma));
   EXPECT_TRUE(identical(dx, cast(expected_dx, DType::BF16)));
 }
 

@@ -1,7 +1,7 @@
 // The GPU's reductions into shared rows (embedding gradients with repeated
-// ids, layer norm's parameter gradients, bias gradients) must not depend on
-// scheduling: two runs on the same inputs give the same bits. Sizes are large
-// enough to spread over every SM.
+// ids, layer norm's and RMS norm's parameter gradients, bias gradients) must
+// not depend on scheduling: two runs on the same inputs give the same bits.
+// Sizes are large enough to spread over every SM.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include "weft/backend/elementwise.h"
 #include "weft/backend/embedding.h"
 #include "weft/backend/layer_norm.h"
+#include "weft/backend/rms_norm.h"
 
 namespace weft::testing {
 namespace {
@@ -50,6 +51,25 @@ TEST_P(DeterminismGpu, LayerNormBackward) {
   EXPECT_TRUE(same_bits("layer_norm_backward", "dx", dx[0], dx[1]));
   EXPECT_TRUE(same_bits("layer_norm_backward", "dgamma", dgamma[0], dgamma[1]));
   EXPECT_TRUE(same_bits("layer_norm_backward", "dbeta", dbeta[0], dbeta[1]));
+}
+
+TEST_P(DeterminismGpu, RmsNormBackward) {
+  Seeds seeds;
+  const int64_t rows = 8192, d = 1000;
+  const Operand x = random_operand({rows, d}, dtype(), seeds.next(), -2.0, 3.0);
+  const Operand dy = random_operand({rows, d}, dtype(), seeds.next());
+  const Operand gamma = random_operand({d}, dtype(), seeds.next(), 0.5, 1.5);
+  Tensor y = Tensor::empty({rows, d}, dtype(), Device::CUDA);
+  Tensor rstd = Tensor::empty({rows}, dtype(), Device::CUDA);
+  ops::rms_norm_forward(x.gpu, gamma.gpu, 1e-5, y, rstd);
+  Tensor dx[2], dgamma[2];
+  for (int run = 0; run < 2; ++run) {
+    dx[run] = Tensor::empty({rows, d}, dtype(), Device::CUDA);
+    dgamma[run] = Tensor::zeros({d}, dtype(), Device::CUDA);
+    ops::rms_norm_backward(dy.gpu, x.gpu, gamma.gpu, rstd, dx[run], dgamma[run]);
+  }
+  EXPECT_TRUE(same_bits("rms_norm_backward", "dx", dx[0], dx[1]));
+  EXPECT_TRUE(same_bits("rms_norm_backward", "dgamma", dgamma[0], dgamma[1]));
 }
 
 TEST_P(DeterminismGpu, BiasBackward) {
