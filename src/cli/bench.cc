@@ -65,7 +65,7 @@ int run_bench(int argc, char** argv) {
       ("help,h", "show this help")
       ("model", po::value(&preset)->default_value("gpt-shakespeare-char"),
        "model preset: gpt-shakespeare-char, gpt2-124m, transformer-base, tiny-gpt, "
-       "tiny-encoder-decoder")
+       "tiny-encoder-decoder, tiny-llama, llama-124m, llama-shakespeare-char")
       ("batch", po::value(&batch)->default_value(8), "sequences per step")
       ("seq", po::value(&seq)->default_value(0), "tokens per sequence (0: the model's context)")
       ("steps", po::value(&steps)->default_value(5), "timed training steps")

@@ -20,6 +20,7 @@
 #include "weft/data/loader.h"
 #include "weft/inference/metric_signature.h"
 #include "weft/inference/translation_score.h"
+#include "weft/model/encoder_only.h"
 #include "weft/tensor/error.h"
 
 namespace po = boost::program_options;
@@ -67,8 +68,8 @@ int evaluate_test_set(const std::string& checkpoint, const TestSet& set,
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (const std::string& h : hypotheses) output << h << "\n";
   if (output.is_open()) {
+    for (const std::string& h : hypotheses) output << h << "\n";
     output.close();
     WEFT_CHECK(output.good(), "--output '", printable_text(set.output), "': writing failed");
   }
@@ -181,17 +182,20 @@ int run_eval(int argc, char** argv) {
   c.grad_accum = 1;
   auto stream = make_stream(data, c, split, false);
   if (batches == 0) {
-    batches = rc.at("train").at("eval_batches").get<int64_t>();
-    if (data.is_translation()) {
-      batches = TranslationLoader(data, split, c.batch_size, 0, false, 0, 0, 1, c.max_tokens)
-                    .batches_per_epoch();
-    }
+    // A translation split is evaluated whole: one epoch of its batches.
+    batches = data.is_translation() ? stream->epoch_position().batches
+                                    : rc.at("train").at("eval_batches").get<int64_t>();
   }
+  // A masked LM also counts the masked tokens it predicts exactly.
+  auto* masked_lm = dynamic_cast<EncoderOnly*>(run.model.get());
+  if (masked_lm) masked_lm->head().decoder().count_correct(true);
   LossSum total;
+  int64_t correct = 0;
   for (int64_t i = 0; i < batches; ++i) {
     const LossSum part = run.model->forward(stream->next(), StepContext{});
     total.sum += part.sum;
     total.tokens += part.tokens;
+    if (masked_lm) correct += masked_lm->head().decoder().correct();
   }
   const double loss = total.mean();
   nlohmann::json result = {{"checkpoint", run.checkpoint.dir},
@@ -202,6 +206,14 @@ int run_eval(int argc, char** argv) {
                            {"perplexity", std::exp(loss)}};
   std::printf("%s split: loss %.4f, perplexity %.3f (%ld batches)\n", split.c_str(), loss,
               std::exp(loss), static_cast<long>(batches));
+  if (masked_lm) {
+    const double accuracy =
+        total.tokens > 0 ? static_cast<double>(correct) / static_cast<double>(total.tokens) : 0.0;
+    std::printf("%s split: masked-LM accuracy %.2f%% (%ld of %ld masked tokens)\n", split.c_str(),
+                100.0 * accuracy, static_cast<long>(correct), static_cast<long>(total.tokens));
+    result["mlm_accuracy"] = accuracy;
+    result["masked_tokens"] = total.tokens;
+  }
   if (data.is_translation()) {
     const TranslationScore s =
         score_translations(*run.model, data, split, search.beam_size, search.length_penalty,

@@ -10,6 +10,8 @@
 #include "cli/commands.h"
 #include "cli/load_run.h"
 #include "weft/inference/export_hf.h"
+#include "weft/inference/export_hf_bert.h"
+#include "weft/inference/export_hf_llama.h"
 #include "weft/inference/export_hf_marian.h"
 #include "weft/tensor/error.h"
 
@@ -26,7 +28,7 @@ int run_export(int argc, char** argv) {
       ("help,h", "list every option with its default")
       ("checkpoint", po::value(&checkpoint), kCheckpointHelp)
       ("format", po::value(&format)->default_value("hf-gpt2"),
-       "hf-gpt2: Hugging Face GPT2LMHeadModel; hf-marian: Hugging Face MarianMTModel and "
+       "hf-gpt2: Hugging Face GPT2LMHeadModel; hf-llama: LlamaForCausalLM; hf-bert: BertForMaskedLM; hf-marian: Hugging Face MarianMTModel and "
        "MarianTokenizer")
       ("out", po::value(&out), "directory to write (required)")
       ("source-lang", po::value(&marian.source_lang),
@@ -38,8 +40,9 @@ int run_export(int argc, char** argv) {
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
   require_option(checkpoint, "checkpoint", "a run directory or checkpoint");
   WEFT_CHECK(!out.empty(), "--out is required: the directory to write");
-  WEFT_CHECK(format == "hf-gpt2" || format == "hf-marian",
-             "--format must be hf-gpt2 or hf-marian, got '", format, "'");
+  WEFT_CHECK(format == "hf-gpt2" || format == "hf-marian" || format == "hf-llama" ||
+                 format == "hf-bert",
+             "--format must be hf-gpt2, hf-llama, hf-bert or hf-marian, got '", format, "'");
 
   LoadedRun run = load_run(checkpoint);
   if (format == "hf-marian") {
@@ -53,11 +56,28 @@ int run_export(int argc, char** argv) {
               << "tokenizer_config.json} from " << run.checkpoint.dir << "\n";
     return 0;
   }
-  check_gpt2_shaped(run.model->config());  // refuse before anything is written
+  if (format == "hf-bert") {
+    check_bert_shaped(run.model->config());  // refused before anything is written
+    export_hf_bert(*run.model, out);
+    std::cout << "wrote " << out << "/config.json and " << out << "/model.safetensors from "
+              << run.checkpoint.dir << "\n";
+    return 0;
+  }
+  // Refused before anything is written.
+  const bool llama = format == "hf-llama";
+  if (llama) {
+    check_llama_shaped(run.model->config());
+  } else {
+    check_gpt2_shaped(run.model->config());
+  }
   HfExportOptions options;
   if (run.tokenizer->bos_id() >= 0) options.bos_id = run.tokenizer->bos_id();
   if (run.tokenizer->eos_id() >= 0) options.eos_id = run.tokenizer->eos_id();
-  export_hf_gpt2(*run.model, out, options);
+  if (llama) {
+    export_hf_llama(*run.model, out, options);
+  } else {
+    export_hf_gpt2(*run.model, out, options);
+  }
   std::cout << "wrote " << out << "/config.json and " << out << "/model.safetensors from "
             << run.checkpoint.dir << "\n";
   return 0;

@@ -58,7 +58,8 @@ const OptionTable<RunConfig>& run_option_table() {
     {
     key("model.preset", &RunConfig::model_preset, "numbers-transformer",
         "base shape: numbers-transformer, gpt-shakespeare-char, gpt2-124m, transformer-base, "
-        "tiny-gpt, tiny-encoder-decoder"),
+        "tiny-gpt, tiny-encoder-decoder, tiny-llama, llama-124m, llama-shakespeare-char, "
+        "tiny-bert, bert-base"),
     key("model.d_model", model(&ModelConfig::d_model), kFromPreset, "model width", at_least(1)),
     key("model.n_heads", model(&ModelConfig::n_heads), kFromPreset, "attention heads", at_least(1)),
     key("model.d_ff", model(&ModelConfig::d_ff), kFromPreset, "feed-forward hidden units",
@@ -70,9 +71,23 @@ const OptionTable<RunConfig>& run_option_table() {
     key("model.max_seq_len", model(&ModelConfig::max_seq_len), kFromPreset, "context length",
         at_least(1)),
     word("model.norm", model(&ModelConfig::norm), kFromPreset, "layer norm placement"),
+    word("model.norm_type", model(&ModelConfig::norm_type), kFromPreset,
+         "norm type (rmsnorm: LLaMA's, no centring, no bias)"),
+    key("model.norm_eps", model(&ModelConfig::norm_eps), kFromPreset,
+        "epsilon inside the norms' square root", positive()),
+    word("model.ffn", model(&ModelConfig::ffn), kFromPreset,
+         "feed-forward network (mlp: Linear, activation, Linear; swiglu: LLaMA's)"),
     word("model.activation", model(&ModelConfig::activation), kFromPreset,
          "feed-forward activation"),
     word("model.positions", model(&ModelConfig::positions), kFromPreset, "position encoding"),
+    key("model.rope_theta", model(&ModelConfig::rope_theta), kFromPreset,
+        "rotary positions: base of the angles' frequencies", positive()),
+    key("model.n_kv_heads", model(&ModelConfig::n_kv_heads), kFromPreset,
+        "key/value heads for grouped-query attention (0: model.n_heads)", at_least(0)),
+    key("model.bias", model(&ModelConfig::bias), kFromPreset,
+        "biases in the attention and feed-forward projections"),
+    key("model.n_token_types", model(&ModelConfig::n_token_types), kFromPreset,
+        "segment embeddings of an encoder-only model (BERT: 2)", at_least(0)),
     word("model.sinusoid_layout", model(&ModelConfig::sinusoid_layout), kFromPreset,
          "sinusoidal positions' features: sines and cosines interleaved, or in halves (as "
          "Marian; needed by 'weft export --format hf-marian')"),

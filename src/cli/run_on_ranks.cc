@@ -15,6 +15,10 @@ void check_layout(const RunConfig& c, int world_size) {
   const int64_t dp = world_size / tp;
   WEFT_CHECK(c.model.n_heads % tp == 0, "model.n_heads = ", c.model.n_heads,
              " does not divide across parallel.tp = ", tp, " ranks");
+  // Each rank holds n_heads/tp query heads and n_kv_heads/tp key/value heads.
+  WEFT_CHECK(c.model.kv_heads() % tp == 0, "model.n_kv_heads = ", c.model.kv_heads(),
+             " does not divide across parallel.tp = ", tp, " ranks: each rank holds whole ",
+             "key/value heads (choose tp dividing ", c.model.kv_heads(), ")");
   WEFT_CHECK(c.model.d_ff % tp == 0, "model.d_ff = ", c.model.d_ff,
              " does not divide across parallel.tp = ", tp, " ranks");
   // Any vocabulary splits: its tables are padded to a multiple of

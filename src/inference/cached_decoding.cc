@@ -8,13 +8,13 @@ namespace {
 
 // The cache layout of `batch` sequences through a stack of `layers` blocks
 // whose tensors are like `like` (dtype, device), heads split over `tp_size`
-// ranks as the attention splits them.
+// ranks as the attention splits them: only the key/value heads are cached.
 KVCacheLayout cache_layout(const ModelConfig& config, int64_t layers, int64_t batch, int tp_size,
                            const Tensor& like) {
   KVCacheLayout l;
   l.batch = batch;
   l.layers = layers;
-  l.heads_local = config.n_heads / tp_size;
+  l.heads_local = config.kv_heads() / tp_size;
   l.head_dim = config.head_dim();
   l.max_seq_len = config.max_seq_len;
   l.masked = config.pad_id >= 0;

@@ -11,11 +11,19 @@ namespace weft {
 void check_gpt2_shaped(const ModelConfig& c) {
   std::string problems;
   const auto add = [&](const std::string& p) { problems += (problems.empty() ? "" : "; ") + p; };
-  if (c.architecture != Architecture::DecoderOnly)
-    add("it is an encoder-decoder, not decoder-only");
-  if (c.positions != PositionEncoding::Learned) add("positions are sinusoidal, not learned");
+  if (c.architecture != Architecture::DecoderOnly) {
+    add(std::string("it is an ") + architecture_name(c.architecture) + ", not decoder-only");
+  }
+  if (c.positions != PositionEncoding::Learned) {
+    add(std::string("positions are ") +
+        (c.positions == PositionEncoding::Sinusoidal ? "sinusoidal" : "rotary") + ", not learned");
+  }
   if (c.norm != NormPlacement::Pre) add("layer norms are post-norm, not pre-norm");
+  if (c.norm_type != NormType::LayerNorm) add("norms are RMS norms, not layer norms");
+  if (c.ffn != FeedForwardType::MLP) add("the feed-forward is SwiGLU, not an MLP");
   if (c.activation != ops::Activation::GELU) add("the activation is ReLU, not GELU");
+  if (c.kv_heads() != c.n_heads) add("attention is grouped-query (model.n_kv_heads)");
+  if (!c.bias) add("the projections have no biases (model.bias)");
   if (!c.tie_embeddings) add("the output projection is not tied to the embedding");
   if (c.scale_embeddings) add("embeddings are scaled by sqrt(d_model)");
   WEFT_CHECK(problems.empty(), "export hf-gpt2: the model is not GPT-2-shaped: ", problems);

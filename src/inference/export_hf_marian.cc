@@ -29,7 +29,8 @@ void check_marian_shaped(const ModelConfig& c) {
   std::string problems;
   const auto add = [&](const std::string& p) { problems += (problems.empty() ? "" : "; ") + p; };
   if (c.architecture != Architecture::EncoderDecoder) {
-    add("it is decoder-only (model.architecture), not an encoder-decoder");
+    add(std::string("it is ") + architecture_name(c.architecture) +
+        " (model.architecture), not an encoder-decoder");
   }
   if (c.norm != NormPlacement::Post) {
     add("layer norms are pre-norm (model.norm = pre); Marian's are post-norm");
@@ -41,6 +42,10 @@ void check_marian_shaped(const ModelConfig& c) {
         "Marian puts the sines in the first half and the cosines in the second: train with "
         "model.sinusoid_layout = halves");
   }
+  if (c.norm_type != NormType::LayerNorm) add("norms are RMS norms (model.norm_type)");
+  if (c.ffn != FeedForwardType::MLP) add("the feed-forward is SwiGLU (model.ffn)");
+  if (c.kv_heads() != c.n_heads) add("attention is grouped-query (model.n_kv_heads)");
+  if (!c.bias) add("the projections have no biases (model.bias)");
   if (c.norm_eps != kMarianNormEps) {
     std::ostringstream eps;
     eps << c.norm_eps;

@@ -10,25 +10,27 @@ namespace {
 double residual_init_std(const ModelConfig& c, int64_t n_layers) {
   return c.init_std / std::sqrt(2.0 * static_cast<double>(n_layers));
 }
+AttentionKind self_kind(bool causal) {
+  return causal ? AttentionKind::CausalSelf : AttentionKind::Self;
+}
 }  // namespace
 
 TransformerBlock::TransformerBlock(std::string name, const ModelConfig& c, bool causal, bool cross,
                                    int64_t n_layers, const LayerContext& ctx)
     : Module(std::move(name)),
-      self_attn_(child_name("self_attn"), c.d_model, c.n_heads,
-                 causal ? AttentionKind::CausalSelf : AttentionKind::Self, ctx, c.init_std,
-                 residual_init_std(c, n_layers)),
-      ffn_(child_name("ffn"), c.d_model, c.d_ff, c.activation, c.dropout, ctx, c.init_std,
+      self_attn_(child_name("self_attn"), attention_shape(c, self_kind(causal)), self_kind(causal),
+                 ctx, c.init_std, residual_init_std(c, n_layers)),
+      ffn_(child_name("ffn"), feed_forward_shape(c), c.dropout, ctx, c.init_std,
            residual_init_std(c, n_layers)),
-      self_res_(child_name("self_attn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx),
-      ffn_res_(child_name("ffn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx),
+      self_res_(child_name("self_attn"), c, ctx),
+      ffn_res_(child_name("ffn"), c, ctx),
       tp_(ctx.tp) {
   add_child(self_res_);
   add_child(self_attn_);
   if (cross) {
-    cross_attn_.emplace(child_name("cross_attn"), c.d_model, c.n_heads, AttentionKind::Cross, ctx,
-                        c.init_std, residual_init_std(c, n_layers));
-    cross_res_.emplace(child_name("cross_attn"), c.d_model, c.norm, c.norm_eps, c.dropout, ctx);
+    cross_attn_.emplace(child_name("cross_attn"), attention_shape(c, AttentionKind::Cross),
+                        AttentionKind::Cross, ctx, c.init_std, residual_init_std(c, n_layers));
+    cross_res_.emplace(child_name("cross_attn"), c, ctx);
     add_child(*cross_res_);
     add_child(*cross_attn_);
   }

@@ -120,6 +120,13 @@ const std::vector<Field>& fields() {
       integer("pad_id", &ModelConfig::pad_id),
       optional(integer("vocab_multiple", &ModelConfig::vocab_multiple)),
       optional(word("sinusoid_layout", &ModelConfig::sinusoid_layout)),
+      optional(word("norm_type", &ModelConfig::norm_type)),
+      optional(word("ffn", &ModelConfig::ffn)),
+      optional(real("rope_theta", &ModelConfig::rope_theta)),
+      optional(integer("n_kv_heads", &ModelConfig::n_kv_heads)),
+      optional(boolean("bias", &ModelConfig::bias)),
+      optional(integer("n_token_types", &ModelConfig::n_token_types)),
+      optional(integer("sep_id", &ModelConfig::sep_id)),
   };
   return all;
 }
@@ -129,7 +136,8 @@ const std::vector<Field>& fields() {
 template <>
 const EnumNames<Architecture>& enum_names<Architecture>() {
   static const EnumNames<Architecture> names = {{Architecture::DecoderOnly, "decoder-only"},
-                                                {Architecture::EncoderDecoder, "encoder-decoder"}};
+                                                {Architecture::EncoderDecoder, "encoder-decoder"},
+                                                {Architecture::EncoderOnly, "encoder-only"}};
   return names;
 }
 
@@ -150,7 +158,22 @@ const EnumNames<ops::Activation>& enum_names<ops::Activation>() {
 template <>
 const EnumNames<PositionEncoding>& enum_names<PositionEncoding>() {
   static const EnumNames<PositionEncoding> names = {{PositionEncoding::Learned, "learned"},
-                                                    {PositionEncoding::Sinusoidal, "sinusoidal"}};
+                                                    {PositionEncoding::Sinusoidal, "sinusoidal"},
+                                                    {PositionEncoding::Rotary, "rotary"}};
+  return names;
+}
+
+template <>
+const EnumNames<NormType>& enum_names<NormType>() {
+  static const EnumNames<NormType> names = {{NormType::LayerNorm, "layernorm"},
+                                            {NormType::RMSNorm, "rmsnorm"}};
+  return names;
+}
+
+template <>
+const EnumNames<FeedForwardType>& enum_names<FeedForwardType>() {
+  static const EnumNames<FeedForwardType> names = {{FeedForwardType::MLP, "mlp"},
+                                                   {FeedForwardType::SwiGLU, "swiglu"}};
   return names;
 }
 

@@ -1,5 +1,6 @@
 #include "weft/model/embedding.h"
 
+#include "weft/backend/elementwise.h"
 #include "weft/backend/embedding.h"
 #include "weft/model/tensor_parallel.h"
 
@@ -33,7 +34,10 @@ void TokenEmbedding::backward(const Tensor& dout, const Tensor& ids, double scal
 }
 
 PositionTable::PositionTable(std::string name, const ModelConfig& c, const LayerContext& ctx)
-    : Module(std::move(name)) {
+    : Module(std::move(name)), d_model_(c.d_model) {
+  if (c.positions == PositionEncoding::Rotary) {
+    return;  // the attention heads rotate their queries and keys instead
+  }
   if (c.positions == PositionEncoding::Learned) {
     learned_ =
         &add_parameter("weight", {c.max_seq_len, c.d_model}, ctx, Init::Normal, c.init_std, true);
@@ -44,6 +48,7 @@ PositionTable::PositionTable(std::string name, const ModelConfig& c, const Layer
 }
 
 void PositionTable::forward(Tensor& x, int64_t start) {
+  if (!learned_ && !fixed_.defined()) return;
   if (learned_) learned_->value_needed();
   ops::add_positions(table(), start, x);
 }
@@ -52,6 +57,24 @@ void PositionTable::backward(const Tensor& dx, int64_t start) {
   if (!learned_) return;
   ops::add_positions_backward(dx, start, learned_->grad);
   learned_->grad_written();
+}
+
+SegmentEmbedding::SegmentEmbedding(std::string name, const ModelConfig& c, const LayerContext& ctx)
+    : Module(std::move(name)) {
+  table_ =
+      &add_parameter("weight", {c.n_token_types, c.d_model}, ctx, Init::Normal, c.init_std, true);
+}
+
+void SegmentEmbedding::forward(const Tensor& types, Tensor& x) {
+  table_->value_needed();
+  Tensor::ensure(looked_up_, x.shape(), x.dtype(), x.device());
+  ops::embedding_forward(table_->value, types, 1.0, 0, looked_up_);
+  ops::add(x, looked_up_, x);
+}
+
+void SegmentEmbedding::backward(const Tensor& dx, const Tensor& types) {
+  ops::embedding_backward(dx, types, 1.0, 0, table_->grad);
+  table_->grad_written();
 }
 
 }  // namespace weft

@@ -1,6 +1,7 @@
 #include "weft/model/output_head.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "model/batch_checks.h"
 #include "weft/backend/vocab_parallel_cross_entropy.h"
@@ -12,15 +13,44 @@
 namespace weft {
 
 OutputHead::OutputHead(std::string name, const ModelConfig& c, TokenEmbedding* tied,
-                       const LayerContext& ctx)
+                       const LayerContext& ctx, bool bias)
     : Module(std::move(name)), tp_(ctx.tp), partial_dh_(ctx.sequence_parallel) {
+  const int64_t padded = c.padded_vocab(c.vocab_size, ctx.tp->size());
   if (tied) {
     weight_ = &tied->table();
   } else {
-    const int64_t padded = c.padded_vocab(c.vocab_size, ctx.tp->size());
     weight_ = &add_parameter("weight", {padded, c.d_model}, ctx, Init::Normal, c.init_std, true, 0);
     weight_->padded_rows = padded - c.vocab_size;
   }
+  if (bias) {
+    bias_ = &add_parameter("bias", {padded}, ctx, Init::Zeros, 0.0, false, 0);
+    bias_->padded_rows = padded - c.vocab_size;
+  }
+}
+
+void OutputHead::add_bias(Tensor& logits, int64_t V_local) {
+  if (bias_ == nullptr || V_local == 0) return;
+  ops::add_bias(bias_->value.rows(0, V_local), logits);
+}
+
+int64_t OutputHead::count_correct_rows(const Tensor& all_stats, const Tensor& targets) const {
+  const Tensor stats = all_stats.device() == Device::CPU ? all_stats : all_stats.to(Device::CPU);
+  const Tensor ids = targets.device() == Device::CPU ? targets : targets.to(Device::CPU);
+  const int64_t shards = stats.dim(0), n = stats.dim(1);
+  const double* s = stats.data<double>();
+  int64_t correct = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (ids.data<int32_t>()[r] == kIgnoreIndex) continue;
+    // Column 0: the shard's largest logit; column 2: the target's logit, on
+    // the one shard that holds it (0 elsewhere).
+    double largest = -INFINITY, target = 0.0;
+    for (int64_t k = 0; k < shards; ++k) {
+      largest = std::max(largest, s[(k * n + r) * 4 + 0]);
+      target += s[(k * n + r) * 4 + 2];
+    }
+    correct += target >= largest;
+  }
+  return correct;
 }
 
 double OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
@@ -50,6 +80,8 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
   Tensor::ensure(losses_, {N}, loss_dtype, h.device());
   Tensor::ensure(stats_, {block, 4}, DType::F64, h.device());
   Tensor::ensure(all_stats_, {shards, block, 4}, DType::F64, h.device());
+  if (bias_ != nullptr) bias_->value_needed();
+  correct_ = 0;
 
   // h enters the vocabulary-parallel region through f: every rank reads all of it.
   const Tensor h2 = copy_to_tensor_parallel_region_forward(*tp_, h).view({N, d});
@@ -65,6 +97,7 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
     Tensor all_stats = all_stats_.view({-1}).rows(0, shards * n * 4).view({shards, n, 4});
     Tensor losses = losses_.rows(begin, end);
     if (V_local > 0) ops::gemm(h_rows, false, weight, true, logits);
+    add_bias(logits, V_local);
 
     // Four numbers per row cross the group; the logits never do.
     ops::cross_entropy_shard_stats(logits, target_rows, offset, kIgnoreIndex, stats);
@@ -73,6 +106,7 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
     ops::cross_entropy_shard_finish(logits, target_rows, offset, weight_->real_rows(),
                                     kIgnoreIndex, label_smoothing, grad_scale, all_stats, losses,
                                     dlogits);
+    if (count_correct_) correct_ += count_correct_rows(all_stats, target_rows);
     if (dh) {
       Tensor dh_rows = dh2.rows(begin, end);
       if (V_local == 0) {  // padding only: no part of dh comes from this shard
@@ -80,12 +114,17 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
         continue;
       }
       ops::gemm(dlogits, true, h_rows, false, weight_grad, 1.0, 1.0);
+      if (bias_ != nullptr) {
+        Tensor bias_grad = bias_->grad.rows(0, V_local);
+        ops::bias_backward(dlogits, bias_grad);
+      }
       ops::gemm(dlogits, false, weight, false, dh_rows);
     }
   }
   const double loss_sum = ops::sum(losses_);
   if (dh) {
     weight_->grad_written();
+    if (bias_ != nullptr) bias_->grad_written();
     // Each rank's slice of the vocabulary gave a part of dh: f's backward sums them.
     if (!partial_dh_) copy_to_tensor_parallel_region_backward(*tp_, *dh);
   }
@@ -95,9 +134,11 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
 void OutputHead::project(const Tensor& h, Tensor& logits) {
   weight_->value_needed();
   const int64_t N = h.dim(0), V = weight_->real_rows();
+  if (bias_ != nullptr) bias_->value_needed();
   if (tp_->size() == 1) {
     Tensor::ensure(logits, {N, V}, h.dtype(), h.device());
     ops::gemm(h, false, weight_->value.rows(0, V), true, logits);
+    add_bias(logits, V);
     return;
   }
   // Inference under tensor parallelism: every rank gathers the full logits,
@@ -105,6 +146,7 @@ void OutputHead::project(const Tensor& h, Tensor& logits) {
   const int64_t V_local = weight_->value.dim(0);
   Tensor::ensure(local_logits_, {N, V_local}, h.dtype(), h.device());
   ops::gemm(h, false, weight_->value, true, local_logits_);
+  if (bias_ != nullptr) ops::add_bias(bias_->value, local_logits_);
   if (weight_->padded_rows == 0) {
     gather_from_tensor_parallel_region_forward(*tp_, local_logits_, gathered_, logits);
     return;

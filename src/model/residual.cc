@@ -5,12 +5,11 @@
 
 namespace weft {
 
-Residual::Residual(std::string name, int64_t d_model, NormPlacement placement, double norm_eps,
-                   double dropout, const LayerContext& ctx)
+Residual::Residual(std::string name, const ModelConfig& c, const LayerContext& ctx)
     : Module(std::move(name)),
-      placement_(placement),
-      norm_(child_name("norm"), d_model, norm_eps, ctx),
-      dropout_(child_name("dropout"), dropout) {
+      placement_(c.norm),
+      norm_(child_name("norm"), c.norm_type, c.d_model, c.norm_eps, ctx),
+      dropout_(child_name("dropout"), c.dropout) {
   add_child(norm_);
 }
 

@@ -17,6 +17,15 @@ TransformerStack::TransformerStack(std::string name, const ModelConfig& c, Token
       tp_(ctx.tp),
       sequence_parallel_(ctx.sequence_parallel && ctx.tp->size() > 1) {
   add_child(positions_);
+  if (c.encoder_only()) {
+    if (c.n_token_types > 0) {
+      segments_ = std::make_unique<SegmentEmbedding>(child_name("embed_segments"), c, ctx);
+      add_child(*segments_);
+    }
+    embed_norm_ =
+        std::make_unique<Norm>(child_name("embed_norm"), c.norm_type, c.d_model, c.norm_eps, ctx);
+    add_child(*embed_norm_);
+  }
   for (int64_t i = 0; i < n_layers; ++i) {
     blocks_.push_back(std::make_unique<TransformerBlock>(
         child_name("layers." + std::to_string(i)), c, causal, cross, n_layers, ctx));
@@ -24,7 +33,8 @@ TransformerStack::TransformerStack(std::string name, const ModelConfig& c, Token
     blocks_.back()->share_sequence_scratch(&scratch_);
   }
   if (c.norm == NormPlacement::Pre) {
-    final_norm_ = std::make_unique<LayerNorm>(child_name("final_norm"), c.d_model, c.norm_eps, ctx);
+    final_norm_ =
+        std::make_unique<Norm>(child_name("final_norm"), c.norm_type, c.d_model, c.norm_eps, ctx);
     add_child(*final_norm_);
   }
 }
@@ -57,20 +67,50 @@ const Tensor& TransformerStack::embed_rows(const Tensor& ids, const StepContext&
   Tensor::ensure(embedded_full_, {B, T, d}, tokens_.table().value.dtype(), ids.device());
   tokens_.forward_partial(ids, embed_scale_, embedded_full_);
   // Every row of a token's embedding comes from the one rank holding it, the
-  // others add zeros: the sum is exact, as is adding the positions once.
-  if (tp_->rank() == 0) positions_.forward(embedded_full_, 0);
-  scatter_sequence(*tp_, shard_, embedded_full_, embedded_, scratch_.staging);
+  // others add zeros: the sum is exact, as is adding the positions (and
+  // segments) once.
+  if (tp_->rank() == 0) {
+    positions_.forward(embedded_full_, 0);
+    add_segments(embedded_full_);
+  }
+  scatter_sequence(*tp_, shard_, embedded_full_, embedding_sum(), scratch_.staging);
+  if (embed_norm_) {
+    Tensor::ensure(embedded_, embed_sum_.shape(), embed_sum_.dtype(), embed_sum_.device());
+    embed_norm_->forward(embed_sum_, embedded_);
+  }
   embed_dropout_.forward(embedded_, sp, T);
   return embedded_;
 }
 
 const Tensor& TransformerStack::embed(const Tensor& ids, int64_t start, const StepContext& ctx) {
   const int64_t B = ids.dim(0), T = ids.dim(1), d = positions_.dim();
-  Tensor::ensure(embedded_, {B, T, d}, tokens_.table().value.dtype(), ids.device());
-  tokens_.forward(ids, embed_scale_, embedded_);
-  positions_.forward(embedded_, start);
+  Tensor& sum = embedding_sum();
+  Tensor::ensure(sum, {B, T, d}, tokens_.table().value.dtype(), ids.device());
+  tokens_.forward(ids, embed_scale_, sum);
+  positions_.forward(sum, start);
+  add_segments(sum);
+  if (embed_norm_) {
+    Tensor::ensure(embedded_, sum.shape(), sum.dtype(), sum.device());
+    embed_norm_->forward(sum, embedded_);
+  }
   embed_dropout_.forward(embedded_, ctx, T);
   return embedded_;
+}
+
+void TransformerStack::add_segments(Tensor& x) {
+  if (!segments_) return;
+  WEFT_CHECK(types_ != nullptr && types_->shape() == Shape({x.dim(0), x.dim(1)}), name(),
+             ": segment embeddings need the segments of the ids (use_segments)");
+  segments_->forward(*types_, x);
+}
+
+const Tensor& TransformerStack::embedding_sum_grad(Tensor& dembedded, const StepContext& ctx,
+                                                   int64_t T) {
+  embed_dropout_.backward(dembedded, ctx, T);
+  if (!embed_norm_) return dembedded;
+  Tensor::ensure(dembed_sum_, dembedded.shape(), dembedded.dtype(), dembedded.device());
+  embed_norm_->backward(dembedded, embed_sum_, dembed_sum_);
+  return dembed_sum_;
 }
 
 const Tensor& TransformerStack::finish(const Tensor& h) {
@@ -113,16 +153,18 @@ void TransformerStack::backward(const Tensor& dhidden, const Tensor& ids, const 
     d = &dx;
   }
   Tensor& dembedded = dbuf_[0];  // written by block 0 (a stack has at least one)
-  embed_dropout_.backward(dembedded, ctx, ids.dim(1));
+  const Tensor& dsum = embedding_sum_grad(dembedded, ctx, ids.dim(1));
   if (split_rows_) {
     // The reduce-scatter's conjugate: every rank gets the whole gradient.
-    gather_sequence(*tp_, shard_, dembedded, embedded_full_, scratch_.staging);
+    gather_sequence(*tp_, shard_, dsum, embedded_full_, scratch_.staging);
     positions_.backward(embedded_full_, 0);
+    if (segments_) segments_->backward(embedded_full_, *types_);
     tokens_.backward(embedded_full_, ids, embed_scale_);
     return;
   }
-  positions_.backward(dembedded, 0);
-  tokens_.backward(dembedded, ids, embed_scale_);
+  positions_.backward(dsum, 0);
+  if (segments_) segments_->backward(dsum, *types_);
+  tokens_.backward(dsum, ids, embed_scale_);
 }
 
 const Tensor& TransformerStack::whole_sequences(const Tensor& output) {

@@ -17,39 +17,55 @@ int64_t shard(int64_t full, int64_t tp, const char* what) {
 
 // Mirrors the layers' constructors (src/model): each module's parameters,
 // then its children's, in the order they were added.
-void add_attention(std::vector<int64_t>& out, int64_t d, int64_t tp) {
-  const int64_t d_local = shard(d, tp, "model.d_model");
-  for (int i = 0; i < 3; ++i) {  // q, k, v: column-parallel weight and bias
-    out.push_back(d_local * d);
-    out.push_back(d_local);
-  }
-  out.push_back(d * d_local);  // o: row-parallel weight, replicated bias
-  out.push_back(d);
+void add_linear(std::vector<int64_t>& out, const ModelConfig& c, int64_t weight, int64_t bias) {
+  out.push_back(weight);
+  if (c.bias) out.push_back(bias);
 }
 
-void add_norm(std::vector<int64_t>& out, int64_t d) {
-  out.push_back(d);  // gain
-  out.push_back(d);  // bias
+void add_attention(std::vector<int64_t>& out, const ModelConfig& c, int64_t tp) {
+  const int64_t d = c.d_model, d_local = shard(d, tp, "model.d_model");
+  const int64_t kv_local = shard(c.kv_heads(), tp, "model.n_kv_heads") * c.head_dim();
+  add_linear(out, c, d_local * d, d_local);    // q: column-parallel weight and bias
+  add_linear(out, c, kv_local * d, kv_local);  // k, v: column-parallel over key/value heads
+  add_linear(out, c, kv_local * d, kv_local);
+  add_linear(out, c, d * d_local, d);          // o: row-parallel weight, replicated bias
+}
+
+int64_t norm_numel(const ModelConfig& c) {
+  return (c.norm_type == NormType::LayerNorm ? 2 : 1) * c.d_model;  // gain (and bias)
+}
+
+void add_norm(std::vector<int64_t>& out, const ModelConfig& c) {
+  out.push_back(c.d_model);                                  // gain
+  if (c.norm_type == NormType::LayerNorm) out.push_back(c.d_model);  // bias
+}
+
+void add_feed_forward(std::vector<int64_t>& out, const ModelConfig& c, int64_t tp) {
+  const int64_t d = c.d_model, f_local = shard(c.d_ff, tp, "model.d_ff");
+  // gate (swiglu) and fc1/up: column-parallel; fc2/down: row-parallel.
+  if (c.ffn == FeedForwardType::SwiGLU) add_linear(out, c, f_local * d, f_local);
+  add_linear(out, c, f_local * d, f_local);
+  add_linear(out, c, d * f_local, d);
 }
 
 void add_stack(std::vector<int64_t>& out, const ModelConfig& c, int64_t layers, bool cross,
                int64_t tp) {
-  const int64_t d = c.d_model, f_local = shard(c.d_ff, tp, "model.d_ff");
-  if (c.positions == PositionEncoding::Learned) out.push_back(c.max_seq_len * d);
-  for (int64_t l = 0; l < layers; ++l) {
-    add_norm(out, d);
-    add_attention(out, d, tp);
-    if (cross) {
-      add_norm(out, d);
-      add_attention(out, d, tp);
-    }
-    add_norm(out, d);
-    out.push_back(f_local * d);  // fc1: column-parallel weight and bias
-    out.push_back(f_local);
-    out.push_back(d * f_local);  // fc2: row-parallel weight, replicated bias
-    out.push_back(d);
+  if (c.positions == PositionEncoding::Learned) out.push_back(c.max_seq_len * c.d_model);
+  if (c.encoder_only()) {  // segments and the embeddings' norm
+    if (c.n_token_types > 0) out.push_back(c.n_token_types * c.d_model);
+    add_norm(out, c);
   }
-  if (c.norm == NormPlacement::Pre) add_norm(out, d);
+  for (int64_t l = 0; l < layers; ++l) {
+    add_norm(out, c);
+    add_attention(out, c, tp);
+    if (cross) {
+      add_norm(out, c);
+      add_attention(out, c, tp);
+    }
+    add_norm(out, c);
+    add_feed_forward(out, c, tp);
+  }
+  if (c.norm == NormPlacement::Pre) add_norm(out, c);
 }
 
 void add_calls(CollectiveTally& entry, int64_t calls, int64_t bytes_each) {
@@ -73,6 +89,14 @@ std::vector<int64_t> local_parameter_numels(const ModelConfig& c, int64_t tp) {
   if (enc_dec) add_stack(out, c, c.n_encoder_layers, /*cross=*/false, tp);
   add_stack(out, c, c.n_layers, /*cross=*/enc_dec, tp);
   if (!c.tie_embeddings) out.push_back(vocab * d);
+  if (c.encoder_only()) {
+    // The masked-LM head: replicated transform (weight, bias) and norm, the
+    // decoder's vocabulary-parallel bias (its weight is the embedding's).
+    out.push_back(d * d);
+    out.push_back(d);
+    add_norm(out, c);
+    out.push_back(vocab);
+  }
   return out;
 }
 
@@ -88,6 +112,7 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
              "grad_accum, dtype_bytes and bucket_bytes must be positive, got ", s.grad_accum, ", ",
              s.dtype_bytes, ", ", s.bucket_bytes);
   shard(c.n_heads, s.tp, "model.n_heads");
+  shard(c.kv_heads(), s.tp, "model.n_kv_heads");
   const std::vector<int64_t> numels = local_parameter_numels(c, s.tp);
 
   const int64_t b = s.micro_batch_rows / s.dp, d = c.d_model, e = s.dtype_bytes;
@@ -110,9 +135,13 @@ CommVolume step_comm_volume(const ModelConfig& c, const StepShape& s) {
     if (enc_dec) boundaries(b * s.source_len, (4 + 2 * redo) * Le + 2, 2 * Le);
     add_calls(v.tp.all_gather, A, 4 * kScalar * b * s.target_len);
     add_calls(v.tp.all_reduce, 1, kScalar);
-    const int64_t norms = enc_dec ? 2 * Le + 3 * L + (c.norm == NormPlacement::Pre ? 2 : 0)
-                                  : 2 * L + (c.norm == NormPlacement::Pre ? 1 : 0);
-    add_calls(v.tp.all_reduce, 1, e * norms * 2 * d);
+    // The parameters whose gradients are partial sums over the group: the
+    // norms', and an encoder-only model's masked-LM transform.
+    int64_t norms = enc_dec ? 2 * Le + 3 * L + (c.norm == NormPlacement::Pre ? 2 : 0)
+                            : 2 * L + (c.norm == NormPlacement::Pre ? 1 : 0);
+    int64_t others = 0;
+    if (c.encoder_only()) norms += 2, others = d * d + d;  // embeddings' and head's norms
+    add_calls(v.tp.all_reduce, 1, e * (norms * norm_numel(c) + others));
   } else if (s.tp > 1) {
     add_calls(v.tp.all_reduce, A * ((enc_dec ? 6 + 3 * redo : 4 + 2 * redo) * L + 2),
               e * b * s.target_len * d);

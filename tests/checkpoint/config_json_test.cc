@@ -35,11 +35,19 @@ void expect_same(const ModelConfig& a, const ModelConfig& b) {
   EXPECT_EQ(a.pad_id, b.pad_id);
   EXPECT_EQ(a.vocab_multiple, b.vocab_multiple);
   EXPECT_EQ(a.sinusoid_layout, b.sinusoid_layout);
+  EXPECT_EQ(a.norm_type, b.norm_type);
+  EXPECT_EQ(a.ffn, b.ffn);
+  EXPECT_EQ(a.rope_theta, b.rope_theta);
+  EXPECT_EQ(a.n_kv_heads, b.n_kv_heads);
+  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_EQ(a.n_token_types, b.n_token_types);
+  EXPECT_EQ(a.sep_id, b.sep_id);
 }
 
 TEST(ConfigJson, EveryPresetRoundTrips) {
   for (const char* name : {"gpt2-124m", "transformer-base", "gpt-shakespeare-char", "tiny-gpt",
-                           "tiny-encoder-decoder"}) {
+                           "tiny-encoder-decoder", "tiny-llama", "llama-124m", "tiny-bert",
+                           "bert-base"}) {
     SCOPED_TRACE(name);
     const ModelConfig c = model_preset(name);
     expect_same(model_config_from_json(to_json(c)), c);
@@ -54,7 +62,7 @@ TEST(ConfigJson, EveryFieldIsWrittenByName) {
   c.sinusoid_layout = ops::SinusoidLayout::Halves;
   c.init_std = 1.0 / 3.0;  // not exact in decimal: must round-trip to the same double
   const json j = to_json(c);
-  EXPECT_EQ(j.size(), 21u);
+  EXPECT_EQ(j.size(), 28u);
   EXPECT_EQ(j["architecture"], "encoder-decoder");
   EXPECT_EQ(j["norm"], "post");
   EXPECT_EQ(j["activation"], "relu");
@@ -70,6 +78,30 @@ TEST(ConfigJson, EveryFieldIsWrittenByName) {
   EXPECT_EQ(gpt["norm"], "pre");
   EXPECT_EQ(gpt["activation"], "gelu");
   EXPECT_EQ(gpt["positions"], "learned");
+
+  const json llama = to_json(model_preset("tiny-llama"));
+  EXPECT_EQ(llama["norm_type"], "rmsnorm");
+  EXPECT_EQ(llama["ffn"], "swiglu");
+  EXPECT_EQ(llama["positions"], "rotary");
+  EXPECT_EQ(llama["n_kv_heads"], 2);
+  EXPECT_EQ(llama["rope_theta"], 10000.0);
+  EXPECT_EQ(llama["bias"], false);
+  const json bert = to_json(model_preset("tiny-bert"));
+  EXPECT_EQ(bert["architecture"], "encoder-only");
+  EXPECT_EQ(bert["n_token_types"], 2);
+  EXPECT_EQ(bert["sep_id"], -1);
+}
+
+// Manifests written before the LLaMA and BERT keys existed read as the
+// models they were: layer norms, an MLP, all heads for keys and values,
+// biases, no segments.
+TEST(ConfigJson, KeysAddedLaterDefaultToWhatOlderManifestsTrained) {
+  json older = to_json(model_preset("tiny-gpt"));
+  for (const char* key : {"norm_type", "ffn", "rope_theta", "n_kv_heads", "bias", "n_token_types",
+                          "sep_id", "vocab_multiple", "sinusoid_layout"}) {
+    older.erase(key);
+  }
+  expect_same(model_config_from_json(older), model_preset("tiny-gpt"));
 }
 
 TEST(ConfigJson, RefusesUnknownMissingAndMistypedKeysByName) {
@@ -94,8 +126,8 @@ TEST(ConfigJson, RefusesUnknownMissingAndMistypedKeysByName) {
   EXPECT_EQ(refusal("norm", "middle"),
             "model config: key 'norm' must be \"pre\" or \"post\", got \"middle\"");
   EXPECT_EQ(refusal("architecture", "decoder"),
-            "model config: key 'architecture' must be \"decoder-only\" or \"encoder-decoder\", got "
-            "\"decoder\"");
+            "model config: key 'architecture' must be \"decoder-only\" or \"encoder-decoder\" or "
+            "\"encoder-only\", got \"decoder\"");
   EXPECT_EQ(refusal("activation", nullptr),
             "model config: key 'activation' must be \"relu\" or \"gelu\", got null");
 

@@ -155,7 +155,7 @@ TEST(ShardedCheckpoint, OneFilePairPerTensorParallelRankOfReplicaZero) {
 }
 
 TEST(ShardedCheckpoint, SlicesAreExactAcrossEveryReshard) {
-  for (const char* family : {"gpt", "encoder-decoder"}) {
+  for (const char* family : {"gpt", "encoder-decoder", "llama", "bert"}) {
     SCOPED_TRACE(family);
     Saved s;
     save_single_rank(family, s);

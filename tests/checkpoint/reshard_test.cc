@@ -64,14 +64,13 @@ TEST_P(ResumeUnderAnotherLayout, LossesMatchTheUninterruptedSingleRankRun) {
 
 INSTANTIATE_TEST_SUITE_P(
     Layouts, ResumeUnderAnotherLayout,
-    ::testing::Combine(::testing::Values("gpt", "encoder-decoder"),
+    ::testing::Combine(::testing::Values("gpt", "encoder-decoder", "llama", "bert"),
                        ::testing::Values(Reshard{{2, 2}, {1, 1}}, Reshard{{1, 1}, {4, 1}},
                                          Reshard{{1, 2}, {2, 1}}, Reshard{{1, 2}, {1, 4}},
                                          Reshard{{1, 4}, {1, 2}})),
     [](const auto& info) {
       const Reshard& r = std::get<1>(info.param);
-      const std::string family = std::get<0>(info.param);
-      return (family == "gpt" ? "Gpt_" : "EncoderDecoder_") + layout_name(r.saved) + "_to_" +
+      return family_label(std::get<0>(info.param)) + "_" + layout_name(r.saved) + "_to_" +
              layout_name(r.loaded);
     });
 

@@ -61,18 +61,21 @@ std::string key_of(const std::string& name) {
 
 // What the JSON of a run's config has always been (numbers-transformer, the
 // defaults), plus model.vocab_multiple, added with vocabulary padding,
-// model.sinusoid_layout, added with the Marian export, and
+// model.sinusoid_layout, added with the Marian export,
 // parallel.zero, parallel.sequence_parallel and train.recompute, added with
-// the distributed optimizer, sequence parallelism and activation recompute;
-// integers and reals keep their JSON types.
+// the distributed optimizer, sequence parallelism and activation recompute,
+// and model.bias, ffn, n_kv_heads, norm_type and rope_theta (LLaMA) and
+// n_token_types and sep_id (BERT); integers and reals keep their JSON types.
 const char* const kDefaultsJson =
     R"({"data":{"batch_size":64,"dataset":"builtin:numbers","max_tokens":0,"seq_len":0},)"
     R"("log":{"every":10,"progress":"auto"},)"
-    R"("model":{"activation":"relu","architecture":"encoder-decoder","d_ff":512,"d_model":128,)"
-    R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.1,"max_seq_len":96,)"
-    R"("n_encoder_layers":2,"n_heads":4,"n_layers":2,"norm":"post","norm_eps":1e-05,)"
+    R"("model":{"activation":"relu","architecture":"encoder-decoder","bias":true,"d_ff":512,)"
+    R"("d_model":128,"dropout":0.1,"ffn":"mlp","init_std":0.02,"label_smoothing":0.1,)"
+    R"("max_seq_len":96,"n_encoder_layers":2,"n_heads":4,"n_kv_heads":0,"n_layers":2,)"
+    R"("n_token_types":0,"norm":"post","norm_eps":1e-05,"norm_type":"layernorm",)"
     R"("pad_id":-1,"positions":"sinusoidal","preset":"numbers-transformer",)"
-    R"("scale_embeddings":true,"sinusoid_layout":"interleaved","source_vocab_size":0,)"
+    R"("rope_theta":10000.0,"scale_embeddings":true,"sep_id":-1,)"
+    R"("sinusoid_layout":"interleaved","source_vocab_size":0,)"
     R"("tie_embeddings":true,"vocab_multiple":128,)"
     R"("vocab_size":40},)"
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.001,)"
@@ -101,10 +104,12 @@ const std::vector<std::string> kTinyArgs = {"--model.preset=tiny-gpt",
 const char* const kTinyJson =
     R"({"data":{"batch_size":64,"dataset":"builtin:numbers","max_tokens":0,"seq_len":0},)"
     R"("log":{"every":10,"progress":"auto"},)"
-    R"("model":{"activation":"relu","architecture":"decoder-only","d_ff":48,"d_model":16,)"
-    R"("dropout":0.1,"init_std":0.02,"label_smoothing":0.0,"max_seq_len":16,)"
-    R"("n_encoder_layers":0,"n_heads":2,"n_layers":2,"norm":"post","norm_eps":1e-05,)"
-    R"("pad_id":-1,"positions":"sinusoidal","preset":"tiny-gpt","scale_embeddings":false,)"
+    R"("model":{"activation":"relu","architecture":"decoder-only","bias":true,"d_ff":48,)"
+    R"("d_model":16,"dropout":0.1,"ffn":"mlp","init_std":0.02,"label_smoothing":0.0,)"
+    R"("max_seq_len":16,"n_encoder_layers":0,"n_heads":2,"n_kv_heads":0,"n_layers":2,)"
+    R"("n_token_types":0,"norm":"post","norm_eps":1e-05,"norm_type":"layernorm",)"
+    R"("pad_id":-1,"positions":"sinusoidal","preset":"tiny-gpt","rope_theta":10000.0,)"
+    R"("scale_embeddings":false,"sep_id":-1,)"
     R"("sinusoid_layout":"interleaved","source_vocab_size":0,"tie_embeddings":false,)"
     R"("vocab_multiple":128,"vocab_size":32},)"
     R"("optim":{"beta1":0.9,"beta2":0.99,"eps":1e-08,"grad_clip":1.0,"lr":0.0003,)"
@@ -293,8 +298,12 @@ TEST(RunConfig, EnumKeysTakeTheModelsWords) {
   EXPECT_EQ(refusal({"--model.norm=middle"}), "model.norm must be 'pre' or 'post', got 'middle'");
   EXPECT_EQ(refusal({"--model.activation=swish"}),
             "model.activation must be 'relu' or 'gelu', got 'swish'");
-  EXPECT_EQ(refusal({"--model.positions=rotary"}),
-            "model.positions must be 'learned' or 'sinusoidal', got 'rotary'");
+  EXPECT_EQ(parse({"--model.positions=rotary"}).model.positions, PositionEncoding::Rotary);
+  EXPECT_EQ(parse({"--model.norm_type=rmsnorm"}).model.norm_type, NormType::RMSNorm);
+  EXPECT_EQ(parse({"--model.ffn=swiglu"}).model.ffn, FeedForwardType::SwiGLU);
+  EXPECT_EQ(refusal({"--model.positions=spiral"}),
+            "model.positions must be 'learned', 'sinusoidal' or 'rotary', got 'spiral'");
+  EXPECT_EQ(refusal({"--model.ffn=geglu"}), "model.ffn must be 'mlp' or 'swiglu', got 'geglu'");
   EXPECT_EQ(refusal({"--model.sinusoid_layout=split"}),
             "model.sinusoid_layout must be 'interleaved' or 'halves', got 'split'");
   EXPECT_EQ(refusal({"--model.norm=Pre"}), "model.norm must be 'pre' or 'post', got 'Pre'");
@@ -303,6 +312,8 @@ TEST(RunConfig, EnumKeysTakeTheModelsWords) {
   EXPECT_NE(help.find("layer norm placement: pre | post"), std::string::npos) << help;
   EXPECT_NE(help.find("feed-forward activation: relu | gelu"), std::string::npos) << help;
   EXPECT_NE(help.find("position encoding: learned | sinusoidal"), std::string::npos) << help;
+  EXPECT_NE(help.find("layernorm | rmsnorm"), std::string::npos) << help;
+  EXPECT_NE(help.find("mlp | swiglu"), std::string::npos) << help;
 }
 
 TEST(RunConfig, SimulateRanksHasTwoSpellingsButOneValue) {

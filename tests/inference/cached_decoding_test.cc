@@ -66,6 +66,26 @@ TEST_P(DecoderOnlyCache, PrefillAndStepsMatchFullForward) {
   }
 }
 
+// LLaMA's decoder: rotary positions continue from the cache's length, and
+// the cache holds the 2 key/value heads, not the 6 query heads.
+TEST_P(DecoderOnlyCache, LlamaPrefillAndStepsMatchFullForward) {
+  ModelConfig c = model_preset("tiny-llama");
+  c.vocab_size = 17, c.d_model = 24, c.n_heads = 6, c.n_kv_heads = 2, c.d_ff = 40;
+  c.max_seq_len = 10, c.rope_theta = 100.0;  // a small base: every pair turns visibly
+  auto model = tiny_model(c, 1, GetParam());
+  auto& llama = dynamic_cast<DecoderOnly&>(*model);
+  const Tensor ids = random_ids({3, 10}, 17, 2);
+  for (int64_t prompt : {1, 4, 10}) {
+    SCOPED_TRACE("prompt " + std::to_string(prompt));
+    expect_incremental_matches_full(llama, ids, prompt);
+  }
+  DecoderOnlyDecoding decoding(llama);
+  KVCache cache;
+  decoding.prefill(columns(ids, 0, 2), cache);
+  EXPECT_EQ(cache.layer(0).k.shape(), (Shape{3, 10, 2, 4}));
+  EXPECT_EQ(cache.layer(1).v.shape(), (Shape{3, 10, 2, 4}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Precisions, DecoderOnlyCache, ::testing::Values(DType::F32, DType::F64),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 

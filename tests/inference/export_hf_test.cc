@@ -147,6 +147,12 @@ TEST(HfExport, RefusesModelsThatAreNotGpt2Shaped) {
   refused([](ModelConfig& c) { c.activation = ops::Activation::ReLU; }, "ReLU, not GELU");
   refused([](ModelConfig& c) { c.tie_embeddings = false; }, "not tied to the embedding");
   refused([](ModelConfig& c) { c.scale_embeddings = true; }, "scaled by sqrt(d_model)");
+  refused([](ModelConfig& c) { c.positions = PositionEncoding::Rotary; },
+          "positions are rotary, not learned");
+  refused([](ModelConfig& c) { c.norm_type = NormType::RMSNorm; }, "RMS norms, not layer norms");
+  refused([](ModelConfig& c) { c.ffn = FeedForwardType::SwiGLU; }, "SwiGLU, not an MLP");
+  refused([](ModelConfig& c) { c.n_kv_heads = 2; }, "grouped-query (model.n_kv_heads)");
+  refused([](ModelConfig& c) { c.bias = false; }, "no biases (model.bias)");
   refused([](ModelConfig& c) { c.architecture = Architecture::EncoderDecoder; },
           "the model is not GPT-2-shaped: it is an encoder-decoder");
 

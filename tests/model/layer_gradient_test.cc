@@ -10,8 +10,8 @@
 #include "weft/model/attention.h"
 #include "weft/model/block.h"
 #include "weft/model/feed_forward.h"
-#include "weft/model/layer_norm.h"
 #include "weft/model/linear.h"
+#include "weft/model/norm.h"
 #include "weft/model/residual.h"
 
 namespace weft {
@@ -57,8 +57,10 @@ TEST(LayerGradient, Linear) {
       [&](const Tensor& dy, Tensor& dx) { linear.backward(x, dy, dx); });
 }
 
-TEST(LayerGradient, LayerNorm) {
-  LayerNorm norm("norm", 9, 1e-5, kF64);
+class NormGradient : public ::testing::TestWithParam<NormType> {};
+
+TEST_P(NormGradient, MatchesFiniteDifferences) {
+  Norm norm("norm", GetParam(), 9, 1e-5, kF64);
   initialize_parameters(norm.parameters(), 1);
   for (Parameter* p : norm.parameters()) p->value.copy_from(random_tensor(p->value.shape(), DType::F64, 5));
   Tensor x = random_tensor({5, 9}, DType::F64, 3);
@@ -67,27 +69,43 @@ TEST(LayerGradient, LayerNorm) {
       [&](const Tensor& dy, Tensor& dx) { norm.backward(dy, x, dx); });
 }
 
-class AttentionGradient : public ::testing::TestWithParam<AttentionKind> {};
+INSTANTIATE_TEST_SUITE_P(Types, NormGradient,
+                         ::testing::Values(NormType::LayerNorm, NormType::RMSNorm));
+
+// Multi-head attention, and LLaMA's: grouped-query (3 query heads per
+// key/value head), rotary positions, no biases.
+struct AttentionCase {
+  AttentionKind kind;
+  bool llama;
+};
+
+class AttentionGradient : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(AttentionGradient, MatchesFiniteDifferences) {
-  const AttentionKind kind = GetParam();
-  MultiHeadAttention attn("attn", 15, 3, kind, kF64, 0.3, 0.3);
+  const AttentionKind kind = GetParam().kind;
+  const AttentionShape shape =
+      GetParam().llama
+          ? AttentionShape{.d_model = 24, .n_heads = 6, .n_kv_heads = 2, .rope_theta = 100.0,
+                           .bias = false}
+          : AttentionShape{.d_model = 15, .n_heads = 3};
+  const int64_t d = shape.d_model;
+  MultiHeadAttention attn("attn", shape, kind, kF64, 0.3, 0.3);
   initialize_parameters(attn.parameters(), 4);
-  Tensor x = random_tensor({2, 5, 15}, DType::F64, 5);
+  Tensor x = random_tensor({2, 5, d}, DType::F64, 5);
   // Cross-attention reads a memory of another length, with one padded key.
-  Tensor memory = random_tensor({2, 7, 15}, DType::F64, 6);
+  Tensor memory = random_tensor({2, 7, d}, DType::F64, 6);
   Tensor valid = Tensor::from_vector(
       kind == AttentionKind::Cross ? std::vector<int32_t>{1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1}
                                    : std::vector<int32_t>{1, 1, 1, 1, 0, 1, 1, 1, 1, 1},
       {2, kind == AttentionKind::Cross ? 7 : 5});
   Tensor dmemory = Tensor::zeros(memory.shape(), DType::F64);
   check_gradients(
-      attn, x, {2, 5, 15}, [&](const Tensor& in, Tensor& out) { attn.forward(in, memory, valid, out); },
+      attn, x, {2, 5, d}, [&](const Tensor& in, Tensor& out) { attn.forward(in, memory, valid, out); },
       [&](const Tensor& dy, Tensor& dx) { attn.backward(dy, x, memory, dx, dmemory); });
 
   if (kind == AttentionKind::Cross) {
-    Tensor y = Tensor::zeros({2, 5, 15}, DType::F64);
-    const Tensor w = random_tensor({2, 5, 15}, DType::F64, 99);
+    Tensor y = Tensor::zeros({2, 5, d}, DType::F64);
+    const Tensor w = random_tensor({2, 5, d}, DType::F64, 99);
     auto loss = [&] {
       attn.forward(x, memory, valid, y);
       return dot(y, w);
@@ -96,14 +114,20 @@ TEST_P(AttentionGradient, MatchesFiniteDifferences) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, AttentionGradient,
-                         ::testing::Values(AttentionKind::Self, AttentionKind::CausalSelf,
-                                           AttentionKind::Cross));
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, AttentionGradient,
+    ::testing::Values(AttentionCase{AttentionKind::Self, false},
+                      AttentionCase{AttentionKind::CausalSelf, false},
+                      AttentionCase{AttentionKind::Cross, false},
+                      AttentionCase{AttentionKind::Self, true},
+                      AttentionCase{AttentionKind::CausalSelf, true},
+                      AttentionCase{AttentionKind::Cross, true}));
 
-class FeedForwardGradient : public ::testing::TestWithParam<ops::Activation> {};
+// The mlp with either activation, and SwiGLU without biases.
+class FeedForwardGradient : public ::testing::TestWithParam<FeedForwardShape> {};
 
 TEST_P(FeedForwardGradient, MatchesFiniteDifferences) {
-  FeedForward ffn("ffn", 6, 11, GetParam(), /*dropout=*/0.25, kF64, 0.4, 0.4);
+  FeedForward ffn("ffn", GetParam(), /*dropout=*/0.25, kF64, 0.4, 0.4);
   initialize_parameters(ffn.parameters(), 7);
   Tensor x = random_tensor({3, 3, 6}, DType::F64, 8);
   StepContext step{/*training=*/true, /*seed=*/3, /*step=*/2};
@@ -112,17 +136,14 @@ TEST_P(FeedForwardGradient, MatchesFiniteDifferences) {
       [&](const Tensor& dy, Tensor& dx) { ffn.backward(dy, x, dx, step); });
 }
 
-INSTANTIATE_TEST_SUITE_P(Activations, FeedForwardGradient,
-                         ::testing::Values(ops::Activation::ReLU, ops::Activation::GELU));
+INSTANTIATE_TEST_SUITE_P(
+    Forms, FeedForwardGradient,
+    ::testing::Values(FeedForwardShape{6, 11, FeedForwardType::MLP, ops::Activation::ReLU},
+                      FeedForwardShape{6, 11, FeedForwardType::MLP, ops::Activation::GELU},
+                      FeedForwardShape{6, 11, FeedForwardType::SwiGLU, ops::Activation::GELU,
+                                       /*bias=*/false}));
 
-class BlockGradient : public ::testing::TestWithParam<std::tuple<NormPlacement, bool>> {};
-
-// A whole layer with dropout on (its masks are fixed by the step context),
-// pre- and post-norm, with and without cross-attention.
-TEST_P(BlockGradient, MatchesFiniteDifferences) {
-  auto [norm, cross] = GetParam();
-  ModelConfig c = model_preset("tiny-gpt");
-  c.d_model = 8, c.n_heads = 2, c.d_ff = 13, c.norm = norm, c.dropout = 0.2, c.init_std = 0.3;
+void block_gradients(const ModelConfig& c, bool cross) {
   TransformerBlock block("block", c, /*causal=*/true, cross, 2, kF64);
   initialize_parameters(block.parameters(), 9);
   Tensor x = random_tensor({2, 5, 8}, DType::F64, 10);
@@ -134,6 +155,25 @@ TEST_P(BlockGradient, MatchesFiniteDifferences) {
       block, x, {2, 5, 8},
       [&](const Tensor& in, Tensor& out) { out.copy_from(block.forward(in, none, memory, none, step)); },
       [&](const Tensor& dy, Tensor& dx) { block.backward(dy, x, memory, dx, dmemory, step); });
+}
+
+class BlockGradient : public ::testing::TestWithParam<std::tuple<NormPlacement, bool>> {};
+
+// A whole layer with dropout on (its masks are fixed by the step context),
+// pre- and post-norm, with and without cross-attention.
+TEST_P(BlockGradient, MatchesFiniteDifferences) {
+  auto [norm, cross] = GetParam();
+  ModelConfig c = model_preset("tiny-gpt");
+  c.d_model = 8, c.n_heads = 2, c.d_ff = 13, c.norm = norm, c.dropout = 0.2, c.init_std = 0.3;
+  block_gradients(c, cross);
+}
+
+// LLaMA's layer: RMS norms, grouped-query attention with rotary positions,
+// SwiGLU, no biases, dropout on.
+TEST(LlamaBlockGradient, MatchesFiniteDifferences) {
+  ModelConfig c = model_preset("tiny-llama");
+  c.d_model = 8, c.n_heads = 4, c.n_kv_heads = 2, c.d_ff = 13, c.dropout = 0.2, c.init_std = 0.3;
+  block_gradients(c, /*cross=*/false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Placements, BlockGradient,

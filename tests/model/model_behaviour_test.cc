@@ -100,9 +100,10 @@ TEST(Padding, PaddedTargetPositionsChangeNoRealPosition) {
 }
 
 TEST(Parameters, NamesAreUniqueAndCountMatchesConfig) {
-  for (const char* preset : {"tiny-gpt", "tiny-encoder-decoder"}) {
+  for (const char* preset : {"tiny-gpt", "tiny-encoder-decoder", "tiny-llama", "tiny-bert"}) {
     for (bool tied : {true, false}) {
       ModelConfig c = small(preset);
+      if (c.encoder_only() && !tied) continue;  // BERT's decoder is the embedding
       c.tie_embeddings = tied;
       auto model = make_model(c);
       std::set<std::string> names;
@@ -119,6 +120,25 @@ TEST(Parameters, NamesAreUniqueAndCountMatchesConfig) {
 TEST(Parameters, Gpt2SmallHasItsKnownSize) {
   ModelConfig c = model_preset("gpt2-124m");
   EXPECT_EQ(c.parameter_count(), 124439808);
+}
+
+// BERT-base's published 110M: transformers' BertForMaskedLM(BertConfig())
+// holds 109,514,298 parameters (no pooler; the decoder tied to the word
+// embeddings, its bias of 30522).
+TEST(Parameters, BertBaseHasBertForMaskedLMsSize) {
+  EXPECT_EQ(model_preset("bert-base").parameter_count(), 109514298);
+}
+
+// Per layer: q and o 768², k and v 768·256 (4 of 12 heads), gate, up and
+// down 768·2048, two RMS gains; an untied 32000-row embedding and head.
+TEST(Parameters, Llama124mHasItsShapesSize) {
+  ModelConfig c = model_preset("llama-124m");
+  const int64_t layer = 2 * 768 * 768 + 2 * 768 * 256 + 3 * 768 * 2048 + 2 * 768;
+  EXPECT_EQ(c.parameter_count(), 12 * layer + 768 + 2 * 32000 * 768);
+  EXPECT_NEAR(c.parameter_count() / 1e6, 124.0, 1.5);
+  // The Shakespeare twins hold the same number of parameters within 0.1%.
+  const double gpt = model_preset("gpt-shakespeare-char").parameter_count();
+  EXPECT_NEAR(model_preset("llama-shakespeare-char").parameter_count() / gpt, 1.0, 1e-3);
 }
 
 TEST(Parameters, InitialisationFollowsGpt2) {

@@ -147,7 +147,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ParityCase{"reference_gpt.safetensors", DType::F32, 1e-4},
                       ParityCase{"reference_gpt.safetensors", DType::F64, 1e-10},
                       ParityCase{"reference_encdec.safetensors", DType::F32, 1e-4},
-                      ParityCase{"reference_encdec.safetensors", DType::F64, 1e-10}),
+                      ParityCase{"reference_encdec.safetensors", DType::F64, 1e-10},
+                      ParityCase{"reference_llama.safetensors", DType::F32, 1e-4},
+                      ParityCase{"reference_llama.safetensors", DType::F64, 1e-10}),
     case_name);
 
 // The fixture's config is the one the brief describes, so a regenerated
@@ -169,7 +171,17 @@ TEST(ParityFixture, DescribesTheIntendedModels) {
   EXPECT_EQ(encdec.batch().source.shape(), (Shape{3, 6}));
   EXPECT_EQ(encdec.batch().input.shape(), (Shape{3, 5}));
   EXPECT_LT(encdec.tokens(), 15) << "the batch should hold padding";
-  for (const ReferenceFixture* f : {&gpt, &encdec}) {
+
+  const ReferenceFixture llama("reference_llama.safetensors");
+  EXPECT_EQ(llama.config().norm_type, NormType::RMSNorm);
+  EXPECT_EQ(llama.config().positions, PositionEncoding::Rotary);
+  EXPECT_EQ(llama.config().ffn, FeedForwardType::SwiGLU);
+  EXPECT_EQ(llama.config().kv_heads(), 2);
+  EXPECT_EQ(llama.config().n_heads, 4);
+  EXPECT_FALSE(llama.config().bias);
+  EXPECT_FALSE(llama.config().tie_embeddings);
+  EXPECT_EQ(llama.at("logits").shape(), (Shape{3, 7, 23}));
+  for (const ReferenceFixture* f : {&gpt, &encdec, &llama}) {
     EXPECT_EQ(f->optim().steps, 5);
     EXPECT_EQ(f->optim().lr, 3e-3);
   }

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "support/tensor_testing.h"
+#include "weft/model/config_json.h"
 #include "weft/model/factory.h"
 #include "weft/tensor/error.h"
 
@@ -51,8 +53,26 @@ ReferenceFixture::ReferenceFixture(const std::string& file)
   c.norm = choice("norm", "pre", "post") ? NormPlacement::Pre : NormPlacement::Post;
   c.activation =
       choice("activation", "gelu", "relu") ? ops::Activation::GELU : ops::Activation::ReLU;
-  c.positions = choice("positions", "learned", "sinusoidal") ? PositionEncoding::Learned
-                                                             : PositionEncoding::Sinusoidal;
+  // Words as config.json spells them; keys the LLaMA fixture added are
+  // absent from the older ones, whose models had the defaults.
+  auto word = [&](const char* key, auto fallback) {
+    using Enum = decltype(fallback);
+    const auto it = file_.metadata.find(key);
+    if (it == file_.metadata.end()) return fallback;
+    const std::optional<Enum> value = enum_from_name<Enum>(it->second);
+    WEFT_CHECK(value.has_value(), file_.path, ": metadata ", key, " is '", it->second,
+               "', not a word weft knows");
+    return *value;
+  };
+  auto integer_or = [&](const char* key, int64_t fallback) {
+    return file_.metadata.count(key) != 0 ? integer(key) : fallback;
+  };
+  c.positions = word("positions", PositionEncoding::Learned);
+  c.norm_type = word("norm_type", NormType::LayerNorm);
+  c.ffn = word("ffn", FeedForwardType::MLP);
+  c.n_kv_heads = integer_or("n_kv_heads", 0);
+  c.bias = integer_or("bias", 1) != 0;
+  if (file_.metadata.count("rope_theta") != 0) c.rope_theta = real("rope_theta");
   c.tie_embeddings = integer("tie_embeddings") != 0;
   c.scale_embeddings = integer("scale_embeddings") != 0;
   c.label_smoothing = real("label_smoothing");

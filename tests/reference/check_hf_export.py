@@ -1,29 +1,33 @@
 #!/usr/bin/env python3
-"""Checks by hand that transformers loads weft's GPT-2 export and computes
-the same function: same logits and the same loss on the same tokens.
+"""Checks by hand that transformers loads weft's GPT-2 or LLaMA export and
+computes the same function: same logits and the same loss on the same tokens,
+and the same greedy continuation.
 
 Not run by CI (it needs torch and transformers). Steps:
 
   pip install torch transformers
   cmake --build build --target write_hf_fixture
-  ./build/tests/write_hf_fixture /tmp/weft-hf
+  ./build/tests/write_hf_fixture /tmp/weft-hf            # GPT2LMHeadModel
   python3 tests/reference/check_hf_export.py /tmp/weft-hf
+  ./build/tests/write_hf_fixture /tmp/weft-llama llama   # LlamaForCausalLM
+  python3 tests/reference/check_hf_export.py /tmp/weft-llama
 
-The test exports a random GPT-2-shaped weft model (every weight, bias and
-norm gain random) with export_hf_gpt2 and writes weft_reference.safetensors
+The test exports a random weft model (every weight, bias and norm gain
+random) with export_hf_gpt2 or export_hf_llama and writes weft_reference.safetensors
 beside it: the tokens (2, 25), weft's logits on the first 24 of each row and
 weft's mean cross-entropy loss predicting tokens 1..24, and a greedy
 continuation by weft's generate() (KV cache). This script loads the
 directory with GPT2LMHeadModel.from_pretrained, runs the same tokens, and
 compares HF's own loss (labels = tokens, which HF shifts), its logits and its
-greedy generate(). Exit status 0 when all agree (float32 rounding).
+greedy generate() (50 tokens). AutoModelForCausalLM picks the class from
+config.json. Exit status 0 when all agree (float32 rounding).
 """
 
 import sys
 
 import torch
 from safetensors.torch import load_file
-from transformers import GPT2LMHeadModel
+from transformers import AutoModelForCausalLM
 
 
 def main(directory):
@@ -32,7 +36,7 @@ def main(directory):
     weft_logits = reference["logits"].double()
     weft_loss = reference["loss"].item()
 
-    model = GPT2LMHeadModel.from_pretrained(directory).eval()
+    model = AutoModelForCausalLM.from_pretrained(directory).eval()
     with torch.no_grad():
         # HF predicts token t+1 from tokens 0..t: the logits of the first 24
         # positions see exactly weft's 24 inputs (causal attention).
@@ -43,8 +47,8 @@ def main(directory):
     logit_diff = (hf_logits - weft_logits).abs().max().item()
     logit_scale = weft_logits.abs().max().item()
     loss_rel = abs(hf_loss - weft_loss) / abs(weft_loss)
-    print(f"transformers loaded {directory}: {sum(p.numel() for p in model.parameters())} "
-          f"parameters, n_layer={model.config.n_layer}, n_inner={model.config.n_inner}")
+    print(f"transformers loaded {directory} as {type(model).__name__}: "
+          f"{sum(p.numel() for p in model.parameters())} parameters")
     print(f"weft loss         {weft_loss:.8f}")
     print(f"transformers loss {hf_loss:.8f}   relative difference {loss_rel:.2e}")
     print(f"logits: max |difference| {logit_diff:.2e} (largest |logit| {logit_scale:.2f})")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the PyTorch reference fixtures that tests/model/parity_test.cc compares weft to.
 
-An independent float64 implementation of weft's two model families, written
+An independent float64 implementation of weft's model families, written
 from the papers' equations and weft's documented semantics (names, shapes,
 norm placement, masks, loss), not from its kernels:
 
@@ -10,6 +10,10 @@ norm placement, masks, loss), not from its kernels:
   reference_encdec.safetensors  tiny 2017 Transformer: sinusoidal positions,
                                 post-LN, ReLU, scaled embeddings, untied
                                 lm_head, label smoothing 0.1, padding
+  reference_llama.safetensors   tiny LLaMA: RMS norms, rotary positions
+                                (rotate-half), SwiGLU, grouped-query attention
+                                (4 query heads over 2 key/value heads), no
+                                biases, untied lm_head
 
 Each file holds, in float64: every parameter ("param.<name>"), the batch
 ("source", "input", "target", i32), the logits of the first forward
@@ -44,6 +48,13 @@ GPT = OrderedDict(
     tie_embeddings=1, scale_embeddings=0, label_smoothing=0.0, norm_eps=1e-5, pad_id=-1,
     batch=3, seq=7, seed=20240611)
 
+LLAMA = OrderedDict(
+    architecture="decoder-only", vocab_size=23, d_model=16, n_heads=4, n_kv_heads=2, d_ff=24,
+    n_layers=2, n_encoder_layers=0, max_seq_len=12, norm="pre", norm_type="rmsnorm",
+    ffn="swiglu", activation="gelu", positions="rotary", rope_theta=100.0, bias=0,
+    tie_embeddings=0, scale_embeddings=0, label_smoothing=0.0, norm_eps=1e-5, pad_id=-1,
+    batch=3, seq=7, seed=20240613)
+
 ENCDEC = OrderedDict(
     architecture="encoder-decoder", vocab_size=19, d_model=12, n_heads=3, d_ff=20, n_layers=2,
     n_encoder_layers=2, max_seq_len=10, norm="post", activation="relu", positions="sinusoidal",
@@ -67,40 +78,57 @@ class Params:
         self.values[name] = t.requires_grad_()
         self.decay[name] = decay
 
-    def linear(self, name, n_in, n_out):
+    def linear(self, name, n_in, n_out, bias=True):
         self.normal(name + ".weight", (n_out, n_in), 1.0 / math.sqrt(n_in))
-        self.normal(name + ".bias", (n_out,), 0.1, decay=False)
+        if bias:
+            self.normal(name + ".bias", (n_out,), 0.1, decay=False)
 
-    def layer_norm(self, name, d):
+    def layer_norm(self, name, d, rms=False):
         self.normal(name + ".weight", (d,), 0.2, mean=1.0, decay=False)
-        self.normal(name + ".bias", (d,), 0.1, decay=False)
+        if not rms:
+            self.normal(name + ".bias", (d,), 0.1, decay=False)
 
-    def attention(self, name, d):
-        self.layer_norm(name + ".norm", d)  # the Residual's norm comes first
-        for proj in ("q", "k", "v", "o"):
-            self.linear(f"{name}.{proj}", d, d)
+    def attention(self, name, c):
+        d, bias = c["d_model"], c.get("bias", 1)
+        kv = c.get("n_kv_heads", c["n_heads"]) * (d // c["n_heads"])
+        self.layer_norm(name + ".norm", d, rms=is_rms(c))  # the Residual's norm comes first
+        for proj, n_out in (("q", d), ("k", kv), ("v", kv), ("o", d)):
+            self.linear(f"{name}.{proj}", d, n_out, bias)
 
     def block(self, name, c, cross):
-        d = c["d_model"]
-        self.attention(name + ".self_attn", d)
+        d, f, bias = c["d_model"], c["d_ff"], c.get("bias", 1)
+        self.attention(name + ".self_attn", c)
         if cross:
-            self.attention(name + ".cross_attn", d)
-        self.layer_norm(name + ".ffn.norm", d)
-        self.linear(name + ".ffn.fc1", d, c["d_ff"])
-        self.linear(name + ".ffn.fc2", c["d_ff"], d)
+            self.attention(name + ".cross_attn", c)
+        self.layer_norm(name + ".ffn.norm", d, rms=is_rms(c))
+        if c.get("ffn") == "swiglu":
+            self.linear(name + ".ffn.gate", d, f, bias)
+            self.linear(name + ".ffn.up", d, f, bias)
+            self.linear(name + ".ffn.down", f, d, bias)
+        else:
+            self.linear(name + ".ffn.fc1", d, f, bias)
+            self.linear(name + ".ffn.fc2", f, d, bias)
 
     def __getitem__(self, name):
         return self.values[name]
 
 
+def is_rms(c):
+    return c.get("norm_type") == "rmsnorm"
+
+
 def gpt_params(c, gen):
+    """Both decoder-only families: GPT and LLaMA."""
     p = Params(gen)
     d = c["d_model"]
     p.normal("decoder.embed_tokens.weight", (c["vocab_size"], d), 0.5)
-    p.normal("decoder.embed_positions.weight", (c["max_seq_len"], d), 0.2)
+    if c["positions"] == "learned":
+        p.normal("decoder.embed_positions.weight", (c["max_seq_len"], d), 0.2)
     for i in range(c["n_layers"]):
         p.block(f"decoder.layers.{i}", c, cross=False)
-    p.layer_norm("decoder.final_norm", d)
+    p.layer_norm("decoder.final_norm", d, rms=is_rms(c))
+    if not c["tie_embeddings"]:
+        p.normal("lm_head.weight", (c["vocab_size"], d), 0.5)
     return p
 
 
@@ -119,11 +147,26 @@ def encdec_params(c, gen):
 # --- the model ----------------------------------------------------------------
 
 def linear(p, name, x):
-    return x @ p[name + ".weight"].T + p[name + ".bias"]
+    bias = p.values.get(name + ".bias")
+    return x @ p[name + ".weight"].T + (bias if bias is not None else 0.0)
 
 
 def layer_norm(p, name, x, c):
+    if is_rms(c):
+        # LLaMA's RMSNorm: no centring, no bias.
+        rms = torch.sqrt((x * x).mean(-1, keepdim=True) + c["norm_eps"])
+        return x / rms * p[name + ".weight"]
     return F.layer_norm(x, (x.shape[-1],), p[name + ".weight"], p[name + ".bias"], c["norm_eps"])
+
+
+def rotate(x, c):
+    """Rotary positions on x (B,H,T,Dh): pairs (i, i + Dh/2) turn by position · theta^(-2i/Dh)."""
+    T, Dh = x.shape[2], x.shape[3]
+    inv_freq = 1.0 / c["rope_theta"] ** (torch.arange(0, Dh, 2, dtype=torch.float64) / Dh)
+    angle = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]  # (T, Dh/2)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    x1, x2 = x[..., : Dh // 2], x[..., Dh // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
 
 
 def attention(p, name, x, kv, key_valid, causal, c):
@@ -131,11 +174,17 @@ def attention(p, name, x, kv, key_valid, causal, c):
     B, T, d = x.shape
     S = kv.shape[1]
     H = c["n_heads"]
+    Hkv = c.get("n_kv_heads", H)
     Dh = d // H
     # Heads are contiguous slices of the model dimension: head h is [h·Dh, (h+1)·Dh).
     q = linear(p, name + ".q", x).view(B, T, H, Dh).transpose(1, 2)
-    k = linear(p, name + ".k", kv).view(B, S, H, Dh).transpose(1, 2)
-    v = linear(p, name + ".v", kv).view(B, S, H, Dh).transpose(1, 2)
+    k = linear(p, name + ".k", kv).view(B, S, Hkv, Dh).transpose(1, 2)
+    v = linear(p, name + ".v", kv).view(B, S, Hkv, Dh).transpose(1, 2)
+    if c["positions"] == "rotary":
+        q, k = rotate(q, c), rotate(k, c)
+    # Grouped-query: query head h reads key/value head h // (H / Hkv).
+    k = k.repeat_interleave(H // Hkv, dim=1)
+    v = v.repeat_interleave(H // Hkv, dim=1)
     scores = (q @ k.transpose(-1, -2)) / math.sqrt(Dh)  # (B,H,T,S)
     hidden = torch.zeros(B, 1, T, S, dtype=torch.bool)
     if key_valid is not None:
@@ -149,6 +198,9 @@ def attention(p, name, x, kv, key_valid, causal, c):
 
 
 def feed_forward(p, name, x, c):
+    if c.get("ffn") == "swiglu":
+        return linear(p, name + ".down", F.silu(linear(p, name + ".gate", x)) *
+                      linear(p, name + ".up", x))
     h = linear(p, name + ".fc1", x)
     h = F.gelu(h, approximate="tanh") if c["activation"] == "gelu" else F.relu(h)
     return linear(p, name + ".fc2", h)
@@ -174,6 +226,8 @@ def embed(p, prefix, ids, c):
     T = ids.shape[1]
     if c["positions"] == "learned":
         return x + p[prefix + ".embed_positions.weight"][:T]
+    if c["positions"] == "rotary":
+        return x  # the attention rotates queries and keys instead
     return x + sinusoidal_table(c["max_seq_len"], d)[:T]
 
 
@@ -199,7 +253,7 @@ def logits_of(p, batch, c):
     if c["architecture"] == "decoder-only":
         h = stack(p, "decoder", batch["input"], key_valid(batch["input"]), True, None, None,
                   c["n_layers"], c)
-        out_weight = p["decoder.embed_tokens.weight"]  # tied
+        out_weight = p["decoder.embed_tokens.weight" if c["tie_embeddings"] else "lm_head.weight"]
     else:
         src_valid = key_valid(batch["source"])
         memory = stack(p, "encoder", batch["source"], src_valid, False, None, None,
@@ -328,7 +382,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(here, "..", "data"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for name, c in (("gpt", GPT), ("encdec", ENCDEC)):
+    for name, c in (("gpt", GPT), ("encdec", ENCDEC), ("llama", LLAMA)):
         tensors, meta = build(c)
         path = os.path.normpath(os.path.join(args.out, f"reference_{name}.safetensors"))
         save_safetensors(path, tensors, meta)

@@ -15,8 +15,12 @@ struct Layout {
 };
 std::string layout_name(const Layout& layout);  // "2x2": dp x tp
 
-// "gpt" (untied output head, learned positions) or "encoder-decoder" (tied,
-// shared vocabulary, padding, label smoothing); both with dropout 0.1.
+// "gpt" (untied output head, learned positions), "encoder-decoder" (tied,
+// shared vocabulary, padding, label smoothing) or "llama" (RMS norms, rotary
+// positions, SwiGLU, grouped-query attention, no biases) or "bert"
+// (encoder-only: padding, segments, masked-LM head); all with dropout 0.1.
 ModelConfig tiny_config(const std::string& family);
+// The family's name in a test name: "Gpt", "EncoderDecoder", "Llama", "Bert".
+std::string family_label(const std::string& family);
 
 }  // namespace weft::testing

@@ -37,6 +37,10 @@ ModelConfig tiny(const std::string& family) {
   if (family == "gpt") {
     c = model_preset("tiny-gpt");
     c.tie_embeddings = false;
+  } else if (family == "llama") {
+    c = model_preset("tiny-llama");  // 4 query heads over 2 key/value heads
+  } else if (family == "bert") {
+    c = model_preset("tiny-bert");
   } else {
     c = model_preset("tiny-encoder-decoder");
     c.source_vocab_size = 28;
@@ -188,7 +192,13 @@ INSTANTIATE_TEST_SUITE_P(
                       // Full recompute, with and without sequence parallelism.
                       Layout{"gpt", 2, 2, false, false, true},
                       Layout{"encoder-decoder", 1, 2, false, false, true},
-                      Layout{"encoder-decoder", 2, 2, true, true, true}),
+                      Layout{"encoder-decoder", 2, 2, true, true, true},
+                      // RMS norms (one parameter each), SwiGLU, grouped-query.
+                      Layout{"llama", 2, 2}, Layout{"llama", 1, 2, false, true},
+                      Layout{"llama", 2, 2, true, true, true},
+                      // Segments, the embeddings' norm, the masked-LM head.
+                      Layout{"bert", 2, 2}, Layout{"bert", 1, 2, false, true},
+                      Layout{"bert", 2, 2, true, true, true}),
     [](const ::testing::TestParamInfo<Layout>& info) {
       std::string family = info.param.family;
       std::replace(family.begin(), family.end(), '-', '_');
@@ -200,7 +210,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(CommVolume, UnshardedParametersAddUpToTheConfigsCount) {
   for (const char* preset : {"gpt2-124m", "transformer-base", "numbers-transformer",
-                             "gpt-shakespeare-char", "tiny-gpt", "tiny-encoder-decoder"}) {
+                             "gpt-shakespeare-char", "tiny-gpt", "tiny-encoder-decoder",
+                             "tiny-llama", "llama-124m", "llama-shakespeare-char", "tiny-bert",
+                             "bert-base"}) {
     ModelConfig c = model_preset(preset);
     for (bool tied : {true, false}) {
       c.tie_embeddings = tied;

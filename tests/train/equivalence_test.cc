@@ -151,7 +151,7 @@ TEST_P(Equivalence, VariedLengthsWithDropoutF64MatchTheSingleRank) {
 // holds only padding (rows 48..63) and rank 2 one real row. Empty shards
 // still take part in the loss's collectives.
 TEST(PaddedVocabulary, AShardOfPaddingOnlyMatchesTheSingleRank) {
-  for (const char* family : {"gpt", "encoder-decoder"}) {
+  for (const char* family : {"gpt", "encoder-decoder", "llama", "bert"}) {
     ModelConfig config = tiny_config(family);
     config.vocab_multiple = 16;
     expect_same_run(spec_of(config, DType::F64), Layout{1, 4}, 1e-10, 1e-9, 1e-12);
@@ -191,13 +191,11 @@ TEST(ZeroOneGathers, OverlapTheNextForwardWithTheSameResult) {
 
 INSTANTIATE_TEST_SUITE_P(
     Layouts, Equivalence,
-    ::testing::Combine(::testing::Values("gpt", "encoder-decoder"),
+    ::testing::Combine(::testing::Values("gpt", "encoder-decoder", "llama", "bert"),
                        ::testing::Values(Layout{1, 1}, Layout{2, 1}, Layout{1, 2}, Layout{2, 2},
                                          Layout{4, 1}, Layout{1, 4}, Layout{2, 4})),
     [](const auto& info) {
-      return std::string(std::get<0>(info.param)) == "gpt"
-                 ? "Gpt_" + layout_name(std::get<1>(info.param))
-                 : "EncoderDecoder_" + layout_name(std::get<1>(info.param));
+      return family_label(std::get<0>(info.param)) + "_" + layout_name(std::get<1>(info.param));
     });
 
 }  // namespace

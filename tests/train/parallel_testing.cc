@@ -16,8 +16,10 @@ namespace weft::testing {
 namespace {
 
 // Cuts the columns after the last one that holds a real token in any row:
-// target positions that count, source tokens that are not padding (id 0).
-void trim_padding(Batch& b) {
+// target positions that count, source tokens that are not padding (id 0),
+// and for a bidirectional encoder (which reads every input, before or after
+// a counted target) input tokens that are not `pad`.
+void trim_padding(Batch& b, bool bidirectional, int32_t pad) {
   const auto last_used = [](const Tensor& t, auto used) {
     const int64_t rows = t.dim(0), cols = t.dim(1);
     int64_t length = 0;
@@ -36,7 +38,10 @@ void trim_padding(Batch& b) {
     }
     return out;
   };
-  const int64_t target_len = last_used(b.target, [](int32_t id) { return id != kIgnoreIndex; });
+  int64_t target_len = last_used(b.target, [](int32_t id) { return id != kIgnoreIndex; });
+  if (bidirectional) {
+    target_len = std::max(target_len, last_used(b.input, [&](int32_t id) { return id != pad; }));
+  }
   b.input = first_columns(b.input, target_len);
   b.target = first_columns(b.target, target_len);
   if (b.source.defined()) {
@@ -55,6 +60,12 @@ Batch global_micro_batch(const RunSpec& spec, int64_t k) {
   b.target = random_ids({B, T}, V, seed + 1);
   int32_t* target = b.target.data<int32_t>();
   target[(k % B) * T + (k % T)] = kIgnoreIndex;
+  if (spec.config.encoder_only()) {
+    // A masked LM's loss reads a share of the positions.
+    for (int64_t i = 0; i < B * T; ++i) {
+      if ((i + k) % 3 != 0) target[i] = kIgnoreIndex;
+    }
+  }
   if (spec.config.architecture == Architecture::EncoderDecoder) {
     b.source = random_ids({B, T + 1}, V - 1, seed + 2);
     int32_t* source = b.source.data<int32_t>();
@@ -96,7 +107,9 @@ class RankBatches final : public BatchStream {
     mine.source = rows_of(global.source, begin, end);
     mine.input = rows_of(global.input, begin, end);
     mine.target = rows_of(global.target, begin, end);
-    if (spec_.varied_lengths) trim_padding(mine);
+    if (spec_.varied_lengths) {
+      trim_padding(mine, spec_.config.encoder_only(), spec_.config.pad_id);
+    }
     mine.global_counted = count_targets(global.target);  // as the loaders know it
     return mine;
   }

@@ -10,21 +10,39 @@
 // Caches: q, k, v (B,T,H_local,Dh), the attention probabilities
 // (B,H_local,Tq,Tk) and the heads' concatenated output.
 // Inference (KVCache) keeps keys and values in the caller's buffers instead:
-// self-attention appends to (B,capacity,H_local,Dh), cross-attention reads
+// self-attention appends to (B,capacity,Hkv_local,Dh), cross-attention reads
 // the encoder output's, projected once.
+//
+// Grouped-query attention (LLaMA): k and v project to Hkv ≤ H heads, each
+// read by H/Hkv consecutive query heads; a rank holds Hkv/tp of them, so a
+// cache holds only those. Rotary positions rotate q and k after their
+// projections (inference: at the positions the cache continues from).
 
 #include <cmath>
 
+#include "weft/model/config.h"
 #include "weft/model/linear.h"
 
 namespace weft {
 
 enum class AttentionKind { Self, CausalSelf, Cross };
 
+struct AttentionShape {
+  int64_t d_model = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;   // 0: n_heads
+  double rope_theta = 0.0;  // > 0: rotary positions with this base
+  bool bias = true;         // biases of q, k, v and o
+};
+
+// The shape a model's attention of `kind` has: rotary positions apply to
+// self-attention only (cross-attention's keys are another sequence's).
+AttentionShape attention_shape(const ModelConfig& c, AttentionKind kind);
+
 class MultiHeadAttention : public Module {
  public:
   // `out_init_std` initialises o, the residual projection.
-  MultiHeadAttention(std::string name, int64_t d_model, int64_t n_heads, AttentionKind kind,
+  MultiHeadAttention(std::string name, const AttentionShape& shape, AttentionKind kind,
                      const LayerContext& ctx, double init_std, double out_init_std);
 
   // x (B,T,d) queries; memory (B,S,d) keys/values for Cross (ignored otherwise:
@@ -63,13 +81,25 @@ class MultiHeadAttention : public Module {
                       const Tensor& memory_valid, Tensor& y);
 
  private:
-  // Sizes `t` (B,len,heads_local,head_dim) like `like` (dtype, device).
+  // Sizes `t` (B,len,heads,head_dim) like `like` (dtype, device).
   void ensure_heads(Tensor& t, int64_t batch, int64_t len, const Tensor& like) const;
+  void ensure_kv_heads(Tensor& t, int64_t batch, int64_t len, const Tensor& like) const;
+  // Keys or values (B,S,Hkv_local,Dh) as the query heads read them: `kv`
+  // itself (so never pass a temporary), or repeated for each group into
+  // `repeated`.
+  const Tensor& per_query_head(const Tensor& kv, Tensor& repeated) const;
+  // Rotary positions from `start` on queries or keys, in place (a no-op
+  // without them); backward rotates gradients back.
+  void rotate(Tensor& heads, int64_t start) const;
+  void rotate_back(Tensor& dheads) const;
   // 1/√head_dim: the scale of the dot-product scores.
   double score_scale() const { return 1.0 / std::sqrt(static_cast<double>(head_dim_)); }
   AttentionKind kind_;
   int64_t heads_local_;
+  int64_t kv_heads_local_;
+  int64_t groups_;  // query heads per key/value head
   int64_t head_dim_;
+  double rope_theta_;
   Linear q_, k_, v_, o_;
   // On CUDA training attention runs flash-style: the forward keeps each
   // query's log-sum-exp (lse_) instead of the (T,S) probabilities.
@@ -80,7 +110,9 @@ class MultiHeadAttention : public Module {
   const Tensor* key_valid_ = nullptr;
   Tensor lse_;
   Tensor q_out_, k_out_, v_out_, probs_, heads_;   // forward caches
-  Tensor dheads_, dq_, dk_, dv_, dprobs_;          // backward scratch
+  Tensor k_rep_, v_rep_;                           // grouped-query: per query head
+  Tensor dheads_, dq_, dk_, dv_, dprobs_;          // backward scratch (per query head)
+  Tensor dk_kv_, dv_kv_;                           // grouped-query: per key/value head
 };
 
 }  // namespace weft

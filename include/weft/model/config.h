@@ -10,9 +10,16 @@
 
 namespace weft {
 
-enum class Architecture { DecoderOnly, EncoderDecoder };
+enum class Architecture { DecoderOnly, EncoderDecoder, EncoderOnly };
 enum class NormPlacement { Pre, Post };
-enum class PositionEncoding { Learned, Sinusoidal };
+// Layer norm (GPT, 2017, BERT) or RMS norm (LLaMA: no centring, no bias).
+enum class NormType { LayerNorm, RMSNorm };
+// Rotary positions add no table: they rotate each attention head's queries
+// and keys (LLaMA).
+enum class PositionEncoding { Learned, Sinusoidal, Rotary };
+// The feed-forward network: Linear, activation, Linear (GPT, 2017); or
+// SwiGLU, silu(x·Wgᵀ) ⊙ (x·Wuᵀ) then the down projection (LLaMA).
+enum class FeedForwardType { MLP, SwiGLU };
 
 // Targets equal to this contribute no loss (padding, prompts).
 
@@ -40,8 +47,15 @@ struct ModelConfig {
   int64_t n_encoder_layers = 0;    // encoder blocks (encoder-decoder only)
   int64_t max_seq_len = 1024;
   NormPlacement norm = NormPlacement::Pre;
-  ops::Activation activation = ops::Activation::GELU;
+  NormType norm_type = NormType::LayerNorm;
+  ops::Activation activation = ops::Activation::GELU;  // MLP only
+  FeedForwardType ffn = FeedForwardType::MLP;
   PositionEncoding positions = PositionEncoding::Learned;
+  double rope_theta = 10000.0;     // rotary positions: the base of the angles' frequencies
+  // Grouped-query attention: key/value heads, each shared by n_heads /
+  // n_kv_heads query heads; 0: n_heads (multi-head attention).
+  int64_t n_kv_heads = 0;
+  bool bias = true;                // the attention and feed-forward projections' biases
   // Sinusoidal positions only: sines and cosines interleaved (weft's first
   // layout) or in two halves (Marian's, which `weft export --format
   // hf-marian` needs). Either is the 2017 encoding up to a fixed permutation
@@ -60,10 +74,18 @@ struct ModelConfig {
   // GEMM rows align. The padded rows are zero, masked out of every softmax,
   // never trained, and not exported: the model's function is the unpadded one.
   int64_t vocab_multiple = 1;
+  // Encoder-only (BERT): segment embeddings of n_token_types rows, added to
+  // the tokens' and positions' and layer-normed with them; a position's
+  // segment is the number of [SEP] tokens (sep_id) before it, at most
+  // n_token_types − 1. The masked-LM head reads the last layer.
+  int64_t n_token_types = 0;
+  int32_t sep_id = -1;
 
   bool shared_vocabulary() const { return source_vocab_size == 0; }
+  bool encoder_only() const { return architecture == Architecture::EncoderOnly; }
   int64_t encoder_vocab_size() const { return shared_vocabulary() ? vocab_size : source_vocab_size; }
   int64_t head_dim() const { return d_model / n_heads; }
+  int64_t kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
   // Rows the table of a `vocab`-token vocabulary has under `tp` shards.
   int64_t padded_vocab(int64_t vocab, int64_t tp) const;
   // Throws weft::Error naming the first field that is out of range or

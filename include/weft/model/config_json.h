@@ -30,6 +30,10 @@ template <>
 const EnumNames<PositionEncoding>& enum_names<PositionEncoding>();
 template <>
 const EnumNames<ops::SinusoidLayout>& enum_names<ops::SinusoidLayout>();
+template <>
+const EnumNames<NormType>& enum_names<NormType>();
+template <>
+const EnumNames<FeedForwardType>& enum_names<FeedForwardType>();
 
 // The word for `value`; nullptr for a value with no name (a cast integer).
 template <typename Enum>

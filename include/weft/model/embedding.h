@@ -36,7 +36,8 @@ class TokenEmbedding : public Module {
 };
 
 // Learned (a trained table) or sinusoidal (a fixed table in c.sinusoid_layout,
-// no parameter), of c.max_seq_len rows of width c.d_model.
+// no parameter), of c.max_seq_len rows of width c.d_model. Rotary positions
+// have no table: forward and backward do nothing.
 class PositionTable : public Module {
  public:
   PositionTable(std::string name, const ModelConfig& c, const LayerContext& ctx);
@@ -44,13 +45,29 @@ class PositionTable : public Module {
   // x (B,T,d) += table[start .. start+T)
   void forward(Tensor& x, int64_t start);
   void backward(const Tensor& dx, int64_t start);
-  int64_t max_len() const { return table().dim(0); }
-  int64_t dim() const { return table().dim(1); }
+  int64_t dim() const { return d_model_; }
 
  private:
   const Tensor& table() const { return learned_ ? learned_->value : fixed_; }
+  int64_t d_model_;
   Parameter* learned_ = nullptr;
   Tensor fixed_;
+};
+
+// BERT's segment (token-type) embeddings: a replicated table of
+// c.n_token_types rows of width c.d_model. Caches nothing but its scratch.
+class SegmentEmbedding : public Module {
+ public:
+  SegmentEmbedding(std::string name, const ModelConfig& c, const LayerContext& ctx);
+
+  // x (B,T,d) += table[types], types (B,T) i32.
+  void forward(const Tensor& types, Tensor& x);
+  // table.grad[types] += dx
+  void backward(const Tensor& dx, const Tensor& types);
+
+ private:
+  Parameter* table_;
+  Tensor looked_up_;
 };
 
 }  // namespace weft

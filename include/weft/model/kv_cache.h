@@ -24,7 +24,7 @@ namespace weft {
 struct KVCacheLayout {
   int64_t batch = 0;
   int64_t layers = 0;
-  int64_t heads_local = 0;
+  int64_t heads_local = 0;  // key/value heads on this rank (grouped-query: fewer than query heads)
   int64_t head_dim = 0;
   int64_t max_seq_len = 0;  // the model's context: no cache holds more positions
   bool masked = false;      // the model has a pad id: keep key masks

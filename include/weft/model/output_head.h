@@ -25,9 +25,11 @@ namespace weft {
 
 class OutputHead : public Module {
  public:
-  // `tied` non-null: project with its table; else own "lm_head.weight".
+  // `tied` non-null: project with its table; else own "<name>.weight".
+  // `bias`: logits = h·Wᵀ + b with "<name>.bias", vocabulary-parallel as W
+  // (BERT's masked-LM decoder).
   OutputHead(std::string name, const ModelConfig& config, TokenEmbedding* tied,
-             const LayerContext& ctx);
+             const LayerContext& ctx, bool bias = false);
 
   // h (B,T,d), target (B,T) i32. Returns the loss summed over the counted
   // targets. When dh is defined, also runs backward of grad_scale · loss:
@@ -37,6 +39,11 @@ class OutputHead : public Module {
   // The logits of the last forward without backward (dh null), (B,T,V_local)
   // over this shard's real (not padding) vocabulary rows.
   const Tensor& logits() const { return logits_; }
+  // Evaluation: with count_correct on, each forward also counts the counted
+  // targets whose logit is the row's largest over the whole vocabulary
+  // (from the statistics the shards exchange anyway; ties count as correct).
+  void count_correct(bool on) { count_correct_ = on; }
+  int64_t correct() const { return correct_; }
 
   static constexpr size_t kLogitsBlockBytes = size_t{256} << 20;
   // Inference: logits (N,V) = h (N,d)·Wᵀ, no loss. Under tensor
@@ -45,7 +52,13 @@ class OutputHead : public Module {
   void project(const Tensor& h, Tensor& logits);
 
  private:
+  void add_bias(Tensor& logits, int64_t V_local);  // logits (N, V_local) += b
+  // Rows of all_stats (shards, n, 4) whose target logit is the largest.
+  int64_t count_correct_rows(const Tensor& all_stats, const Tensor& targets) const;
   Parameter* weight_;
+  Parameter* bias_ = nullptr;
+  bool count_correct_ = false;
+  int64_t correct_ = 0;
   std::shared_ptr<Communicator> tp_;
   // Sequence parallelism: dh is left this rank's partial sum, which the
   // model reduce-scatters into its rows.

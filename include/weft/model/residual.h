@@ -11,7 +11,7 @@
 
 #include "weft/model/config.h"
 #include "weft/model/dropout.h"
-#include "weft/model/layer_norm.h"
+#include "weft/model/norm.h"
 
 namespace weft {
 
@@ -21,8 +21,8 @@ class Residual : public Module {
   // Writes din, the gradient at the sublayer's input, from dout at its output.
   using Backward = std::function<void(const Tensor& dout, const Tensor& in, Tensor& din)>;
 
-  Residual(std::string name, int64_t d_model, NormPlacement placement, double norm_eps,
-           double dropout, const LayerContext& ctx);
+  // The norm's placement, type and eps, and the dropout, from the config.
+  Residual(std::string name, const ModelConfig& c, const LayerContext& ctx);
 
   // x (B,T,d); returns y, owned by this object until the next forward.
   const Tensor& forward(const Tensor& x, const Forward& f, const StepContext& ctx);
@@ -36,7 +36,7 @@ class Residual : public Module {
 
  private:
   NormPlacement placement_;
-  LayerNorm norm_;
+  Norm norm_;
   Dropout dropout_;
   Tensor normed_;   // pre: norm(x), the sublayer's input
   Tensor sum_;      // post: x + dropout(f(x)), the norm's input

@@ -1,7 +1,7 @@
 #pragma once
 // A stack of transformer layers with its embedding front: tokens (scaled by
-// sqrt(d_model) when configured), positions, dropout, N blocks and, for
-// pre-norm models, a final layer norm. GPT is one decoder stack; the 2017
+// sqrt(d_model) when configured), positions, for BERT segments and a norm of
+// their sum, dropout, N blocks and, for pre-norm models, a final norm. GPT is one decoder stack; the 2017
 // Transformer is an encoder stack and a decoder stack with cross-attention.
 
 #include <memory>
@@ -32,6 +32,10 @@ class TransformerStack : public Module {
   void backward(const Tensor& dhidden, const Tensor& ids, const Tensor& memory, Tensor& dmemory,
                 const StepContext& ctx);
 
+  // Encoder-only (BERT): the segment of every position of the next forward's
+  // ids, (B,T) i32, kept by the caller until backward.
+  void use_segments(const Tensor& types) { types_ = &types; }
+
   // Inference: ids (B,T) i32 are positions [cache.length(), +T) of the
   // cache's sequences (positions continue there); the blocks extend the
   // cache's keys and values, whose key mask the caller has marked. Does not
@@ -61,13 +65,24 @@ class TransformerStack : public Module {
   const Tensor& embed_rows(const Tensor& ids, const StepContext& ctx);
   StepContext with_shard(const StepContext& ctx) const;
   const Tensor& finish(const Tensor& h);
+  // The embeddings' sum (tokens, positions, segments): embedded_ itself, or
+  // its norm's input when the stack norms it.
+  Tensor& embedding_sum() { return embed_norm_ ? embed_sum_ : embedded_; }
+  void add_segments(Tensor& x);
+  // Backward through the embeddings' norm (if any) and dropout: the
+  // gradient of their sum.
+  const Tensor& embedding_sum_grad(Tensor& dembedded, const StepContext& ctx, int64_t T);
 
   TokenEmbedding& tokens_;
   double embed_scale_;
   PositionTable positions_;
+  std::unique_ptr<SegmentEmbedding> segments_;
+  std::unique_ptr<Norm> embed_norm_;
+  const Tensor* types_ = nullptr;
+  Tensor embed_sum_, dembed_sum_;
   Dropout embed_dropout_;
   std::vector<std::unique_ptr<TransformerBlock>> blocks_;
-  std::unique_ptr<LayerNorm> final_norm_;
+  std::unique_ptr<Norm> final_norm_;
   Tensor embedded_, normed_;
   Tensor dfinal_, dbuf_[2];
   std::shared_ptr<Communicator> tp_;
