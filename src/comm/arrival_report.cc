@@ -75,7 +75,8 @@ class Reporter {
                       " did not answer, and every other rank arrived (host down or unreachable, "
                       "or stopped outside MPI)");
     } else if (!f.unknown.empty()) {
-      parts.push_back("whether " + naming.list(f.unknown) + " arrived is unknown (they did not "
+      parts.push_back("whether " + naming.list(f.unknown) +
+                      " arrived is unknown (they did not "
                       "answer)");
     }
     if (parts.empty()) {
