@@ -16,6 +16,7 @@ packages=(
   nlohmann-json3-dev
   libopenmpi-dev
   openmpi-bin
+  iproute2                       # network namespaces as hosts (launch/netns-cluster.sh, label multinode)
   clang                          # the checking build: sanitizers and libFuzzer (launch/sanitize.sh)
   libclang-rt-dev
   libomp-dev                     # clang's OpenMP runtime

@@ -68,9 +68,15 @@ class Reporter {
     std::vector<std::string> parts;
     if (!f.missing.empty()) parts.push_back(naming.list(f.missing) + " did not arrive");
     for (const HeldUp& h : f.held) parts.push_back(held_up(group, h, naming, depth));
-    if (!f.unknown.empty()) {
+    if (!f.unknown.empty() && parts.empty()) {
+      // Every member that answered has arrived: the silent ones are what
+      // holds the collective up.
+      parts.push_back(naming.list(f.unknown) +
+                      " did not answer, and every other rank arrived (host down or unreachable, "
+                      "or stopped outside MPI)");
+    } else if (!f.unknown.empty()) {
       parts.push_back("whether " + naming.list(f.unknown) +
-                      " arrived is unknown (their windows did not answer)");
+                      " arrived is unknown (they did not answer)");
     }
     if (parts.empty()) {
       if (!f.stopped.empty()) {

@@ -17,7 +17,10 @@
 //     polls, or "issued it, then left without waiting for it" when it waits in
 //     nothing: MPI moves a collective on only inside the calls of every
 //     member (said only when every member issued #n);
-//   - is "unknown" when its window did not answer: never guessed.
+//   - is "unknown" when it did not answer the read: never guessed. When
+//     every other member arrived, the silent ones are named as what holds
+//     the collective up (a lost host's ranks), still without saying whether
+//     they arrived.
 // A rank that timed out itself counts as polling: it was, until then.
 
 #include <cstdint>

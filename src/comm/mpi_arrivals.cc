@@ -111,15 +111,23 @@ ArrivalBoard::ArrivalBoard(MPI_Comm world) {
   MPI_Comm_rank(world, &world_rank_);
   MPI_Comm_size(world, &world_size_);
   int64_t* base = nullptr;
-  if (MPI_Win_allocate(kSlots * sizeof(int64_t), sizeof(int64_t), MPI_INFO_NULL, world, &base,
-                       &window_) != MPI_SUCCESS) {
+  int windowed = MPI_Win_allocate(kSlots * sizeof(int64_t), sizeof(int64_t), MPI_INFO_NULL, world,
+                                  &base, &window_) == MPI_SUCCESS;
+  if (windowed) {
+    MPI_Win_set_errhandler(window_, MPI_ERRORS_RETURN);
+    for (int s = 0; s < kSlots; ++s) base[s] = 0;
+  }
+  // Every rank's zeros are in place before anyone reads them, and the ranks
+  // agree on how they read: all through windows, or all by asking.
+  int everywhere = 0;
+  MPI_Allreduce(&windowed, &everywhere, 1, MPI_INT, MPI_MIN, world);
+  if (!everywhere) {
+    // A window made here stays unused: freeing it is collective over ranks
+    // that have none.
     window_ = MPI_WIN_NULL;
+    roll_call_ = std::make_unique<RollCall>(world, kSlots);
     return;
   }
-  MPI_Win_set_errhandler(window_, MPI_ERRORS_RETURN);
-  for (int s = 0; s < kSlots; ++s) base[s] = 0;
-  // Every rank's zeros are in place before anyone reads them.
-  MPI_Barrier(world);
   // One passive epoch over every window for the board's life: posts and
   // reads need no lock of their own (nobody ever locks exclusively).
   if (MPI_Win_lock_all(MPI_MODE_NOCHECK, window_) != MPI_SUCCESS) {
@@ -161,6 +169,10 @@ const KnownGroup* ArrivalBoard::find(int group_id, int world_rank) const {
 }
 
 void ArrivalBoard::put(int slot, int64_t value) {
+  if (roll_call_) {
+    roll_call_->slots()[slot] = value;
+    return;
+  }
   if (window_ == MPI_WIN_NULL) return;
   MPI_Put(&value, 1, MPI_INT64_T, world_rank_, slot, 1, MPI_INT64_T, window_);
   MPI_Win_flush(world_rank_, window_);  // `value` is free again, and visible
@@ -181,7 +193,12 @@ void ArrivalBoard::end_wait() {
   put(kWaitingSlot, 0);
 }
 
+void ArrivalBoard::serve() {
+  if (roll_call_) roll_call_->serve();
+}
+
 void ArrivalBoard::beat() {
+  serve();
   if (gave_up_) return;
   const auto now = Clock::now();
   if (now - last_beat_ < std::chrono::duration<double>(kBeatSeconds)) return;
@@ -198,6 +215,7 @@ std::vector<std::optional<std::vector<int64_t>>> ArrivalBoard::read(
     const std::vector<int>& world_ranks, int first, int count, double patience_seconds) {
   const size_t n = world_ranks.size();
   std::vector<std::optional<std::vector<int64_t>>> slots(n);
+  if (roll_call_) return ask(world_ranks, first, count, patience_seconds);
   if (window_ == MPI_WIN_NULL) return slots;
   struct Pending {
     size_t index;
@@ -235,6 +253,24 @@ std::vector<std::optional<std::vector<int64_t>>> ArrivalBoard::read(
   for (Pending& p : pending) {
     silent_.insert(world_ranks[p.index]);
     abandoned_.push_back(Abandoned{p.request, std::move(p.buffer)});
+  }
+  return slots;
+}
+
+std::vector<std::optional<std::vector<int64_t>>> ArrivalBoard::ask(
+    const std::vector<int>& world_ranks, int first, int count, double patience_seconds) {
+  std::vector<std::optional<std::vector<int64_t>>> slots(world_ranks.size());
+  std::vector<int> asked;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < world_ranks.size(); ++i) {
+    if (silent_.count(world_ranks[i]) != 0) continue;
+    asked.push_back(world_ranks[i]);
+    where.push_back(i);
+  }
+  auto answers = roll_call_->read(asked, first, count, patience_seconds, [this] { beat(); });
+  for (size_t k = 0; k < asked.size(); ++k) {
+    if (!answers[k]) silent_.insert(asked[k]);
+    slots[where[k]] = std::move(answers[k]);
   }
   return slots;
 }

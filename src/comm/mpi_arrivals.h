@@ -14,6 +14,10 @@
 // reader inside MPI, where no patience helps. A value that matters to a
 // report belongs to a rank that has stopped writing it, so it is read whole.
 //
+// Where MPI gives no window on every rank (Open MPI between hosts over TCP),
+// each rank keeps its slots in its own memory and the others ask for them
+// (mpi_roll_call.h); everything else is the same.
+//
 // One window per world with a slot per group, not a window per group: Open
 // MPI 4.1 names its shared-memory window files by communicator id, which
 // disjoint groups split from one communicator share.
@@ -29,6 +33,7 @@
 #include <vector>
 
 #include "arrival_report.h"
+#include "mpi_roll_call.h"
 
 namespace weft {
 
@@ -49,8 +54,7 @@ class ArrivalBoard {
   static constexpr int64_t kReporting = -2;
   static constexpr int64_t kDeferring = -3;
 
-  // Collective over `world`. Without one-sided MPI the board stays empty and
-  // reads answer nothing.
+  // Collective over `world`. Without one-sided MPI the ranks ask each other.
   explicit ArrivalBoard(MPI_Comm world);
   ~ArrivalBoard();  // collective over the world (MPI_Win_free)
   ArrivalBoard(const ArrivalBoard&) = delete;
@@ -79,6 +83,9 @@ class ArrivalBoard {
   void begin_wait(int group, int64_t seq);
   void end_wait();
   void beat();
+  // Answers other ranks' questions about this rank's slots, where they ask
+  // (beat() does it too, and a rank that gave up keeps doing it).
+  void serve();
   // This rank's own wait timed out: it stops beating (it reports, then the
   // job ends) and posts `state`, one of kDeciding, kReporting, kDeferring.
   void give_up(int64_t state);
@@ -95,8 +102,13 @@ class ArrivalBoard {
 
  private:
   void put(int slot, int64_t value);
+  // read() by asking each rank (no windows).
+  std::vector<std::optional<std::vector<int64_t>>> ask(const std::vector<int>& world_ranks,
+                                                       int first, int count,
+                                                       double patience_seconds);
 
   MPI_Win window_ = MPI_WIN_NULL;
+  std::unique_ptr<RollCall> roll_call_;  // instead of the window, where there is none
   int world_rank_ = 0;
   int world_size_ = 1;
   int next_group_id_ = 1;
@@ -139,6 +151,8 @@ class GroupArrivals {
   // While this rank waits in the group's collective `seq`.
   void begin_wait(int64_t seq) { board_->begin_wait(group_.id, seq); }
   void beat() { board_->beat(); }
+  // Answers other ranks' questions, where they ask (ArrivalBoard::serve).
+  void serve() const { board_->serve(); }
   void end_wait() { board_->end_wait(); }
   // This rank's own wait timed out; it decides whether to report.
   void give_up() { board_->give_up(ArrivalBoard::kDeciding); }

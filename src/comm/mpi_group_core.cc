@@ -93,7 +93,13 @@ std::string MpiGroupCore::timed_out(const char* collective, int64_t seq) {
 void MpiGroupCore::yield_to_reporter() const {
   // The reporter reads for a few seconds at most (kPatienceSeconds per silent
   // rank, kObserveSeconds); its abort normally ends this process first.
-  if (deferred_report_) std::this_thread::sleep_for(std::chrono::seconds(5));
+  if (!deferred_report_) return;
+  // Meanwhile it answers, where the reporter asks (mpi_roll_call.h).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+    arrivals_.serve();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 NewGroup MpiGroupCore::split(const char* kind, int color, int key,

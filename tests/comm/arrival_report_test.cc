@@ -173,14 +173,17 @@ TEST(ArrivalReport, ARankThatDoesNotAnswerIsUnknownNotGuessed) {
   FakeBoard board = FakeBoard::four_ranks();
   for (int r = 0; r < 3; ++r) board.waits(r, 0, 5);
   board.ranks[3].silent = true;
+  // Everyone else arrived: the silent rank holds the collective up, as a
+  // lost host's ranks do, though whether it arrived is still not said.
   EXPECT_EQ(report(board, board.known(0, 0), 5),
-            "whether rank(s) 3 arrived is unknown (their windows did not answer)");
+            "rank(s) 3 did not answer, and every other rank arrived (host down or unreachable, "
+            "or stopped outside MPI)");
   // Beside a rank that certainly did not arrive, it stays unknown.
   board.ranks[1].issued[0] = 4;
   board.ranks[1].waiting.reset();
   EXPECT_EQ(report(board, board.known(0, 0), 5),
-            "rank(s) 1 did not arrive; whether rank(s) 3 arrived is unknown (their windows did "
-            "not answer)");
+            "rank(s) 1 did not arrive; whether rank(s) 3 arrived is unknown (they did not "
+            "answer)");
 }
 
 TEST(ArrivalReport, EveryRankIssuedAndPollsPointsAtSizes) {

@@ -42,14 +42,16 @@ foreach(line IN LISTS lines)
   if(what MATCHES "unknown|differ in size|does not know|did not run")
     fail("a report does not name the stopped rank: ${line}")
   endif()
-  # "rank(s) 1 (world 3), 2 did not arrive", "world rank(s) 3 issued it, ..."
-  string(REGEX MATCHALL "(world )?rank\\(s\\) ${member}(, ${member})* (did not arrive|issued it)"
+  # "rank(s) 1 (world 3), 2 did not arrive", "world rank(s) 3 issued it, ...",
+  # "rank(s) 3 did not answer, and every other rank arrived" (read by asking)
+  string(REGEX MATCHALL
+         "(world )?rank\\(s\\) ${member}(, ${member})* (did not arrive|issued it|did not answer)"
          blamed "${what}")
   if(NOT blamed)
     fail("a report names no rank as the one: ${line}")
   endif()
   foreach(phrase IN LISTS blamed)
-    string(REGEX REPLACE " (did not arrive|issued it)$" "" names "${phrase}")
+    string(REGEX REPLACE " (did not arrive|issued it|did not answer)$" "" names "${phrase}")
     string(REGEX REPLACE "^(world )?rank\\(s\\) " "" names "${names}")
     string(REGEX MATCHALL "${member}" names "${names}")
     foreach(name IN LISTS names)
