@@ -67,15 +67,18 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
     hi += pad;
   }
   const double raw = (hi - lo) / std::max(1, target);
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const int exponent = static_cast<int>(std::floor(std::log10(raw)));
+  const double magnitude = std::pow(10.0, exponent);
   const double norm = raw / magnitude;
-  const double step = (norm < 1.5 ? 1.0 : norm < 3.0 ? 2.0 : norm < 7.0 ? 5.0 : 10.0) * magnitude;
+  const double multiple = norm < 1.5 ? 1.0 : norm < 3.0 ? 2.0 : norm < 7.0 ? 5.0 : 10.0;
+  const double step = multiple * magnitude;
   const double first = std::floor(lo / step + 1e-9);
   const double last = std::ceil(hi / step - 1e-9);
   std::vector<double> ticks;
   for (double i = first; i <= last + 0.5; i += 1.0) {
-    const double t = i * step;
-    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+    // Dividing by a power of ten held exactly gives 0.6 where 3 * 0.2 gives 0.6000000000000001.
+    ticks.push_back(exponent < 0 ? i * multiple / std::pow(10.0, -exponent)
+                                 : i * multiple * magnitude);
   }
   return ticks;
 }
