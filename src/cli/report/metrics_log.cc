@@ -13,10 +13,11 @@ namespace {
 
 // The fields the report plots or computes with: each must be a number (or null).
 constexpr const char* kNumericFields[] = {
-    "step",       "loss",        "lr",          "grad_norm",       "tokens_per_s", "mfu",
-    "elapsed_s",  "step_s",      "comm_wait_s", "device_peak_gib", "epoch",        "tokens",
-    "val_loss",   "val_perplexity", "exact_match", "bleu",         "chrf",         "sentences",
-    "world",      "dp",          "tp",          "parameters",      "peak_flops"};
+    "step",  "loss",       "lr",        "grad_norm",      "tokens_per_s",
+    "mfu",   "elapsed_s",  "step_s",    "comm_wait_s",    "device_peak_gib",
+    "epoch", "tokens",     "val_loss",  "val_perplexity", "exact_match",
+    "bleu",  "chrf",       "sentences", "world",          "dp",
+    "tp",    "parameters", "peak_flops"};
 
 // A line as a message shows it: printable, and short.
 std::string excerpt(const std::string& line) {
@@ -56,10 +57,9 @@ MetricsLog read_metrics_log(const std::string& path) {
     }
     WEFT_CHECK(!record.is_discarded(), "'", path, "' line ", log.lines,
                " is not JSON (a metrics file holds one JSON object per line): ", excerpt(line));
-    WEFT_CHECK(record.is_object() && record.contains("event") && record["event"].is_string(),
-               "'", path, "' line ", log.lines,
-               " is not a metrics record (a JSON object with a string \"event\"): ",
-               excerpt(line));
+    WEFT_CHECK(record.is_object() && record.contains("event") && record["event"].is_string(), "'",
+               path, "' line ", log.lines,
+               " is not a metrics record (a JSON object with a string \"event\"): ", excerpt(line));
     for (const char* field : kNumericFields) {
       const auto it = record.find(field);
       WEFT_CHECK(it == record.end() || it->is_number() || it->is_null(), "'", path, "' line ",
@@ -125,8 +125,8 @@ double TokenClock::at(double step) const {
   if (steps_.size() < 2) return std::nan("");
   const auto upper = std::upper_bound(steps_.begin(), steps_.end(), step);
   // Past the last recorded step: at the last record's rate.
-  const size_t hi = upper == steps_.end() ? steps_.size() - 1
-                                          : static_cast<size_t>(upper - steps_.begin());
+  const size_t hi =
+      upper == steps_.end() ? steps_.size() - 1 : static_cast<size_t>(upper - steps_.begin());
   const size_t lo = hi - 1;
   const double rate = (tokens_[hi] - tokens_[lo]) / (steps_[hi] - steps_[lo]);
   return tokens_[lo] + rate * (step - steps_[lo]);

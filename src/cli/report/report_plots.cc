@@ -42,11 +42,12 @@ class PlotList {
   // Adds the plot when any of `sources` has points; otherwise one omitted
   // line "TITLE: <the first source's when_absent>". `x_of` maps a step to
   // the x axis.
-  void add(std::string file, std::string title, std::string x_label, std::string y_label,
-           bool y_from_zero, std::vector<SeriesSource> sources,
-           const std::function<double(double)>& x_of = [](double step) { return step; }) {
-    ReportPlot p{std::move(file), {std::move(title), std::move(x_label), std::move(y_label), {},
-                                   y_from_zero},
+  void add(
+      std::string file, std::string title, std::string x_label, std::string y_label,
+      bool y_from_zero, std::vector<SeriesSource> sources,
+      const std::function<double(double)>& x_of = [](double step) { return step; }) {
+    ReportPlot p{std::move(file),
+                 {std::move(title), std::move(x_label), std::move(y_label), {}, y_from_zero},
                  {}};
     for (SeriesSource& s : sources) {
       if (s.points.steps.empty()) {
@@ -116,12 +117,11 @@ ReportPlots report_plots(const MetricsLog& log) {
   const std::string no_quality =
       "not recorded: no quality records (a language model, or a translation run that has not "
       "finished)";
-  plots.add("translation_quality.svg", "Held-out translation quality (greedy)", "step", "score",
-            true,
-            {{"BLEU", step_series(log, "quality", "bleu"), no_quality},
-             {"chrF2", step_series(log, "quality", "chrf"), no_quality},
-             {"exact match (%)", scaled(step_series(log, "quality", "exact_match"), 100.0),
-              no_quality}});
+  plots.add(
+      "translation_quality.svg", "Held-out translation quality (greedy)", "step", "score", true,
+      {{"BLEU", step_series(log, "quality", "bleu"), no_quality},
+       {"chrF2", step_series(log, "quality", "chrf"), no_quality},
+       {"exact match (%)", scaled(step_series(log, "quality", "exact_match"), 100.0), no_quality}});
   return plots.take();
 }
 

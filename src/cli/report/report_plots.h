@@ -15,9 +15,9 @@
 namespace weft::cli {
 
 struct ReportPlot {
-  std::string file;                 // its SVG's name in the report folder: "loss_steps.svg"
-  Plot plot;                        // only series with points
-  std::vector<std::string> notes;   // one per series left out: "validation: not recorded ..."
+  std::string file;                // its SVG's name in the report folder: "loss_steps.svg"
+  Plot plot;                       // only series with points
+  std::vector<std::string> notes;  // one per series left out: "validation: not recorded ..."
 };
 
 struct ReportPlots {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "cli/progress.h"
 #include "weft/tensor/atomic_file.h"
@@ -37,6 +38,13 @@ std::string text_of(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+// A numeric field, or nothing when it is absent or null (NaN, as JSON writes it).
+std::optional<double> number(const nlohmann::json& record, const char* field) {
+  const auto it = record.find(field);
+  if (it == record.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
 std::string figure(double v, const char* format) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
@@ -59,13 +67,13 @@ std::string summary(const MetricsLog& log, const nlohmann::json& config) {
     if (config.is_object() && config.contains("train") && config["train"].contains("steps")) {
       steps += " of " + text_of(config["train"]["steps"]);
     }
-    if (t->contains("elapsed_s") && (*t)["elapsed_s"].is_number()) {
-      steps += " after " + format_duration((*t)["elapsed_s"].get<double>());
+    // Up to 30 years: format_duration counts whole seconds in a long.
+    if (const auto elapsed = number(*t, "elapsed_s"); elapsed && *elapsed >= 0 && *elapsed < 1e9) {
+      steps += " after " + format_duration(*elapsed);
     }
     parts.push_back(steps);
-    if (t->contains("loss") && (*t)["loss"].is_number()) {
-      parts.push_back("train loss " + figure((*t)["loss"].get<double>(), "%.4f"));
-    }
+    if (const auto loss = number(*t, "loss"))
+      parts.push_back("train loss " + figure(*loss, "%.4f"));
   }
   const StepSeries val = step_series(log, "eval", "val_loss");
   if (!val.values.empty()) {
@@ -75,13 +83,15 @@ std::string summary(const MetricsLog& log, const nlohmann::json& config) {
                     figure(*best, "%.4f") + " at step " + figure(val.steps[i], "%.0f") + ")");
   }
   if (const nlohmann::json* q = last_record(log, "quality")) {
-    std::string scores = "held-out";
-    if (q->contains("bleu")) scores += " BLEU " + figure(q->value("bleu", 0.0), "%.2f");
-    if (q->contains("chrf")) scores += ", chrF2 " + figure(q->value("chrf", 0.0), "%.2f");
-    if (q->contains("exact_match")) {
-      scores += ", exact match " + figure(100.0 * q->value("exact_match", 0.0), "%.1f") + "%";
+    std::vector<std::string> scores;
+    if (const auto bleu = number(*q, "bleu")) scores.push_back("BLEU " + figure(*bleu, "%.2f"));
+    if (const auto chrf = number(*q, "chrf")) scores.push_back("chrF2 " + figure(*chrf, "%.2f"));
+    if (const auto exact = number(*q, "exact_match")) {
+      scores.push_back("exact match " + figure(100.0 * *exact, "%.1f") + "%");
     }
-    parts.push_back(scores);
+    std::string held_out;
+    for (size_t i = 0; i < scores.size(); ++i) held_out += (i ? ", " : "held-out ") + scores[i];
+    if (!held_out.empty()) parts.push_back(held_out);
   }
   std::string line;
   for (size_t i = 0; i < parts.size(); ++i) line += (i ? "; " : "") + parts[i];
@@ -107,11 +117,15 @@ std::string layout_table(const MetricsLog& log, const nlohmann::json& config) {
   }
   std::string table = "<table>\n";
   const std::pair<const char*, const char*> rows[] = {
-      {"world", "ranks"},        {"dp", "data-parallel replicas"},
+      {"world", "ranks"},
+      {"dp", "data-parallel replicas"},
       {"tp", "tensor-parallel ranks per replica"},
-      {"sequence_parallel", "sequence parallelism"}, {"zero", "ZeRO-1 optimizer sharding"},
-      {"communicator", "communicator"}, {"compute", "compute"},
-      {"parameters", "parameters"},     {"peak_flops", "peak FLOP/s (a large GEMM, rank 0)"},
+      {"sequence_parallel", "sequence parallelism"},
+      {"zero", "ZeRO-1 optimizer sharding"},
+      {"communicator", "communicator"},
+      {"compute", "compute"},
+      {"parameters", "parameters"},
+      {"peak_flops", "peak FLOP/s (a large GEMM, rank 0)"},
       {"step", "started at step"}};
   for (const auto& [field, label] : rows) {
     if (!start->contains(field)) continue;

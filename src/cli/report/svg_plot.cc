@@ -14,6 +14,9 @@ constexpr const char* kColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", 
 // A series with this many points or fewer gets a marker on each: evaluations
 // and end-of-run scores are few, and their positions matter.
 constexpr size_t kMarkedPoints = 60;
+// Axes span at least this much: tick arithmetic on a narrower range would
+// count ticks past what a double resolves.
+constexpr double kSmallestSpan = 1e-30;
 constexpr const char* kFont = "font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\"";
 
 std::string fmt(const char* format, double a) {
@@ -22,7 +25,9 @@ std::string fmt(const char* format, double a) {
   return buf;
 }
 
-std::string coordinate(double v) { return fmt("%.1f", v); }
+std::string coordinate(double v) {
+  return fmt("%.1f", v);
+}
 
 // Digits after the point that a spacing of `step` needs: 0.2 -> 1, 0.05 -> 2, 5 -> 0.
 int decimals_for(double step) {
@@ -49,20 +54,33 @@ std::string escape_markup(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
-  if (!(hi > lo)) {  // one value: a band around it
-    const double pad = lo != 0.0 ? std::abs(lo) * 0.1 : 1.0;
+  // One value, or values too close to tell apart in a double: a band around them.
+  const double span = std::max(std::abs(lo), std::abs(hi));
+  if (!(hi - lo > span * 1e-9) || hi - lo < kSmallestSpan) {
+    const double pad = span > kSmallestSpan ? span * 0.1 : 1.0;
     lo -= pad;
     hi += pad;
   }
@@ -73,7 +91,7 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   const double multiple = norm < 1.5 ? 1.0 : norm < 3.0 ? 2.0 : norm < 7.0 ? 5.0 : 10.0;
   const double step = multiple * magnitude;
   const double first = std::floor(lo / step + 1e-9);
-  const double last = std::ceil(hi / step - 1e-9);
+  const double last = std::max(first + 1.0, std::ceil(hi / step - 1e-9));
   std::vector<double> ticks;
   for (double i = first; i <= last + 0.5; i += 1.0) {
     // Dividing by a power of ten held exactly gives 0.6 where 3 * 0.2 gives 0.6000000000000001.
@@ -120,7 +138,9 @@ PlotSeries drawn_points(const PlotSeries& series, int64_t max_points) {
   PlotSeries finite{series.name, {}, {}};
   const size_t n = std::min(series.x.size(), series.y.size());
   for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(series.x[i]) || !std::isfinite(series.y[i])) continue;
+    if (!(std::abs(series.x[i]) <= kLargestValue) || !(std::abs(series.y[i]) <= kLargestValue)) {
+      continue;
+    }
     finite.x.push_back(series.x[i]);
     finite.y.push_back(series.y[i]);
   }

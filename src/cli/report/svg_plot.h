@@ -35,8 +35,14 @@ inline constexpr int64_t kMaxDrawnPoints = 1000;
 // The SVG document of `plot`, `width` x `height` pixels.
 std::string render_svg_plot(const Plot& plot, int width = 640, int height = 360);
 
-// The points drawn for `series`: its finite points, thinned to at most
-// `max_points` by averaging consecutive groups.
+// Coordinates beyond it are not drawn: no figure of a run comes near
+// (10^15 tokens is a thousand times today's largest runs), and the axes'
+// arithmetic stays finite below it.
+inline constexpr double kLargestValue = 1e15;
+
+// The points drawn for `series`: those with both coordinates finite and
+// within ±kLargestValue, thinned to at most `max_points` by averaging
+// consecutive groups.
 PlotSeries drawn_points(const PlotSeries& series, int64_t max_points = kMaxDrawnPoints);
 
 // About `target` evenly spaced round values (1, 2 or 5 times a power of ten

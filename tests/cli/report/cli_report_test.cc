@@ -38,8 +38,7 @@ void expect_report_refused(const CommandResult& r, const std::string& part) {
 
 TEST_F(CliReport, BadInputsAreRefusedWithExitCode2) {
   expect_report_refused(weft("report"), "--run is required");
-  expect_report_refused(weft("report --run missing"),
-                        "run directory 'missing' does not exist");
+  expect_report_refused(weft("report --run missing"), "run directory 'missing' does not exist");
   write_file(dir_ / "file", "x");
   expect_report_refused(weft("report --run file"), "'file' is not a directory");
   fs::create_directories(dir_ / "empty");
@@ -53,11 +52,10 @@ TEST_F(CliReport, BadInputsAreRefusedWithExitCode2) {
 
 TEST_F(CliReport, CorruptFilesAreRefusedAndKept) {
   fs::create_directories(dir_ / "run");
-  const std::string corrupt = train_record(1, 3.0) + "{\"event\":\"train\",\"step\":2,\n" +
-                              train_record(3, 2.0);
+  const std::string corrupt =
+      train_record(1, 3.0) + "{\"event\":\"train\",\"step\":2,\n" + train_record(3, 2.0);
   write_file(dir_ / "run/metrics.jsonl", corrupt);
-  expect_report_refused(weft("report --run run"),
-                        "'run/metrics.jsonl' line 2 is not JSON");
+  expect_report_refused(weft("report --run run"), "'run/metrics.jsonl' line 2 is not JSON");
   EXPECT_EQ(read_file(dir_ / "run/metrics.jsonl"), corrupt);
   EXPECT_FALSE(fs::exists(dir_ / "run/report.html"));
 

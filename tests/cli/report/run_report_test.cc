@@ -51,21 +51,19 @@ TEST(RunReport, EveryRecordIsAPointOfItsPlots) {
   EXPECT_EQ(points_of(tokens, "train"), 30);
   EXPECT_EQ(points_of(tokens, "validation"), 3);
   EXPECT_NE(tokens.find(">16k<"), std::string::npos) << "30 steps of 512 tokens: 15,360";
-  for (const char* file : {"learning_rate.svg", "grad_norm.svg", "throughput.svg", "mfu.svg",
-                           "comm_wait.svg"}) {
+  for (const char* file :
+       {"learning_rate.svg", "grad_norm.svg", "throughput.svg", "mfu.svg", "comm_wait.svg"}) {
     const std::string svg = read_text(run / ("report/" + std::string(file)));
     EXPECT_EQ(testing::polyline_count(svg), 1) << file;
     EXPECT_NE(svg.find("points=\""), std::string::npos) << file;
   }
-  EXPECT_EQ(points_of(read_text(run / "report/comm_wait.svg"),
-                      "waiting in TP and DP collectives"),
+  EXPECT_EQ(points_of(read_text(run / "report/comm_wait.svg"), "waiting in TP and DP collectives"),
             30);
 
   const std::string page = read_text(run / "report.html");
   for (const char* file : {"loss_steps", "loss_tokens", "learning_rate", "grad_norm", "throughput",
                            "mfu", "comm_wait"}) {
-    EXPECT_NE(page.find("src=\"report/" + std::string(file) + ".svg\""), std::string::npos)
-        << file;
+    EXPECT_NE(page.find("src=\"report/" + std::string(file) + ".svg\""), std::string::npos) << file;
   }
   EXPECT_EQ(page.find("<script"), std::string::npos);
   // The layout and the config, as tables; text escaped.
@@ -101,8 +99,9 @@ TEST(RunReport, TranslationScoresArePlottedAtTheirSteps) {
   testing::TempDir run;
   std::string log;
   for (int step = 1; step <= 4; ++step) log += train_record(step, 3.0);
-  log += "{\"event\":\"quality\",\"step\":4,\"split\":\"val\",\"sentences\":500,"
-         "\"exact_match\":0.25,\"bleu\":31.5,\"chrf\":55.0}\n";
+  log +=
+      "{\"event\":\"quality\",\"step\":4,\"split\":\"val\",\"sentences\":500,"
+      "\"exact_match\":0.25,\"bleu\":31.5,\"chrf\":55.0}\n";
   write_text(run / "metrics.jsonl", log);
   write_run_report(run.path());
   const std::string svg = read_text(run / "report/translation_quality.svg");
