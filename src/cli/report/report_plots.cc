@@ -39,10 +39,10 @@ bool all_zero(const StepSeries& s) {
 
 class PlotList {
  public:
-  // Adds the plot when any of `sources` has points; otherwise one omitted
-  // line "TITLE: <the first source's when_absent>". `x_of` maps a step to
-  // the x axis.
-  void add(
+  // Adds the plot when any of `sources` has points and returns it; otherwise
+  // adds one omitted line "TITLE: <the first source's when_absent>" and
+  // returns null. `x_of` maps a step to the x axis.
+  ReportPlot* add(
       std::string file, std::string title, std::string x_label, std::string y_label,
       bool y_from_zero, std::vector<SeriesSource> sources,
       const std::function<double(double)>& x_of = [](double step) { return step; }) {
@@ -60,9 +60,10 @@ class PlotList {
     }
     if (p.plot.series.empty()) {
       plots_.omitted.push_back(p.plot.title + ": " + sources.front().when_absent);
-      return;
+      return nullptr;
     }
     plots_.drawn.push_back(std::move(p));
+    return &plots_.drawn.back();
   }
   void omit(const std::string& line) { plots_.omitted.push_back(line); }
   ReportPlots take() { return std::move(plots_); }
@@ -117,11 +118,13 @@ ReportPlots report_plots(const MetricsLog& log) {
   const std::string no_quality =
       "not recorded: no quality records (a language model, or a translation run that has not "
       "finished)";
-  plots.add(
+  // Scored at the end of the run: the axis shows where in the run that was.
+  ReportPlot* quality = plots.add(
       "translation_quality.svg", "Held-out translation quality (greedy)", "step", "score", true,
       {{"BLEU", step_series(log, "quality", "bleu"), no_quality},
        {"chrF2", step_series(log, "quality", "chrf"), no_quality},
        {"exact match (%)", scaled(step_series(log, "quality", "exact_match"), 100.0), no_quality}});
+  if (quality != nullptr) quality->plot.x_from_zero = true;
   return plots.take();
 }
 

@@ -208,8 +208,7 @@ std::string render_report_page(const std::string& run_name, const MetricsLog& lo
   }
   page += "<h2>Parallel layout</h2>\n" + layout_table(log, config);
   page += "<h2>Effective config</h2>\n" + config_table(config);
-  page += "<p class=\"omitted\">Made from metrics.jsonl (" +
-          std::to_string(log.records.size()) +
+  page += "<p class=\"omitted\">Made from metrics.jsonl (" + std::to_string(log.records.size()) +
           " records) and config.json; weft train refreshes it at each evaluation, weft report "
           "--run DIR at any time.</p>\n";
   return page + "</body>\n</html>\n";

@@ -178,6 +178,7 @@ std::string render_svg_plot(const Plot& plot, int width, int height) {
   }
   if (drawn.empty()) x_lo = y_lo = 0.0, x_hi = y_hi = 1.0;
   if (plot.y_from_zero) y_lo = std::min(y_lo, 0.0);
+  if (plot.x_from_zero) x_lo = std::min(x_lo, 0.0);
   const std::vector<double> x_ticks = nice_ticks(x_lo, x_hi, 6);
   const std::vector<double> y_ticks = nice_ticks(y_lo, y_hi, 5);
   const std::vector<std::string> x_labels = tick_labels(x_ticks), y_labels = tick_labels(y_ticks);

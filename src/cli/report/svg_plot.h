@@ -25,6 +25,7 @@ struct Plot {
   std::string title, x_label, y_label;
   std::vector<PlotSeries> series;  // in legend order; an empty series is left out
   bool y_from_zero = false;        // the y axis starts at 0 (throughput, shares)
+  bool x_from_zero = false;        // the x axis too (scores recorded once, at the end)
 };
 
 // A series longer than this is drawn as the means of consecutive groups of
