@@ -21,6 +21,8 @@ packages=(
   libclang-rt-dev
   libomp-dev                     # clang's OpenMP runtime
 )
+# Not chromium: the one test that needs a browser (report.browser_screenshot)
+# skips visibly without it, and it is hundreds of MB (README, "Run reports").
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,5 +11,6 @@ int run_translate(int argc, char** argv);
 int run_export(int argc, char** argv);
 int run_average(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_report(int argc, char** argv);
 
 }  // namespace weft::cli

@@ -30,6 +30,8 @@ const Command kCommands[] = {
     {"average", "average the parameters of a run's last checkpoints into a new one",
      weft::cli::run_average},
     {"bench", "measure training tokens/s, GFLOP/s and MFU of a model", weft::cli::run_bench},
+    {"report", "write a run's report.html: plots of its metrics, its layout and config",
+     weft::cli::run_report},
 };
 
 void print_usage(FILE* out) {

@@ -38,7 +38,7 @@ void show_samples(Model& model, const DatasetInfo& data, const RunConfig& config
 }
 
 void report_quality(Model& model, const DatasetInfo& data, const RunConfig& config,
-                    Progress& progress) {
+                    Progress& progress, int64_t step) {
   if (!data.is_translation()) {
     show_samples(model, data, config, progress);
     return;
@@ -62,6 +62,7 @@ void report_quality(Model& model, const DatasetInfo& data, const RunConfig& conf
     ++shown;
   }
   progress.record({{"event", "quality"},
+                   {"step", step},
                    {"split", "val"},
                    {"sentences", s.sentences},
                    {"exact_match", s.exact_match},

@@ -16,8 +16,8 @@ namespace weft::cli {
 void show_samples(Model& model, const DatasetInfo& data, const RunConfig& config,
                   Progress& progress);
 // The end-of-run figures: exact match and BLEU on the held-out split for a
-// translation model; a longer sample for a language model.
+// translation model, recorded as of `step`; a longer sample for a language model.
 void report_quality(Model& model, const DatasetInfo& data, const RunConfig& config,
-                    Progress& progress);
+                    Progress& progress, int64_t step);
 
 }  // namespace weft::cli

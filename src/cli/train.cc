@@ -21,6 +21,7 @@
 #include "cli/peak.h"
 #include "cli/progress.h"
 #include "cli/quality_report.h"
+#include "cli/report/run_report.h"
 #include "cli/run_config.h"
 #include "cli/run_data.h"
 #include "cli/run_on_ranks.h"
@@ -215,6 +216,24 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
                  .flops_per_s
            : 1.0;
   Progress progress(root ? c.progress : "silent", root ? c.out + "/metrics.jsonl" : "");
+  // The layout this run (or this resumption) trains under, for the report.
+  progress.record({{"event", "start"}, {"step", trainer.step()}, {"world", groups.world->size()},
+                   {"dp", groups.dp_size()}, {"tp", groups.tp_size()},
+                   {"sequence_parallel", c.sequence_parallel}, {"zero", zero},
+                   {"communicator", groups.world->describe()}, {"compute", target.describe()},
+                   {"parameters", c.model.parameter_count()}, {"peak_flops", peak}});
+  // The report is a view of metrics.jsonl: a failure to write it (a full
+  // disk, a folder in the way) is worth a warning, not the run.
+  const auto refresh_report = [&] {
+    if (!root) return;
+    try {
+      write_run_report(c.out);
+    } catch (const Error& e) {
+      progress.say("warning: report.html not refreshed: " + e.message());
+    } catch (const std::exception& e) {
+      progress.say(std::string("warning: report.html not refreshed: ") + e.what());
+    }
+  };
 
   TrainingHooks hooks;
   hooks.save = [&](int64_t step) {
@@ -233,7 +252,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     return make_stream(data, c, "val", false, groups.dp_rank(), groups.dp_size());
   };
   hooks.show_samples = [&](int64_t) { show_samples(*model, data, c, progress); };
-  hooks.report_quality = [&] { report_quality(*model, data, c, progress); };
+  hooks.report_quality = [&] { report_quality(*model, data, c, progress, trainer.step()); };
   hooks.stop_requested = stop_requested;
   hooks.on_step = [&](const StepReport& r) {
     const StepStats& s = r.stats;
@@ -242,7 +261,8 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     progress.step({s.step, r.total_steps, s.loss, s.lr, s.grad_norm, s.tokens_per_second, mfu,
                    r.eta_s, epochs ? r.data.epochs_done : -1.0});
     progress.record({{"event", "train"}, {"step", s.step}, {"loss", s.loss}, {"lr", s.lr},
-                     {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_second},
+                     {"grad_norm", s.grad_norm}, {"tokens", s.tokens},
+                     {"tokens_per_s", s.tokens_per_second},
                      {"mfu", mfu}, {"elapsed_s", r.elapsed_s}, {"step_s", s.seconds},
                      {"comm_wait_s", s.comm_wait_seconds},
                      {"device_peak_gib", device_peak_gib(target)},
@@ -255,6 +275,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
     progress.say(line);
     progress.record({{"event", "eval"}, {"step", step}, {"val_loss", loss},
                      {"val_perplexity", std::exp(loss)}});
+    refresh_report();
   };
   hooks.on_message = [&](const std::string& text) { progress.say(text); };
 
@@ -265,6 +286,7 @@ int train(const RunConfig& config_in, const ProcessGroups& groups) {
                                    .exit_interval = c.exit_interval};
   install_stop_handlers();
   const TrainingResult result = TrainingRun(trainer, *train_data, cadence, hooks).run();
+  refresh_report();  // with the end-of-run scores, and for a run that stopped or failed
   if (result.outcome == TrainingOutcome::Failed) return 3;
   if (result.outcome == TrainingOutcome::Finished && target.device == Device::CUDA) {
     char line[128];
