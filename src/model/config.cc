@@ -9,7 +9,9 @@
 namespace weft {
 
 const char* architecture_name(Architecture a) {
-  return a == Architecture::DecoderOnly ? "decoder-only" : "encoder-decoder";
+  return a == Architecture::DecoderOnly      ? "decoder-only"
+         : a == Architecture::EncoderDecoder ? "encoder-decoder"
+                                             : "encoder-only";
 }
 
 namespace {

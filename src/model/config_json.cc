@@ -129,7 +129,8 @@ const std::vector<Field>& fields() {
 template <>
 const EnumNames<Architecture>& enum_names<Architecture>() {
   static const EnumNames<Architecture> names = {{Architecture::DecoderOnly, "decoder-only"},
-                                                {Architecture::EncoderDecoder, "encoder-decoder"}};
+                                                {Architecture::EncoderDecoder, "encoder-decoder"},
+                                                {Architecture::EncoderOnly, "encoder-only"}};
   return names;
 }
 

@@ -10,7 +10,7 @@
 
 namespace weft {
 
-enum class Architecture { DecoderOnly, EncoderDecoder };
+enum class Architecture { DecoderOnly, EncoderDecoder, EncoderOnly };
 enum class NormPlacement { Pre, Post };
 enum class PositionEncoding { Learned, Sinusoidal };
 
