@@ -29,7 +29,8 @@ struct Layout {
 };
 
 TEST(MlmSpecials, CharAndByteIdLayouts) {
-  for (const Layout& l : {Layout{false, 0, -1, -1, 1, 2, 3, 4}, Layout{true, 0, 1, 2, 3, 4, 5, 6}}) {
+  for (const Layout& l :
+       {Layout{false, 0, -1, -1, 1, 2, 3, 4}, Layout{true, 0, 1, 2, 3, 4, 5, 6}}) {
     const auto chars = make_char_tokenizer("ab", l.with_specials, /*mlm_specials=*/true);
     const auto bytes = make_byte_tokenizer(l.with_specials, /*mlm_specials=*/true);
     for (const Tokenizer* tok : {chars.get(), bytes.get()}) {
@@ -49,8 +50,8 @@ TEST(MlmSpecials, CharAndByteIdLayouts) {
     EXPECT_EQ(bytes->encode("a"), (std::vector<int32_t>{l.first + 'a'}));
   }
   for (const bool with_specials : {false, true}) {
-    for (const auto& tok : {make_char_tokenizer("ab", with_specials),
-                            make_byte_tokenizer(with_specials)}) {
+    for (const auto& tok :
+         {make_char_tokenizer("ab", with_specials), make_byte_tokenizer(with_specials)}) {
       EXPECT_EQ(tok->cls_id(), -1);
       EXPECT_EQ(tok->sep_id(), -1);
       EXPECT_EQ(tok->mask_id(), -1);
