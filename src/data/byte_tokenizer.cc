@@ -18,7 +18,8 @@ class ByteTokenizer final : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text) const override {
     return data::encode_with_mlm_specials(
         text, specials_.mlm, [&](std::string_view segment, size_t, std::vector<int32_t>& ids) {
-          for (const char c : segment) ids.push_back(specials_.first + static_cast<unsigned char>(c));
+          for (const char c : segment)
+            ids.push_back(specials_.first + static_cast<unsigned char>(c));
         });
   }
 
@@ -34,9 +35,7 @@ class ByteTokenizer final : public Tokenizer {
   int32_t sep_id() const override { return specials_.mlm.sep; }
   int32_t mask_id() const override { return specials_.mlm.mask; }
 
-  uint64_t vocabulary_hash() const override {
-    return data::fnv1a(specials_.hash_prefix("byte"));
-  }
+  uint64_t vocabulary_hash() const override { return data::fnv1a(specials_.hash_prefix("byte")); }
 
   void save(const std::string& dir) const override {
     nlohmann::json json = data::tokenizer_json_header(*this);

@@ -29,7 +29,8 @@ class CharTokenizer final : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text) const override {
     return data::encode_with_mlm_specials(
-        text, specials_.mlm, [&](std::string_view segment, size_t offset, std::vector<int32_t>& ids) {
+        text, specials_.mlm,
+        [&](std::string_view segment, size_t offset, std::vector<int32_t>& ids) {
           for (size_t i = 0; i < segment.size(); ++i) {
             const int32_t id = id_of_[static_cast<unsigned char>(segment[i])];
             if (id < 0) refuse(text, offset + i);
@@ -109,8 +110,7 @@ std::unique_ptr<Tokenizer> load_char_tokenizer(const nlohmann::json& json,
                " is ", chars[i]);
   }
   return std::make_unique<CharTokenizer>(std::vector<uint8_t>(chars.begin(), chars.end()),
-                                         json.at("specials").get<bool>(),
-                                         mlm_specials_field(json));
+                                         json.at("specials").get<bool>(), mlm_specials_field(json));
 }
 
 }  // namespace data

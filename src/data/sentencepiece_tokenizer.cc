@@ -169,8 +169,9 @@ void SentencePieceOptions::validate() const {
   WEFT_CHECK(model_type == "bpe" || model_type == "unigram", "sentencepiece: model type '",
              model_type, "' is not one of bpe, unigram");
   const int64_t least = mlm_specials ? 11 : 8;
-  WEFT_CHECK(vocab_size >= least, "sentencepiece: vocab size ", vocab_size, " is too small (at least ",
-             least, ": ", mlm_specials ? 7 : 4, " specials, the newline and some characters)");
+  WEFT_CHECK(vocab_size >= least, "sentencepiece: vocab size ", vocab_size,
+             " is too small (at least ", least, ": ", mlm_specials ? 7 : 4,
+             " specials, the newline and some characters)");
   WEFT_CHECK(character_coverage > 0.0 && character_coverage <= 1.0,
              "sentencepiece: character coverage ", character_coverage, " is not in (0, 1]");
 }

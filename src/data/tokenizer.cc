@@ -153,7 +153,9 @@ void TokenizerSpec::validate() const {
 
 std::unique_ptr<Tokenizer> build_tokenizer(const TokenizerSpec& spec, std::string_view corpus) {
   spec.validate();
-  if (spec.kind == "char") return make_char_tokenizer(corpus, spec.with_specials, spec.mlm_specials);
+  if (spec.kind == "char") {
+    return make_char_tokenizer(corpus, spec.with_specials, spec.mlm_specials);
+  }
   if (spec.kind == "byte") return make_byte_tokenizer(spec.with_specials, spec.mlm_specials);
   SentencePieceOptions options = spec.sentencepiece;
   options.mlm_specials = options.mlm_specials || spec.mlm_specials;
