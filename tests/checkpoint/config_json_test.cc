@@ -94,8 +94,8 @@ TEST(ConfigJson, RefusesUnknownMissingAndMistypedKeysByName) {
   EXPECT_EQ(refusal("norm", "middle"),
             "model config: key 'norm' must be \"pre\" or \"post\", got \"middle\"");
   EXPECT_EQ(refusal("architecture", "decoder"),
-            "model config: key 'architecture' must be \"decoder-only\" or \"encoder-decoder\", got "
-            "\"decoder\"");
+            "model config: key 'architecture' must be \"decoder-only\" or \"encoder-decoder\" or "
+            "\"encoder-only\", got \"decoder\"");
   EXPECT_EQ(refusal("activation", nullptr),
             "model config: key 'activation' must be \"relu\" or \"gelu\", got null");
 
