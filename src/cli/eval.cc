@@ -20,7 +20,7 @@
 #include "weft/data/loader.h"
 #include "weft/inference/metric_signature.h"
 #include "weft/inference/translation_score.h"
-#include "weft/model/encoder_only.h"
+#include "weft/inference/masked_lm_score.h"
 #include "weft/tensor/error.h"
 
 namespace po = boost::program_options;
@@ -188,14 +188,16 @@ int run_eval(int argc, char** argv) {
   }
   // A masked LM also counts the masked tokens it predicts exactly.
   auto* masked_lm = dynamic_cast<EncoderOnly*>(run.model.get());
-  if (masked_lm) masked_lm->head().decoder().count_correct(true);
+  MaskedLmScore mlm;
   LossSum total;
-  int64_t correct = 0;
-  for (int64_t i = 0; i < batches; ++i) {
+  if (masked_lm) {
+    mlm = score_masked_lm(*masked_lm, *stream, batches);
+    total = mlm.loss;
+  }
+  for (int64_t i = 0; i < batches && !masked_lm; ++i) {
     const LossSum part = run.model->forward(stream->next(), StepContext{});
     total.sum += part.sum;
     total.tokens += part.tokens;
-    if (masked_lm) correct += masked_lm->head().decoder().correct();
   }
   const double loss = total.mean();
   nlohmann::json result = {{"checkpoint", run.checkpoint.dir},
@@ -207,12 +209,11 @@ int run_eval(int argc, char** argv) {
   std::printf("%s split: loss %.4f, perplexity %.3f (%ld batches)\n", split.c_str(), loss,
               std::exp(loss), static_cast<long>(batches));
   if (masked_lm) {
-    const double accuracy =
-        total.tokens > 0 ? static_cast<double>(correct) / static_cast<double>(total.tokens) : 0.0;
     std::printf("%s split: masked-LM accuracy %.2f%% (%ld of %ld masked tokens)\n", split.c_str(),
-                100.0 * accuracy, static_cast<long>(correct), static_cast<long>(total.tokens));
-    result["mlm_accuracy"] = accuracy;
-    result["masked_tokens"] = total.tokens;
+                100.0 * mlm.accuracy(), static_cast<long>(mlm.correct),
+                static_cast<long>(mlm.loss.tokens));
+    result["mlm_accuracy"] = mlm.accuracy();
+    result["masked_tokens"] = mlm.loss.tokens;
   }
   if (data.is_translation()) {
     const TranslationScore s =

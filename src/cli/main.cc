@@ -21,12 +21,16 @@ const Command kCommands[] = {
     {"prepare", "turn text into a dataset of token shards", weft::cli::run_prepare},
     {"train", "train a model from a config and/or --section.key options", weft::cli::run_train},
     {"eval",
-     "loss and perplexity of a checkpoint (BLEU, chrF2, exact match for translation; "
+     "loss and perplexity of a checkpoint (BLEU, chrF2, exact match for translation; masked-LM "
+     "accuracy; "
      "--source/--reference: score an outside test set)",
      weft::cli::run_eval},
     {"generate", "continue a prompt with a language model", weft::cli::run_generate},
+    {"fill", "guess the [MASK] tokens of a text with a masked language model",
+     weft::cli::run_fill},
     {"translate", "translate lines of stdin or a file", weft::cli::run_translate},
-    {"export", "write a checkpoint in Hugging Face GPT-2 form", weft::cli::run_export},
+    {"export", "write a checkpoint in Hugging Face form (GPT-2, LLaMA, BERT, Marian)",
+     weft::cli::run_export},
     {"average", "average the parameters of a run's last checkpoints into a new one",
      weft::cli::run_average},
     {"bench", "measure training tokens/s, GFLOP/s and MFU of a model", weft::cli::run_bench},

@@ -41,6 +41,10 @@ int run_prepare(int argc, char** argv) {
       ("vocab-size", po::value<int64_t>()->default_value(8000), "SentencePiece vocabulary size")
       ("sp-model", po::value<std::string>()->default_value("bpe"), "SentencePiece model: bpe | unigram")
       ("separate-vocab", po::bool_switch(), "translation: one vocabulary per side")
+      ("mlm-specials", po::bool_switch(),
+       "language modelling: add [CLS] [SEP] [MASK] and a pad to the vocabulary, as an "
+       "encoder-only (masked LM) model needs; the text's literal [CLS], [SEP], [MASK] and "
+       "[PAD] become those tokens")
       ("builtin", po::value<std::string>(), "write a built-in dataset instead: numbers | numbers-lm");
   po::variables_map vm;
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
@@ -50,6 +54,10 @@ int run_prepare(int argc, char** argv) {
     return vm.count(key) ? vm[key].as<std::string>() : std::string();
   };
 
+  const bool mlm_specials = vm["mlm-specials"].as<bool>();
+  WEFT_CHECK(!(mlm_specials && vm.count("builtin")), "--mlm-specials cannot be combined with ",
+             "--builtin: the built-in datasets have fixed vocabularies; prepare your own text ",
+             "with --input and --mlm-specials");
   if (vm.count("builtin")) {
     print_summary(prepare_builtin(get("builtin"), out));
     return 0;
@@ -58,6 +66,7 @@ int run_prepare(int argc, char** argv) {
   spec.kind = get("tokenizer");
   spec.sentencepiece.vocab_size = vm["vocab-size"].as<int64_t>();
   spec.sentencepiece.model_type = get("sp-model");
+  spec.mlm_specials = mlm_specials;
 
   const bool translation = vm.count("source") || vm.count("target");
   WEFT_CHECK(translation != static_cast<bool>(vm.count("input")),
@@ -65,6 +74,8 @@ int run_prepare(int argc, char** argv) {
   if (translation) {
     WEFT_CHECK(vm.count("source") && vm.count("target"),
                "translation needs both --source and --target");
+    WEFT_CHECK(!mlm_specials, "--mlm-specials is for a masked language model's corpus (--input); ",
+               "a translation dataset (--source, --target) has no use for [CLS] [SEP] [MASK]");
     PrepareTranslationOptions o;
     o.source = get("source"), o.target = get("target");
     o.val_source = get("val-source"), o.val_target = get("val-target");

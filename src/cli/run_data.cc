@@ -4,6 +4,7 @@
 
 #include "weft/data/builtin.h"
 #include "weft/data/loader.h"
+#include "weft/data/mlm_loader.h"
 #include "weft/tensor/error.h"
 
 namespace weft::cli {
@@ -34,10 +35,16 @@ void fit_model_to_data(ModelConfig& model, const DatasetInfo& data) {
                                                                      : DatasetKind::LanguageModel),
              " corpus, but the model is ", architecture_name(model.architecture),
              ": a translation corpus needs an encoder-decoder preset, a language-model corpus a "
-             "decoder-only one");
+             "decoder-only or encoder-only one");
+  WEFT_CHECK(model.architecture != Architecture::EncoderOnly || data.tokenizer->has_mlm_specials(),
+             "data.dataset '", data.dir, "' has no [CLS] [SEP] [MASK] [PAD] tokens, which the ",
+             "encoder-only (masked LM) model needs; prepare it again with weft prepare ",
+             "--mlm-specials");
   model.vocab_size = data.tokenizer->vocab_size();
   model.source_vocab_size = data.shared_vocabulary ? 0 : data.source_tokenizer->vocab_size();
   model.pad_id = data.tokenizer->pad_id();
+  // A masked LM's segments are counted in [SEP] tokens.
+  if (model.encoder_only()) model.sep_id = data.tokenizer->sep_id();
 }
 
 std::unique_ptr<BatchStream> make_stream(const DatasetInfo& data, const RunConfig& config,
@@ -56,6 +63,9 @@ std::unique_ptr<BatchStream> make_stream(const DatasetInfo& data, const RunConfi
   const int64_t seq = config.seq_len > 0 ? config.seq_len : config.model.max_seq_len;
   WEFT_CHECK(seq <= config.model.max_seq_len, "data.seq_len ", seq,
              " is longer than the model's context model.max_seq_len ", config.model.max_seq_len);
+  if (config.model.architecture == Architecture::EncoderOnly) {
+    return std::make_unique<MlmLoader>(data, split, micro_batch, seq, seed, dp_rank, dp_size);
+  }
   return std::make_unique<LmLoader>(data, split, micro_batch, seq, seed, dp_rank, dp_size);
 }
 

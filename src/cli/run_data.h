@@ -16,11 +16,13 @@ namespace weft::cli {
 DatasetInfo open_dataset(const std::string& dataset);
 
 // Sets the vocabulary sizes and pad id of `model` from the data, and checks
-// the family fits the data (a translation corpus needs an encoder-decoder).
+// the family fits the data (a translation corpus needs an encoder-decoder, an
+// encoder-only model a tokenizer with MLM specials).
 void fit_model_to_data(ModelConfig& model, const DatasetInfo& data);
 
 // Training (shuffled, seeded) or evaluation (fixed) batches of `split`;
-// data-parallel rank dp_rank of dp_size gets its rows of every batch.
+// data-parallel rank dp_rank of dp_size gets its rows of every batch. An
+// encoder-only model gets MlmLoader's [CLS] window [SEP] rows, unmasked.
 std::unique_ptr<BatchStream> make_stream(const DatasetInfo& data, const RunConfig& config,
                                         const std::string& split, bool training,
                                         int64_t dp_rank = 0, int64_t dp_size = 1);

@@ -1,5 +1,6 @@
-// The byte tokenizer: id = byte value, shifted past the three specials when
-// asked for. Every text is representable, so encode never refuses.
+// The byte tokenizer: id = byte value, shifted past the specials when asked
+// for (the layout in tokenizer.h). Every text is representable, so encode
+// never refuses.
 
 #include "data/tokenizer_file.h"
 #include "weft/tensor/error.h"
@@ -9,51 +10,53 @@ namespace {
 
 class ByteTokenizer final : public Tokenizer {
  public:
-  explicit ByteTokenizer(bool with_specials) : first_(with_specials ? 3 : 0) {}
+  ByteTokenizer(bool with_specials, bool mlm_specials) : specials_(with_specials, mlm_specials) {}
 
   std::string kind() const override { return "byte"; }
-  int64_t vocab_size() const override { return first_ + 256; }
+  int64_t vocab_size() const override { return specials_.first + 256; }
 
   std::vector<int32_t> encode(std::string_view text) const override {
-    std::vector<int32_t> ids(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-      ids[i] = first_ + static_cast<unsigned char>(text[i]);
-    }
-    return ids;
+    return data::encode_with_mlm_specials(
+        text, specials_.mlm, [&](std::string_view segment, size_t, std::vector<int32_t>& ids) {
+          for (const char c : segment)
+            ids.push_back(specials_.first + static_cast<unsigned char>(c));
+        });
   }
 
   std::string decode(const std::vector<int32_t>& ids) const override {
-    return data::decode_bytes(ids, "byte", vocab_size(), first_, [](int32_t byte) { return byte; });
+    return data::decode_bytes(ids, "byte", vocab_size(), specials_.first, specials_.mlm,
+                              [](int32_t byte) { return byte; });
   }
 
-  int32_t pad_id() const override { return first_ > 0 ? 0 : -1; }
-  int32_t bos_id() const override { return first_ > 0 ? 1 : -1; }
-  int32_t eos_id() const override { return first_ > 0 ? 2 : -1; }
+  int32_t pad_id() const override { return specials_.pad; }
+  int32_t bos_id() const override { return specials_.bos; }
+  int32_t eos_id() const override { return specials_.eos; }
+  int32_t cls_id() const override { return specials_.mlm.cls; }
+  int32_t sep_id() const override { return specials_.mlm.sep; }
+  int32_t mask_id() const override { return specials_.mlm.mask; }
 
-  uint64_t vocabulary_hash() const override {
-    return data::fnv1a(first_ > 0 ? "weft-byte+specials" : "weft-byte");
-  }
+  uint64_t vocabulary_hash() const override { return data::fnv1a(specials_.hash_prefix("byte")); }
 
   void save(const std::string& dir) const override {
     nlohmann::json json = data::tokenizer_json_header(*this);
-    json["specials"] = first_ > 0;
+    json["specials"] = specials_.with_specials;
     data::write_tokenizer_json(dir, json);
   }
 
  private:
-  int32_t first_;  // id of byte 0
+  data::LeadingSpecials specials_;
 };
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> make_byte_tokenizer(bool with_specials) {
-  return std::make_unique<ByteTokenizer>(with_specials);
+std::unique_ptr<Tokenizer> make_byte_tokenizer(bool with_specials, bool mlm_specials) {
+  return std::make_unique<ByteTokenizer>(with_specials, mlm_specials);
 }
 
 namespace data {
 
 std::unique_ptr<Tokenizer> load_byte_tokenizer(const nlohmann::json& json, const std::string&) {
-  return std::make_unique<ByteTokenizer>(json.at("specials").get<bool>());
+  return std::make_unique<ByteTokenizer>(json.at("specials").get<bool>(), mlm_specials_field(json));
 }
 
 }  // namespace data

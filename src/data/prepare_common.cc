@@ -39,13 +39,19 @@ void write_meta(const std::string& out_dir, nlohmann::json meta) {
 }
 
 nlohmann::json tokenizer_entry(const Tokenizer& tokenizer, const std::string& sub) {
-  return {{"kind", tokenizer.kind()},
-          {"dir", sub},
-          {"vocab_size", tokenizer.vocab_size()},
-          {"vocabulary_hash", hash_hex(tokenizer.vocabulary_hash())},
-          {"pad_id", tokenizer.pad_id()},
-          {"bos_id", tokenizer.bos_id()},
-          {"eos_id", tokenizer.eos_id()}};
+  nlohmann::json entry = {{"kind", tokenizer.kind()},
+                          {"dir", sub},
+                          {"vocab_size", tokenizer.vocab_size()},
+                          {"vocabulary_hash", hash_hex(tokenizer.vocabulary_hash())},
+                          {"pad_id", tokenizer.pad_id()},
+                          {"bos_id", tokenizer.bos_id()},
+                          {"eos_id", tokenizer.eos_id()}};
+  if (tokenizer.has_mlm_specials()) {
+    entry["cls_id"] = tokenizer.cls_id();
+    entry["sep_id"] = tokenizer.sep_id();
+    entry["mask_id"] = tokenizer.mask_id();
+  }
+  return entry;
 }
 
 }  // namespace weft::data

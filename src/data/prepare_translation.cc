@@ -60,6 +60,8 @@ void PrepareTranslationOptions::validate() const {
     WEFT_CHECK(val_fraction > 0.0 && val_fraction < 1.0, "prepare: val fraction ", val_fraction,
                " is not in (0, 1); give held-out files instead");
   }
+  WEFT_CHECK(!tokenizer.mlm_specials, "prepare: MLM specials ([CLS] [SEP] [MASK]) are for a ",
+             "masked language model's corpus (--input); a translation dataset has no use for them");
   tokenizer.validate();
 }
 

@@ -1,7 +1,9 @@
 // SentencePiece (BPE or unigram), trained by the library. The choices that
 // make decode(encode(text)) == text: identity normalisation, no dummy prefix,
 // whitespace kept as is, and "\n" as a piece of its own (the trainer reads
-// lines, so it would otherwise never see one). Ids: pad 0, bos 1, eos 2, unk 3.
+// lines, so it would otherwise never see one). Ids: pad 0, bos 1, eos 2, unk 3;
+// with MLM specials, [CLS] [SEP] [MASK] are user-defined pieces (never split,
+// decoded as their text) and "[PAD]" in a text is the pad id.
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
@@ -22,7 +24,8 @@ constexpr const char* kModelFile = "tokenizer.model";
 class SentencePieceTokenizer final : public Tokenizer {
  public:
   // `source` names where the model came from, for messages.
-  SentencePieceTokenizer(std::string serialized, std::string model_type, const std::string& source)
+  SentencePieceTokenizer(std::string serialized, std::string model_type, bool mlm_specials,
+                         const std::string& source)
       : serialized_(std::move(serialized)), model_type_(std::move(model_type)) {
     const auto status = processor_.LoadFromSerializedProto(serialized_);
     WEFT_CHECK(status.ok(), source, ": not a SentencePiece model: ", status.ToString());
@@ -32,28 +35,20 @@ class SentencePieceTokenizer final : public Tokenizer {
     newline_id_ = processor_.PieceToId("\n");
     WEFT_CHECK(newline_id_ != processor_.unk_id(), source,
                ": the model has no newline piece; train it with weft");
+    if (mlm_specials) {
+      mlm_ = {piece_id(data::kClsText, source), piece_id(data::kSepText, source),
+              piece_id(data::kMaskText, source), processor_.pad_id()};
+    }
   }
 
   std::string kind() const override { return "sentencepiece"; }
   int64_t vocab_size() const override { return processor_.GetPieceSize(); }
 
-  // Line by line, so a long text costs no more than its longest line.
   std::vector<int32_t> encode(std::string_view text) const override {
-    std::vector<int32_t> ids;
-    std::vector<int> line_ids;
-    size_t begin = 0;
-    while (begin <= text.size()) {
-      size_t end = text.find('\n', begin);
-      if (end == std::string_view::npos) end = text.size();
-      if (end > begin) {
-        const auto status = processor_.Encode(text.substr(begin, end - begin), &line_ids);
-        WEFT_CHECK(status.ok(), "sentencepiece tokenizer: cannot encode: ", status.ToString());
-        ids.insert(ids.end(), line_ids.begin(), line_ids.end());
-      }
-      if (end < text.size()) ids.push_back(newline_id_);
-      begin = end + 1;
-    }
-    return ids;
+    return data::encode_with_mlm_specials(
+        text, mlm_, [this](std::string_view segment, size_t, std::vector<int32_t>& ids) {
+          encode_lines(segment, ids);
+        });
   }
 
   std::string decode(const std::vector<int32_t>& ids) const override {
@@ -73,6 +68,9 @@ class SentencePieceTokenizer final : public Tokenizer {
   int32_t pad_id() const override { return processor_.pad_id(); }
   int32_t bos_id() const override { return processor_.bos_id(); }
   int32_t eos_id() const override { return processor_.eos_id(); }
+  int32_t cls_id() const override { return mlm_.cls; }
+  int32_t sep_id() const override { return mlm_.sep; }
+  int32_t mask_id() const override { return mlm_.mask; }
 
   // Pieces and scores in id order: what decides both encoding and decoding,
   // without the trainer's bookkeeping (input names, thread counts).
@@ -108,10 +106,36 @@ class SentencePieceTokenizer final : public Tokenizer {
   }
 
  private:
+  int32_t piece_id(const char* piece, const std::string& source) const {
+    const int id = processor_.PieceToId(piece);
+    WEFT_CHECK(id != processor_.unk_id(), source, ": the model has no ", piece,
+               " piece, though its tokenizer.json says it has MLM specials; prepare the "
+               "dataset again with --mlm-specials");
+    return id;
+  }
+
+  // Line by line, so a long text costs no more than its longest line.
+  void encode_lines(std::string_view text, std::vector<int32_t>& ids) const {
+    std::vector<int> line_ids;
+    size_t begin = 0;
+    while (begin <= text.size()) {
+      size_t end = text.find('\n', begin);
+      if (end == std::string_view::npos) end = text.size();
+      if (end > begin) {
+        const auto status = processor_.Encode(text.substr(begin, end - begin), &line_ids);
+        WEFT_CHECK(status.ok(), "sentencepiece tokenizer: cannot encode: ", status.ToString());
+        ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+      }
+      if (end < text.size()) ids.push_back(newline_id_);
+      begin = end + 1;
+    }
+  }
+
   std::string serialized_;
   std::string model_type_;
   sentencepiece::SentencePieceProcessor processor_;
   int32_t newline_id_ = -1;
+  data::MlmSpecialIds mlm_;
 };
 
 // The trainer pulls sentences (lines) one at a time; empty lines carry nothing.
@@ -144,8 +168,10 @@ class LineIterator final : public sentencepiece::SentenceIterator {
 void SentencePieceOptions::validate() const {
   WEFT_CHECK(model_type == "bpe" || model_type == "unigram", "sentencepiece: model type '",
              model_type, "' is not one of bpe, unigram");
-  WEFT_CHECK(vocab_size >= 8, "sentencepiece: vocab size ", vocab_size,
-             " is too small (at least 8: 4 specials, the newline and some characters)");
+  const int64_t least = mlm_specials ? 11 : 8;
+  WEFT_CHECK(vocab_size >= least, "sentencepiece: vocab size ", vocab_size,
+             " is too small (at least ", least, ": ", mlm_specials ? 7 : 4,
+             " specials, the newline and some characters)");
   WEFT_CHECK(character_coverage > 0.0 && character_coverage <= 1.0,
              "sentencepiece: character coverage ", character_coverage, " is not in (0, 1]");
 }
@@ -164,7 +190,7 @@ std::unique_ptr<Tokenizer> train_sentencepiece(std::string_view text,
       {"normalization_rule_name", "identity"},
       {"add_dummy_prefix", "false"},
       {"remove_extra_whitespaces", "false"},
-      {"user_defined_symbols", "\n"},
+      {"user_defined_symbols", options.mlm_specials ? "\n,[CLS],[SEP],[MASK]" : "\n"},
       // A soft limit: a small corpus yields fewer pieces rather than an error.
       {"hard_vocab_limit", "false"},
       {"minloglevel", "2"},
@@ -176,7 +202,7 @@ std::unique_ptr<Tokenizer> train_sentencepiece(std::string_view text,
   WEFT_CHECK(status.ok(), "sentencepiece: training a ", options.model_type, " model of ",
              options.vocab_size, " pieces failed: ", status.ToString());
   return std::make_unique<SentencePieceTokenizer>(std::move(serialized), options.model_type,
-                                                  "sentencepiece training");
+                                                  options.mlm_specials, "sentencepiece training");
 }
 
 std::optional<SentencePieceModel> sentencepiece_model(const Tokenizer& tokenizer) {
@@ -193,8 +219,9 @@ std::unique_ptr<Tokenizer> load_sentencepiece_tokenizer(const nlohmann::json& js
   const std::string model_path =
       join_inside(dir, json.at("model_file").get<std::string>(), path + ": model_file");
   std::string serialized = read_file(model_path, "SentencePiece model named by " + path);
-  return std::make_unique<SentencePieceTokenizer>(
-      std::move(serialized), json.at("model_type").get<std::string>(), model_path);
+  return std::make_unique<SentencePieceTokenizer>(std::move(serialized),
+                                                  json.at("model_type").get<std::string>(),
+                                                  mlm_specials_field(json), model_path);
 }
 
 }  // namespace data

@@ -1,5 +1,6 @@
 // load_tokenizer and what every kind shares.
 
+#include <algorithm>
 #include <cstdio>
 
 #include "data/file_io.h"
@@ -49,15 +50,53 @@ std::string describe_character(std::string_view text, size_t pos) {
   return std::string("byte ") + hex;
 }
 
+LeadingSpecials::LeadingSpecials(bool with_specials, bool mlm_specials)
+    : with_specials(with_specials), mlm_specials(mlm_specials) {
+  if (with_specials) pad = 0, bos = 1, eos = 2, first = 3;
+  if (mlm_specials) {
+    pad = 0;
+    first = std::max(first, 1);
+    mlm = {first, first + 1, first + 2, pad};
+    first += 3;
+  }
+}
+
+std::string LeadingSpecials::hash_prefix(const char* kind) const {
+  std::string prefix = std::string("weft-") + kind;
+  if (with_specials) prefix += "+specials";
+  if (mlm_specials) prefix += "+mlm";
+  return prefix;
+}
+
+const char* mlm_special_text(int32_t id, const MlmSpecialIds& mlm) {
+  if (id < 0) return nullptr;
+  if (id == mlm.cls) return kClsText;
+  if (id == mlm.sep) return kSepText;
+  if (id == mlm.mask) return kMaskText;
+  return nullptr;
+}
+
 nlohmann::json tokenizer_json_header(const Tokenizer& tokenizer) {
-  return {{"format", "weft-tokenizer"},
-          {"version", 1},
-          {"kind", tokenizer.kind()},
-          {"vocab_size", tokenizer.vocab_size()},
-          {"vocabulary_hash", hash_hex(tokenizer.vocabulary_hash())},
-          {"pad_id", tokenizer.pad_id()},
-          {"bos_id", tokenizer.bos_id()},
-          {"eos_id", tokenizer.eos_id()}};
+  nlohmann::json json = {{"format", "weft-tokenizer"},
+                         {"version", 1},
+                         {"kind", tokenizer.kind()},
+                         {"vocab_size", tokenizer.vocab_size()},
+                         {"vocabulary_hash", hash_hex(tokenizer.vocabulary_hash())},
+                         {"pad_id", tokenizer.pad_id()},
+                         {"bos_id", tokenizer.bos_id()},
+                         {"eos_id", tokenizer.eos_id()}};
+  // Only when present, so a tokenizer without them writes the file it always did.
+  if (tokenizer.has_mlm_specials()) {
+    json["mlm_specials"] = true;
+    json["cls_id"] = tokenizer.cls_id();
+    json["sep_id"] = tokenizer.sep_id();
+    json["mask_id"] = tokenizer.mask_id();
+  }
+  return json;
+}
+
+bool mlm_specials_field(const nlohmann::json& json) {
+  return json.contains("mlm_specials") && json.at("mlm_specials").get<bool>();
 }
 
 void write_tokenizer_json(const std::string& dir, const nlohmann::json& json) {
@@ -114,9 +153,13 @@ void TokenizerSpec::validate() const {
 
 std::unique_ptr<Tokenizer> build_tokenizer(const TokenizerSpec& spec, std::string_view corpus) {
   spec.validate();
-  if (spec.kind == "char") return make_char_tokenizer(corpus, spec.with_specials);
-  if (spec.kind == "byte") return make_byte_tokenizer(spec.with_specials);
-  return train_sentencepiece(corpus, spec.sentencepiece);
+  if (spec.kind == "char") {
+    return make_char_tokenizer(corpus, spec.with_specials, spec.mlm_specials);
+  }
+  if (spec.kind == "byte") return make_byte_tokenizer(spec.with_specials, spec.mlm_specials);
+  SentencePieceOptions options = spec.sentencepiece;
+  options.mlm_specials = options.mlm_specials || spec.mlm_specials;
+  return train_sentencepiece(corpus, options);
 }
 
 }  // namespace weft

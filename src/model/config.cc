@@ -9,12 +9,9 @@
 namespace weft {
 
 const char* architecture_name(Architecture a) {
-  switch (a) {
-    case Architecture::DecoderOnly: return "decoder-only";
-    case Architecture::EncoderDecoder: return "encoder-decoder";
-    case Architecture::EncoderOnly: return "encoder-only";
-  }
-  return "unknown";
+  return a == Architecture::DecoderOnly      ? "decoder-only"
+         : a == Architecture::EncoderDecoder ? "encoder-decoder"
+                                             : "encoder-only";
 }
 
 namespace {

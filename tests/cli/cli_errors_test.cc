@@ -104,5 +104,15 @@ TEST_F(CliErrors, TranslationFilesWithDifferentLineCounts) {
   EXPECT_FALSE(fs::exists(dir_ / "data" / "pairs" / "meta.json"));
 }
 
+TEST_F(CliErrors, MlmSpecialsOnlyForALanguageModelCorpus) {
+  write_file(dir_ / "src.txt", "one\ntwo\n");
+  write_file(dir_ / "tgt.txt", "eins\nzwei\n");
+  expect_refused("prepare --source src.txt --target tgt.txt --mlm-specials --out data/pairs",
+                 {"--mlm-specials", "translation"});
+  expect_refused("prepare --builtin numbers-lm --mlm-specials --out data/numbers",
+                 {"--mlm-specials", "--builtin"});
+  EXPECT_FALSE(fs::exists(dir_ / "data"));
+}
+
 }  // namespace
 }  // namespace weft::testing

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "support/temp_dir.h"
@@ -102,6 +103,39 @@ TEST(PrepareLm, RefusesBeforeWritingAnything) {
   options.tokenizer.kind = "word";
   EXPECT_THROW(prepare_lm(options), Error);
   EXPECT_FALSE(std::filesystem::exists(dir / "data"));
+}
+
+TEST(PrepareLm, MlmSpecialsForEveryKindAndNotForTranslation) {
+  TempDir dir;
+  testing::write_text(dir / "train.txt", numbered_lines(300, "alpha [MASK] beta"));
+  PrepareLmOptions options;
+  options.input = dir / "train.txt";
+  options.tokenizer.mlm_specials = true;
+  options.tokenizer.sentencepiece.vocab_size = 60;
+  for (const std::string kind : {"char", "byte", "sentencepiece"}) {
+    options.tokenizer.kind = kind;
+    options.out_dir = dir / kind;
+    const DatasetInfo info = prepare_lm(options);
+    ASSERT_TRUE(info.tokenizer->has_mlm_specials()) << kind;
+    EXPECT_EQ(info.meta["tokenizer"]["mask_id"], info.tokenizer->mask_id());
+    // A literal [MASK] in the corpus is the mask token.
+    const std::vector<int32_t> tokens = all_tokens(info.shard_path("train"));
+    EXPECT_NE(std::find(tokens.begin(), tokens.end(), info.tokenizer->mask_id()), tokens.end());
+  }
+  PrepareLmOptions plain = options;
+  plain.tokenizer = {};
+  plain.out_dir = dir / "plain";
+  EXPECT_FALSE(prepare_lm(plain).meta["tokenizer"].contains("mask_id"));
+
+  testing::write_text(dir / "src.txt", numbered_lines(5, "one"));
+  testing::write_text(dir / "tgt.txt", numbered_lines(5, "eins"));
+  PrepareTranslationOptions pairs;
+  pairs.source = dir / "src.txt";
+  pairs.target = dir / "tgt.txt";
+  pairs.tokenizer.mlm_specials = true;
+  pairs.out_dir = dir / "pairs";
+  EXPECT_THROW(prepare_translation(pairs), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir / "pairs"));
 }
 
 TEST(PrepareTranslation, RefusesMismatchedLineCountsNamingBothFiles) {

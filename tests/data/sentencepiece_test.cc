@@ -2,14 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
+#include "support/error_testing.h"
 #include "support/temp_dir.h"
 #include "weft/data/tokenizer.h"
 #include "weft/tensor/error.h"
 
 namespace weft {
 namespace {
+
+using testing::error_of;
 
 // 600 lines of words from a small lexicon, in a fixed pseudo-random order.
 std::string generated_text() {
@@ -73,6 +77,48 @@ TEST(SentencePiece, ModelTypesGiveDifferentVocabularies) {
   unigram.model_type = "unigram";
   EXPECT_NE(train_sentencepiece(text, bpe)->vocabulary_hash(),
             train_sentencepiece(text, unigram)->vocabulary_hash());
+}
+
+TEST(SentencePiece, MlmSpecialsAreUserDefinedPieces) {
+  const std::string text = generated_text();
+  SentencePieceOptions options;
+  options.vocab_size = 80;
+  const auto plain = train_sentencepiece(text, options);
+  EXPECT_FALSE(plain->has_mlm_specials());
+  EXPECT_EQ(plain->mask_id(), -1);
+  options.mlm_specials = true;
+  const auto tok = train_sentencepiece(text, options);
+  ASSERT_TRUE(tok->has_mlm_specials());
+  EXPECT_EQ(tok->pad_id(), 0);
+  const std::set<int32_t> ids = {tok->cls_id(), tok->sep_id(), tok->mask_id()};
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_GT(*ids.begin(), 3);  // after pad, bos, eos, unk
+  EXPECT_NE(tok->vocabulary_hash(), plain->vocabulary_hash());
+
+  const std::vector<int32_t> encoded = tok->encode("[CLS]the [MASK] fox[SEP][PAD]");
+  ASSERT_GE(encoded.size(), 5u);
+  EXPECT_EQ(encoded.front(), tok->cls_id());
+  EXPECT_EQ(encoded.back(), tok->pad_id());
+  EXPECT_EQ(encoded[encoded.size() - 2], tok->sep_id());
+  EXPECT_EQ(std::count(encoded.begin(), encoded.end(), tok->mask_id()), 1);
+  EXPECT_EQ(tok->decode(encoded), "[CLS]the [MASK] fox[SEP]");
+  EXPECT_EQ(tok->decode(tok->encode(text)), text);
+
+  testing::TempDir dir;
+  tok->save(dir.path());
+  const auto loaded = load_tokenizer(dir.path());
+  EXPECT_EQ(loaded->mask_id(), tok->mask_id());
+  EXPECT_EQ(loaded->encode("the [MASK] fox"), tok->encode("the [MASK] fox"));
+
+  // Through the spec, as weft prepare --mlm-specials builds it.
+  TokenizerSpec spec;
+  spec.kind = "sentencepiece";
+  spec.mlm_specials = true;
+  spec.sentencepiece.vocab_size = 80;
+  EXPECT_EQ(build_tokenizer(spec, text)->vocabulary_hash(), tok->vocabulary_hash());
+  options.vocab_size = 10;
+  EXPECT_NE(error_of([&] { train_sentencepiece(text, options); }).find("at least 11"),
+            std::string::npos);
 }
 
 TEST(SentencePiece, RefusesBadOptionsAndAMissingModelFile) {

@@ -149,7 +149,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityCase{"reference_encdec.safetensors", DType::F32, 1e-4},
                       ParityCase{"reference_encdec.safetensors", DType::F64, 1e-10},
                       ParityCase{"reference_llama.safetensors", DType::F32, 1e-4},
-                      ParityCase{"reference_llama.safetensors", DType::F64, 1e-10}),
+                      ParityCase{"reference_llama.safetensors", DType::F64, 1e-10},
+                      ParityCase{"reference_bert.safetensors", DType::F32, 1e-4},
+                      ParityCase{"reference_bert.safetensors", DType::F64, 1e-10}),
     case_name);
 
 // The fixture's config is the one the brief describes, so a regenerated
@@ -181,7 +183,14 @@ TEST(ParityFixture, DescribesTheIntendedModels) {
   EXPECT_FALSE(llama.config().bias);
   EXPECT_FALSE(llama.config().tie_embeddings);
   EXPECT_EQ(llama.at("logits").shape(), (Shape{3, 7, 23}));
-  for (const ReferenceFixture* f : {&gpt, &encdec, &llama}) {
+  const ReferenceFixture bert("reference_bert.safetensors");
+  EXPECT_EQ(bert.config().architecture, Architecture::EncoderOnly);
+  EXPECT_EQ(bert.config().norm, NormPlacement::Post);
+  EXPECT_EQ(bert.config().n_token_types, 2);
+  EXPECT_EQ(bert.config().sep_id, 2);
+  EXPECT_EQ(bert.config().pad_id, 0);
+  EXPECT_LT(bert.tokens(), 10) << "a masked LM's loss reads a few positions";
+  for (const ReferenceFixture* f : {&gpt, &encdec, &llama, &bert}) {
     EXPECT_EQ(f->optim().steps, 5);
     EXPECT_EQ(f->optim().lr, 3e-3);
   }

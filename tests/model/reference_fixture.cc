@@ -40,9 +40,6 @@ ReferenceFixture::ReferenceFixture(const std::string& file)
     return v == a;
   };
   ModelConfig& c = config_;
-  c.architecture = choice("architecture", "decoder-only", "encoder-decoder")
-                       ? Architecture::DecoderOnly
-                       : Architecture::EncoderDecoder;
   c.vocab_size = integer("vocab_size");
   c.d_model = integer("d_model");
   c.n_heads = integer("n_heads");
@@ -67,12 +64,15 @@ ReferenceFixture::ReferenceFixture(const std::string& file)
   auto integer_or = [&](const char* key, int64_t fallback) {
     return file_.metadata.count(key) != 0 ? integer(key) : fallback;
   };
+  c.architecture = word("architecture", Architecture::DecoderOnly);
   c.positions = word("positions", PositionEncoding::Learned);
   c.norm_type = word("norm_type", NormType::LayerNorm);
   c.ffn = word("ffn", FeedForwardType::MLP);
   c.n_kv_heads = integer_or("n_kv_heads", 0);
   c.bias = integer_or("bias", 1) != 0;
   if (file_.metadata.count("rope_theta") != 0) c.rope_theta = real("rope_theta");
+  c.n_token_types = integer_or("n_token_types", 0);
+  c.sep_id = static_cast<int32_t>(integer_or("sep_id", -1));
   c.tie_embeddings = integer("tie_embeddings") != 0;
   c.scale_embeddings = integer("scale_embeddings") != 0;
   c.label_smoothing = real("label_smoothing");

@@ -14,6 +14,12 @@ norm placement, masks, loss), not from its kernels:
                                 (rotate-half), SwiGLU, grouped-query attention
                                 (4 query heads over 2 key/value heads), no
                                 biases, untied lm_head
+  reference_bert.safetensors    tiny BERT masked LM: bidirectional, padding,
+                                learned positions, two segments (counted in
+                                [SEP] tokens), the embeddings' layer norm,
+                                post-LN, GELU, the masked-LM head (transform,
+                                GELU, layer norm, tied decoder with a bias),
+                                loss on the masked positions only
 
 Each file holds, in float64: every parameter ("param.<name>"), the batch
 ("source", "input", "target", i32), the logits of the first forward
@@ -54,6 +60,12 @@ LLAMA = OrderedDict(
     ffn="swiglu", activation="gelu", positions="rotary", rope_theta=100.0, bias=0,
     tie_embeddings=0, scale_embeddings=0, label_smoothing=0.0, norm_eps=1e-5, pad_id=-1,
     batch=3, seq=7, seed=20240613)
+
+BERT = OrderedDict(
+    architecture="encoder-only", vocab_size=23, d_model=16, n_heads=2, d_ff=24, n_layers=2,
+    n_encoder_layers=0, max_seq_len=12, norm="post", activation="gelu", positions="learned",
+    n_token_types=2, sep_id=2, tie_embeddings=1, scale_embeddings=0, label_smoothing=0.0,
+    norm_eps=1e-5, pad_id=0, batch=3, seq=9, seed=20240614)
 
 ENCDEC = OrderedDict(
     architecture="encoder-decoder", vocab_size=19, d_model=12, n_heads=3, d_ff=20, n_layers=2,
@@ -129,6 +141,21 @@ def gpt_params(c, gen):
     p.layer_norm("decoder.final_norm", d, rms=is_rms(c))
     if not c["tie_embeddings"]:
         p.normal("lm_head.weight", (c["vocab_size"], d), 0.5)
+    return p
+
+
+def bert_params(c, gen):
+    p = Params(gen)
+    d = c["d_model"]
+    p.normal("encoder.embed_tokens.weight", (c["vocab_size"], d), 0.5)
+    p.normal("encoder.embed_positions.weight", (c["max_seq_len"], d), 0.2)
+    p.normal("encoder.embed_segments.weight", (c["n_token_types"], d), 0.2)
+    p.layer_norm("encoder.embed_norm", d)
+    for i in range(c["n_layers"]):
+        p.block(f"encoder.layers.{i}", c, cross=False)
+    p.linear("mlm_head.transform", d, d)
+    p.layer_norm("mlm_head.norm", d)
+    p.normal("mlm_head.decoder.bias", (c["vocab_size"],), 0.1, decay=False)
     return p
 
 
@@ -222,7 +249,8 @@ def sinusoidal_table(n, d):
 def embed(p, prefix, ids, c):
     d = c["d_model"]
     scale = math.sqrt(d) if c["scale_embeddings"] else 1.0
-    x = p["decoder.embed_tokens.weight"][ids] * scale  # one table: shared vocabulary / GPT
+    table = "encoder" if c["architecture"] == "encoder-only" else "decoder"
+    x = p[table + ".embed_tokens.weight"][ids] * scale  # one table: shared vocabulary / GPT
     T = ids.shape[1]
     if c["positions"] == "learned":
         return x + p[prefix + ".embed_positions.weight"][:T]
@@ -231,8 +259,17 @@ def embed(p, prefix, ids, c):
     return x + sinusoidal_table(c["max_seq_len"], d)[:T]
 
 
+def segments(ids, c):
+    """BERT's token types: the [SEP] tokens before each position, at most n_token_types - 1."""
+    sep = (ids == c["sep_id"]).long()
+    return (torch.cumsum(sep, dim=1) - sep).clamp(max=c["n_token_types"] - 1)
+
+
 def stack(p, prefix, ids, valid, causal, memory, memory_valid, n_layers, c):
     h = embed(p, prefix, ids, c)
+    if c["architecture"] == "encoder-only":
+        h = h + p[prefix + ".embed_segments.weight"][segments(ids, c)]
+        h = layer_norm(p, prefix + ".embed_norm", h, c)
     for i in range(n_layers):
         name = f"{prefix}.layers.{i}"
         h = residual(p, name + ".self_attn", h,
@@ -250,6 +287,12 @@ def stack(p, prefix, ids, valid, causal, memory, memory_valid, n_layers, c):
 def logits_of(p, batch, c):
     pad = c["pad_id"]
     key_valid = (lambda ids: ids != pad) if pad >= 0 else (lambda ids: None)
+    if c["architecture"] == "encoder-only":
+        h = stack(p, "encoder", batch["input"], key_valid(batch["input"]), False, None, None,
+                  c["n_layers"], c)
+        h = layer_norm(p, "mlm_head.norm",
+                       F.gelu(linear(p, "mlm_head.transform", h), approximate="tanh"), c)
+        return h @ p["encoder.embed_tokens.weight"].T + p["mlm_head.decoder.bias"]
     if c["architecture"] == "decoder-only":
         h = stack(p, "decoder", batch["input"], key_valid(batch["input"]), True, None, None,
                   c["n_layers"], c)
@@ -281,6 +324,24 @@ def gpt_batch(c, gen):
     return {"input": tokens[:, :-1].contiguous(), "target": target}
 
 
+def bert_batch(c, gen):
+    """[CLS] (1) tokens [SEP] (2), padding (0) after; row 0 has two segments;
+    about one ordinary position in four is a masked-LM target."""
+    B, T, V = c["batch"], c["seq"], c["vocab_size"]
+    inp = torch.randint(3, V, (B, T), generator=gen, dtype=torch.int32)
+    target = torch.full((B, T), -1, dtype=torch.int32)
+    for b, length in enumerate([9, 7, 5]):
+        inp[b, 0] = 1
+        inp[b, length - 1] = 2
+        inp[b, length:] = 0
+        for t in range(1, length - 1):
+            if (b + 3 * t) % 4 == 1:
+                target[b, t] = int(torch.randint(3, V, (1,), generator=gen))
+    inp[0, 4] = 2  # [CLS] a [SEP] b [SEP]
+    target[0, 4] = -1
+    return {"input": inp, "target": target}
+
+
 def encdec_batch(c, gen):
     B, S, T, V, pad = c["batch"], c["source_len"], c["target_len"], c["vocab_size"], c["pad_id"]
     source = torch.randint(1, V, (B, S), generator=gen, dtype=torch.int32)
@@ -297,9 +358,12 @@ def encdec_batch(c, gen):
 
 def build(c):
     gen = torch.Generator().manual_seed(c["seed"])
-    is_gpt = c["architecture"] == "decoder-only"
-    p = gpt_params(c, gen) if is_gpt else encdec_params(c, gen)
-    batch = gpt_batch(c, gen) if is_gpt else encdec_batch(c, gen)
+    arch = c["architecture"]
+    params, batches = {"decoder-only": (gpt_params, gpt_batch),
+                       "encoder-decoder": (encdec_params, encdec_batch),
+                       "encoder-only": (bert_params, bert_batch)}[arch]
+    p = params(c, gen)
+    batch = batches(c, gen)
     names = list(p.values)
     out = OrderedDict()
     for k in ("source", "input", "target"):
@@ -382,7 +446,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(here, "..", "data"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for name, c in (("gpt", GPT), ("encdec", ENCDEC), ("llama", LLAMA)):
+    for name, c in (("gpt", GPT), ("encdec", ENCDEC), ("llama", LLAMA), ("bert", BERT)):
         tensors, meta = build(c)
         path = os.path.normpath(os.path.join(args.out, f"reference_{name}.safetensors"))
         save_safetensors(path, tensors, meta)

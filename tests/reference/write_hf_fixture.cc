@@ -1,9 +1,11 @@
 // Writes the fixture that tests/reference/check_hf_export.py compares with
 // Hugging Face transformers: a random GPT-2-shaped (or LLaMA-shaped) model
 // exported by weft, tokens with weft's logits and loss, and a greedy
-// continuation through the KV cache. Not run by CI (transformers is not
-// installed there).
-//   write_hf_fixture DIR [gpt2|llama]
+// continuation through the KV cache; or (bert) a random BERT-shaped masked
+// LM, a padded batch with two segments and masked targets, weft's logits and
+// masked-LM loss, for tests/reference/check_hf_bert.py. Not run by CI
+// (transformers is not installed there).
+//   write_hf_fixture DIR [gpt2|llama|bert]
 
 #include <cstdio>
 
@@ -13,31 +15,63 @@
 #include "weft/inference/sampling.h"
 #include "weft/tensor/safetensors.h"
 #include "weft/inference/export_hf.h"
+#include "weft/inference/export_hf_bert.h"
 #include "weft/inference/export_hf_llama.h"
 
 using namespace weft;
 using namespace weft::testing;
 
+namespace {
+
+// A BERT-shaped model: pad 0, [CLS] 1, [SEP] 2. Row 0 holds two segments
+// ([CLS] a [SEP] b [SEP]), row 1 one segment and 5 pads; about one position
+// in five is a masked-LM target.
+int write_bert_fixture(const char* dir) {
+  ModelConfig c = model_preset("tiny-bert");
+  c.vocab_size = 101, c.d_model = 64, c.n_heads = 4, c.d_ff = 200, c.n_layers = 3;
+  c.max_seq_len = 64, c.pad_id = 0, c.sep_id = 2;
+  auto model = random_model(c, 5);
+  export_hf_bert(*model, dir);
+  const int64_t T = 24;
+  Tensor tokens = random_ids({2, T}, 98, 6);
+  int32_t* ids = tokens.data<int32_t>();
+  for (int64_t i = 0; i < 2 * T; ++i) ids[i] += 3;  // ordinary tokens
+  ids[0] = ids[T] = 1;
+  ids[10] = ids[T - 1] = 2;
+  ids[T + 18] = 2;
+  for (int64_t t = 19; t < T; ++t) ids[T + t] = 0;
+  Tensor target = random_ids({2, T}, 1, 7);
+  for (int64_t i = 0; i < 2 * T; ++i) {
+    const bool special = ids[i] <= 2;
+    target.data<int32_t>()[i] = !special && i % 5 == 2 ? (ids[i] * 7) % 98 + 3 : kIgnoreIndex;
+  }
+  Batch b;
+  b.input = tokens;
+  b.target = target;
+  const LossSum loss = model->forward(b, StepContext{});
+  Tensor mean = Tensor::empty({1}, DType::F64);
+  mean.data<double>()[0] = loss.mean();
+  save_safetensors(std::string(dir) + "/weft_reference.safetensors",
+                   {{"tokens", tokens}, {"labels", target}, {"logits", model->logits()},
+                    {"loss", mean}});
+  std::printf("weft masked-LM loss %.8f over %ld masked tokens; fixture in %s\n", loss.mean(),
+              static_cast<long>(loss.tokens), dir);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   const std::string family = argc == 3 ? argv[2] : "gpt2";
-  if (argc < 2 || argc > 3 || (family != "gpt2" && family != "llama")) {
-    std::fprintf(stderr, "usage: write_hf_fixture DIR [gpt2|llama]\n");
+  if (argc < 2 || argc > 3 || (family != "gpt2" && family != "llama" && family != "bert")) {
+    std::fprintf(stderr, "usage: write_hf_fixture DIR [gpt2|llama|bert]\n");
     return 2;
   }
   const char* dir = argv[1];
+  if (family == "bert") return write_bert_fixture(dir);
   const bool llama = family == "llama";
   ModelConfig c = model_preset(llama ? "tiny-llama" : "tiny-gpt");
   c.norm_eps = 1e-5;
-  // Every parameter random, biases and norm gains too.
-  auto random_model = [](const ModelConfig& config, uint64_t seed) {
-    auto model = tiny_model(config, seed);
-    uint64_t k = seed * 1000;
-    for (Parameter* p : model->parameters()) {
-      ops::axpy(0.1, random_tensor(p->value.shape(), p->value.dtype(), ++k), p->value);
-    }
-    return model;
-  };
-
   c.vocab_size = 101, c.d_model = 64, c.n_heads = 4, c.d_ff = 200, c.n_layers = 3;
   c.max_seq_len = 64;
   // LLaMA: 2 key/value heads for the 4 query heads, a small rotary base so

@@ -1,5 +1,6 @@
 #pragma once
-// Batches from a prepared dataset: the two BatchStreams a run draws from.
+// Batches from a prepared dataset: the BatchStreams a run draws from (and
+// MlmLoader, LmLoader's windows for a masked language model, in mlm_loader.h).
 //
 // Data parallelism: batch_size is the global batch; rank r of dp_size takes
 // rows [r·B/dp, (r+1)·B/dp) of exactly the batch a single rank would see, so
