@@ -45,7 +45,8 @@ int run_prepare(int argc, char** argv) {
        "language modelling: add [CLS] [SEP] [MASK] and a pad to the vocabulary, as an "
        "encoder-only (masked LM) model needs; the text's literal [CLS], [SEP], [MASK] and "
        "[PAD] become those tokens")
-      ("builtin", po::value<std::string>(), "write a built-in dataset instead: numbers | numbers-lm");
+      ("builtin", po::value<std::string>(),
+       "write a built-in dataset instead: numbers | numbers-lm | numbers-mlm");
   po::variables_map vm;
   if (!parse_command_options(argc, argv, opts, vm)) return 0;
   WEFT_CHECK(vm.count("out"), "--out DIR is required: the dataset directory to write");
@@ -56,7 +57,8 @@ int run_prepare(int argc, char** argv) {
 
   const bool mlm_specials = vm["mlm-specials"].as<bool>();
   WEFT_CHECK(!(mlm_specials && vm.count("builtin")), "--mlm-specials cannot be combined with ",
-             "--builtin: the built-in datasets have fixed vocabularies; prepare your own text ",
+             "--builtin: the built-in datasets have fixed vocabularies (numbers-mlm has the MLM ",
+             "specials); prepare your own text ",
              "with --input and --mlm-specials");
   if (vm.count("builtin")) {
     print_summary(prepare_builtin(get("builtin"), out));

@@ -107,7 +107,8 @@ const OptionTable<RunConfig>& run_option_table() {
 
     key("data.dataset", &RunConfig::dataset, "builtin:numbers",
         "a directory written by 'weft prepare', or builtin:numbers (digits -> English words, "
-        "translation) or builtin:numbers-lm (language modelling)"),
+        "translation), builtin:numbers-lm (language modelling) or builtin:numbers-mlm (masked "
+        "language modelling)"),
     key("data.batch_size", &RunConfig::batch_size, 64,
         "sequences (or sentence pairs) per optimizer step, over all micro-batches and ranks",
         positive()),

@@ -62,9 +62,10 @@ NumberSplit draw_numbers(uint64_t seed, int64_t train_count, int64_t val_count) 
   return split;
 }
 
-TokenizerSpec char_tokenizer() {
+TokenizerSpec char_tokenizer(bool mlm_specials = false) {
   TokenizerSpec spec;
   spec.kind = "char";
+  spec.mlm_specials = mlm_specials;
   return spec;
 }
 
@@ -92,7 +93,8 @@ DatasetInfo prepare_numbers(const std::string& out_dir, uint64_t seed) {
   return data::write_translation_dataset(texts, char_tokenizer(), true, out_dir);
 }
 
-DatasetInfo prepare_numbers_lm(const std::string& out_dir, uint64_t seed) {
+// numbers-lm's lines; with [CLS] [SEP] [MASK] [PAD] for a masked LM (numbers-mlm).
+DatasetInfo prepare_numbers_lm(const std::string& out_dir, uint64_t seed, bool mlm) {
   const NumberSplit split = draw_numbers(seed, 20000, 1000);
   data::LmTexts texts;
   for (const int64_t n : split.train) {
@@ -101,20 +103,22 @@ DatasetInfo prepare_numbers_lm(const std::string& out_dir, uint64_t seed) {
   for (const int64_t n : split.val) {
     texts.val += std::to_string(n) + " is " + number_to_words(n) + ".\n";
   }
-  texts.provenance = provenance("numbers-lm", seed, split);
-  return data::write_lm_dataset(texts, char_tokenizer(), out_dir);
+  texts.provenance = provenance(mlm ? "numbers-mlm" : "numbers-lm", seed, split);
+  return data::write_lm_dataset(texts, char_tokenizer(mlm), out_dir);
 }
 
 }  // namespace
 
 std::vector<std::string> builtin_dataset_names() {
-  return {"numbers", "numbers-lm"};
+  return {"numbers", "numbers-lm", "numbers-mlm"};
 }
 
 DatasetInfo prepare_builtin(const std::string& name, const std::string& out_dir, uint64_t seed) {
   if (name == "numbers") return prepare_numbers(out_dir, seed);
-  if (name == "numbers-lm") return prepare_numbers_lm(out_dir, seed);
-  throw Error("unknown built-in dataset '" + name + "' (built-in datasets: numbers, numbers-lm)");
+  if (name == "numbers-lm") return prepare_numbers_lm(out_dir, seed, /*mlm=*/false);
+  if (name == "numbers-mlm") return prepare_numbers_lm(out_dir, seed, /*mlm=*/true);
+  throw Error("unknown built-in dataset '" + name +
+              "' (built-in datasets: numbers, numbers-lm, numbers-mlm)");
 }
 
 }  // namespace weft

@@ -37,9 +37,7 @@ MlmLoader::MlmLoader(const DatasetInfo& dataset, const std::string& split, int64
       cls_(dataset.tokenizer->cls_id()),
       sep_(dataset.tokenizer->sep_id()),
       masking_(mlm_masking_for(*dataset.tokenizer)) {
-  WEFT_CHECK(dp_size >= 1 && dp_rank >= 0 && dp_rank < dp_size && batch_size % dp_size == 0,
-             "MlmLoader: a batch of ", batch_size, " sequences does not split into ", dp_size,
-             " equal shares (rank ", dp_rank, ")");
+  data::check_data_parallel("MlmLoader", batch_size, dp_rank, dp_size);
 }
 
 MlmLoader::MlmLoader(const std::string& dataset_dir, const std::string& split, int64_t batch_size,

@@ -113,7 +113,8 @@ TEST(Builtin, RefusesAnUnknownNameListingTheKnownOnes) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("numbers, numbers-lm"), std::string::npos);
   }
-  EXPECT_EQ(builtin_dataset_names(), (std::vector<std::string>{"numbers", "numbers-lm"}));
+  EXPECT_EQ(builtin_dataset_names(),
+            (std::vector<std::string>{"numbers", "numbers-lm", "numbers-mlm"}));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //   "numbers-lm"  language modelling: lines "4071 is four thousand
 //                 seventy-one.\n"; 20000 training lines, 1000 held-out lines
 //                 with numbers disjoint from training; char tokenizer
+//   "numbers-mlm" numbers-lm's lines, its char tokenizer with [CLS] [SEP]
+//                 [MASK] [PAD], for a masked language model
 // Numbers have 1 to 6 digits (more often many), drawn from a counter-based
 // generator, so the same seed gives the same files on every machine.
 // Held-out numbers have at least 3 digits: every small number stays in
@@ -21,7 +23,7 @@
 
 namespace weft {
 
-std::vector<std::string> builtin_dataset_names();  // {"numbers", "numbers-lm"}
+std::vector<std::string> builtin_dataset_names();  // {"numbers", "numbers-lm", "numbers-mlm"}
 
 // Writes a normal dataset directory (see dataset.h). Throws weft::Error
 // listing the names for an unknown one.
