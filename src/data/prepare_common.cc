@@ -4,6 +4,7 @@
 
 #include "data/file_io.h"
 #include "data/prepare_internal.h"
+#include "data/tokenizer_file.h"
 #include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
 
@@ -39,18 +40,8 @@ void write_meta(const std::string& out_dir, nlohmann::json meta) {
 }
 
 nlohmann::json tokenizer_entry(const Tokenizer& tokenizer, const std::string& sub) {
-  nlohmann::json entry = {{"kind", tokenizer.kind()},
-                          {"dir", sub},
-                          {"vocab_size", tokenizer.vocab_size()},
-                          {"vocabulary_hash", hash_hex(tokenizer.vocabulary_hash())},
-                          {"pad_id", tokenizer.pad_id()},
-                          {"bos_id", tokenizer.bos_id()},
-                          {"eos_id", tokenizer.eos_id()}};
-  if (tokenizer.has_mlm_specials()) {
-    entry["cls_id"] = tokenizer.cls_id();
-    entry["sep_id"] = tokenizer.sep_id();
-    entry["mask_id"] = tokenizer.mask_id();
-  }
+  nlohmann::json entry = {{"dir", sub}};
+  add_vocabulary_fields(entry, tokenizer);
   return entry;
 }
 

@@ -76,22 +76,25 @@ const char* mlm_special_text(int32_t id, const MlmSpecialIds& mlm) {
   return nullptr;
 }
 
-nlohmann::json tokenizer_json_header(const Tokenizer& tokenizer) {
-  nlohmann::json json = {{"format", "weft-tokenizer"},
-                         {"version", 1},
-                         {"kind", tokenizer.kind()},
-                         {"vocab_size", tokenizer.vocab_size()},
-                         {"vocabulary_hash", hash_hex(tokenizer.vocabulary_hash())},
-                         {"pad_id", tokenizer.pad_id()},
-                         {"bos_id", tokenizer.bos_id()},
-                         {"eos_id", tokenizer.eos_id()}};
+void add_vocabulary_fields(nlohmann::json& json, const Tokenizer& tokenizer) {
+  json["kind"] = tokenizer.kind();
+  json["vocab_size"] = tokenizer.vocab_size();
+  json["vocabulary_hash"] = hash_hex(tokenizer.vocabulary_hash());
+  json["pad_id"] = tokenizer.pad_id();
+  json["bos_id"] = tokenizer.bos_id();
+  json["eos_id"] = tokenizer.eos_id();
   // Only when present, so a tokenizer without them writes the file it always did.
   if (tokenizer.has_mlm_specials()) {
-    json["mlm_specials"] = true;
     json["cls_id"] = tokenizer.cls_id();
     json["sep_id"] = tokenizer.sep_id();
     json["mask_id"] = tokenizer.mask_id();
   }
+}
+
+nlohmann::json tokenizer_json_header(const Tokenizer& tokenizer) {
+  nlohmann::json json = {{"format", "weft-tokenizer"}, {"version", 1}};
+  add_vocabulary_fields(json, tokenizer);
+  if (tokenizer.has_mlm_specials()) json["mlm_specials"] = true;
   return json;
 }
 

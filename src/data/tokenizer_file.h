@@ -108,9 +108,13 @@ std::string decode_bytes(const std::vector<int32_t>& ids, const char* kind, int6
   return text;
 }
 
-// {"format", "version", "kind", "vocab_size", "vocabulary_hash", "pad_id",
-//  "bos_id", "eos_id"}, and "cls_id", "sep_id", "mask_id" when the tokenizer
-// has MLM specials; each kind adds its own fields.
+// The fields that say which vocabulary a file was written with: "kind",
+// "vocab_size", "vocabulary_hash", "pad_id", "bos_id", "eos_id", and "cls_id",
+// "sep_id", "mask_id" when the tokenizer has MLM specials (tokenizer.json and
+// a dataset's meta.json both carry them).
+void add_vocabulary_fields(nlohmann::json& json, const Tokenizer& tokenizer);
+// {"format", "version"}, the vocabulary fields, and "mlm_specials" when the
+// tokenizer has them; each kind adds its own fields.
 nlohmann::json tokenizer_json_header(const Tokenizer& tokenizer);
 // tokenizer.json's "mlm_specials": false when absent (files written before it).
 bool mlm_specials_field(const nlohmann::json& json);

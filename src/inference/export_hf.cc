@@ -4,7 +4,6 @@
 
 #include "inference/export_weights.h"
 #include "weft/tensor/error.h"
-#include "weft/tensor/safetensors.h"
 
 namespace weft {
 
@@ -137,9 +136,8 @@ std::vector<std::pair<std::string, Tensor>> hf_gpt2_tensors(
 void export_hf_gpt2(Model& model, const std::string& out_dir, const HfExportOptions& options) {
   const ModelConfig& c = model.config();
   check_gpt2_shaped(c);
-  const auto tensors = hf_gpt2_tensors(c, detail::whole_weights(model, "hf-gpt2"));
-  detail::write_export_file(out_dir, "config.json", hf_gpt2_config_json(c, options), "hf-gpt2");
-  save_safetensors(out_dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  detail::write_hf_model(out_dir, "hf-gpt2", hf_gpt2_config_json(c, options),
+                         hf_gpt2_tensors(c, detail::whole_weights(model, "hf-gpt2")));
 }
 
 }  // namespace weft

@@ -4,7 +4,6 @@
 
 #include "inference/export_weights.h"
 #include "weft/tensor/error.h"
-#include "weft/tensor/safetensors.h"
 
 namespace weft {
 
@@ -96,9 +95,8 @@ std::vector<std::pair<std::string, Tensor>> hf_bert_tensors(
 void export_hf_bert(Model& model, const std::string& out_dir) {
   const ModelConfig& c = model.config();
   check_bert_shaped(c);
-  const auto tensors = hf_bert_tensors(c, detail::whole_weights(model, "hf-bert"));
-  detail::write_export_file(out_dir, "config.json", hf_bert_config_json(c), "hf-bert");
-  save_safetensors(out_dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  detail::write_hf_model(out_dir, "hf-bert", hf_bert_config_json(c),
+                         hf_bert_tensors(c, detail::whole_weights(model, "hf-bert")));
 }
 
 }  // namespace weft

@@ -4,7 +4,6 @@
 
 #include "inference/export_weights.h"
 #include "weft/tensor/error.h"
-#include "weft/tensor/safetensors.h"
 
 namespace weft {
 
@@ -85,9 +84,8 @@ std::vector<std::pair<std::string, Tensor>> hf_llama_tensors(
 void export_hf_llama(Model& model, const std::string& out_dir, const HfExportOptions& options) {
   const ModelConfig& c = model.config();
   check_llama_shaped(c);
-  const auto tensors = hf_llama_tensors(c, detail::whole_weights(model, "hf-llama"));
-  detail::write_export_file(out_dir, "config.json", hf_llama_config_json(c, options), "hf-llama");
-  save_safetensors(out_dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  detail::write_hf_model(out_dir, "hf-llama", hf_llama_config_json(c, options),
+                         hf_llama_tensors(c, detail::whole_weights(model, "hf-llama")));
 }
 
 }  // namespace weft

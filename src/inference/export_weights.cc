@@ -5,6 +5,7 @@
 #include "weft/backend/elementwise.h"
 #include "weft/tensor/atomic_file.h"
 #include "weft/tensor/error.h"
+#include "weft/tensor/safetensors.h"
 
 namespace weft::detail {
 
@@ -39,6 +40,13 @@ void write_export_file(const std::string& dir, const std::string& name, const st
   std::filesystem::create_directories(dir, error);
   WEFT_CHECK(!error, "export ", format, ": cannot create directory ", dir, ": ", error.message());
   write_file_atomically(dir + "/" + name, text);
+}
+
+void write_hf_model(const std::string& dir, const std::string& format,
+                    const std::string& config_json,
+                    const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  write_export_file(dir, "config.json", config_json, format);
+  save_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
 }
 
 }  // namespace weft::detail

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "weft/model/model.h"
 
@@ -22,5 +24,12 @@ Tensor host_f32(const std::map<std::string, Tensor>& weights, const std::string&
 // Writes `text` to dir/name atomically, creating `dir` (and its parents).
 void write_export_file(const std::string& dir, const std::string& name, const std::string& text,
                        const std::string& format);
+
+// A Hugging Face model directory: dir/config.json, then dir/model.safetensors
+// (f32 tensors in the given order, metadata format "pt"), each written
+// atomically.
+void write_hf_model(const std::string& dir, const std::string& format,
+                    const std::string& config_json,
+                    const std::vector<std::pair<std::string, Tensor>>& tensors);
 
 }  // namespace weft::detail

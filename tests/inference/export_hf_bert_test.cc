@@ -24,19 +24,12 @@ ModelConfig bert_shaped() {
 TEST(HfBertExport, NamesShapesAndValuesFollowBert) {
   const ModelConfig c = bert_shaped();
   auto model = random_model(c, 1);
-  std::map<std::string, std::vector<double>> weft;
-  for (Parameter* p : model->parameters()) {
-    // Padding rows of the vocabulary are not part of the model.
-    const Tensor real = p->padded_rows > 0 ? p->value.rows(0, p->real_rows()) : p->value;
-    weft[p->name] = real.to_double_vector();
-  }
   const std::string dir = temp_dir("bert-layout");
   export_hf_bert(*model, dir);
   const SafetensorsFile file = load_safetensors(dir + "/model.safetensors");
 
   const int64_t d = 16, f = 24;
-  // HF name, shape, weft name.
-  std::vector<std::tuple<std::string, Shape, std::string>> expected = {
+  ExportedCopies expected = {
       {"bert.embeddings.word_embeddings.weight", {29, d}, "encoder.embed_tokens.weight"},
       {"bert.embeddings.position_embeddings.weight", {20, d}, "encoder.embed_positions.weight"},
       {"bert.embeddings.token_type_embeddings.weight", {2, d}, "encoder.embed_segments.weight"},
@@ -51,7 +44,7 @@ TEST(HfBertExport, NamesShapesAndValuesFollowBert) {
     const std::string hf = "bert.encoder.layer." + std::to_string(i) + ".";
     const std::string w = "encoder.layers." + std::to_string(i) + ".";
     for (const auto& [to, shape, from] :
-         std::vector<std::tuple<std::string, Shape, std::string>>{
+         ExportedCopies{
              {"attention.self.query.weight", {d, d}, "self_attn.q.weight"},
              {"attention.self.query.bias", {d}, "self_attn.q.bias"},
              {"attention.self.key.weight", {d, d}, "self_attn.k.weight"},
@@ -71,14 +64,7 @@ TEST(HfBertExport, NamesShapesAndValuesFollowBert) {
       expected.emplace_back(hf + to, shape, w + from);
     }
   }
-  EXPECT_EQ(file.tensors.size(), expected.size());
-  for (const auto& [name, shape, from] : expected) {
-    ASSERT_NE(file.find(name), nullptr) << name;
-    const Tensor& t = *file.find(name);
-    EXPECT_EQ(t.shape(), shape) << name;
-    ASSERT_TRUE(weft.count(from)) << from;
-    EXPECT_EQ(t.to_double_vector(), weft.at(from)) << name << " from " << from;
-  }
+  expect_copied_exactly(*model, file, expected);
 }
 
 TEST(HfBertExport, ConfigJsonHasBertConfigFields) {

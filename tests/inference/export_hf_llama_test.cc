@@ -25,15 +25,12 @@ ModelConfig llama_shaped() {
 TEST(HfLlamaExport, NamesShapesAndValuesFollowLlama) {
   const ModelConfig c = llama_shaped();
   auto model = random_model(c, 1);
-  std::map<std::string, std::vector<double>> weft;
-  for (Parameter* p : model->parameters()) weft[p->name] = p->value.to_double_vector();
   const std::string dir = temp_dir("llama-layout");
   export_hf_llama(*model, dir);
   const SafetensorsFile file = load_safetensors(dir + "/model.safetensors");
 
   const int64_t d = 16, f = 24, kv = 2 * 4;
-  // HF name, shape, weft name.
-  std::vector<std::tuple<std::string, Shape, std::string>> expected = {
+  ExportedCopies expected = {
       {"model.embed_tokens.weight", {29, d}, "decoder.embed_tokens.weight"},
       {"model.norm.weight", {d}, "decoder.final_norm.weight"},
       {"lm_head.weight", {29, d}, "lm_head.weight"}};
@@ -41,7 +38,7 @@ TEST(HfLlamaExport, NamesShapesAndValuesFollowLlama) {
     const std::string hf = "model.layers." + std::to_string(i) + ".";
     const std::string w = "decoder.layers." + std::to_string(i) + ".";
     for (const auto& [to, shape, from] :
-         std::vector<std::tuple<std::string, Shape, std::string>>{
+         ExportedCopies{
              {"input_layernorm.weight", {d}, "self_attn.norm.weight"},
              {"self_attn.q_proj.weight", {d, d}, "self_attn.q.weight"},
              {"self_attn.k_proj.weight", {kv, d}, "self_attn.k.weight"},
@@ -54,15 +51,7 @@ TEST(HfLlamaExport, NamesShapesAndValuesFollowLlama) {
       expected.emplace_back(hf + to, shape, w + from);
     }
   }
-  EXPECT_EQ(file.tensors.size(), expected.size());
-  for (const auto& [name, shape, from] : expected) {
-    ASSERT_NE(file.find(name), nullptr) << name;
-    const Tensor& t = *file.find(name);
-    EXPECT_EQ(t.shape(), shape) << name;
-    EXPECT_EQ(t.dtype(), DType::F32) << name;
-    ASSERT_TRUE(weft.count(from)) << from;
-    EXPECT_EQ(t.to_double_vector(), weft.at(from)) << name << " from " << from;
-  }
+  expect_copied_exactly(*model, file, expected);
 }
 
 TEST(HfLlamaExport, ConfigJsonHasLlamaConfigFields) {

@@ -7,13 +7,16 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/tensor_testing.h"
 #include "weft/backend/elementwise.h"
 #include "weft/model/factory.h"
 #include "weft/tensor/error.h"
+#include "weft/tensor/safetensors.h"
 
 namespace weft::testing {
 
@@ -75,6 +78,30 @@ void expect_refused(Fn&& call, const std::string& needle) {
     ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+// What an export copies as it is: each Hugging Face name with its shape and
+// the weft parameter it holds.
+using ExportedCopies = std::vector<std::tuple<std::string, Shape, std::string>>;
+
+// The file holds exactly the `expected` tensors, f32, each equal to its weft
+// parameter's real rows (a padded vocabulary's padding is not exported).
+inline void expect_copied_exactly(Model& model, const SafetensorsFile& file,
+                                  const ExportedCopies& expected) {
+  std::map<std::string, std::vector<double>> weft;
+  for (Parameter* p : model.parameters()) {
+    const Tensor real = p->padded_rows > 0 ? p->value.rows(0, p->real_rows()) : p->value;
+    weft[p->name] = real.to_double_vector();
+  }
+  EXPECT_EQ(file.tensors.size(), expected.size());
+  for (const auto& [name, shape, from] : expected) {
+    ASSERT_NE(file.find(name), nullptr) << name;
+    const Tensor& t = *file.find(name);
+    EXPECT_EQ(t.shape(), shape) << name;
+    EXPECT_EQ(t.dtype(), DType::F32) << name;
+    ASSERT_TRUE(weft.count(from)) << from;
+    EXPECT_EQ(t.to_double_vector(), weft.at(from)) << name << " from " << from;
   }
 }
 

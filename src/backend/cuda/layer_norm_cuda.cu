@@ -18,19 +18,15 @@
 #include <climits>
 
 #include "backend/cuda/elementwise_loop.cuh"
+#include "backend/cuda/norm_common.cuh"
 #include "backend/kernels.h"
 
 namespace weft::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kForwardThreads = 256;  // one row per warp: 8 rows per block
-constexpr int kBackwardMaxThreads = 256;
-constexpr int64_t kBackwardMinRowsPerBlock = 8;
-constexpr int64_t kBackwardMaxBlocks = 1024;  // bounds the partial sums to 1024 × 2d floats
-constexpr int kFinishSlices = 8;              // row slices of the partial-sum kernel's blocks
-constexpr size_t kDefaultSharedBytes = 48 * 1024;
+// The norms' shared launch shapes and backward scratch (norm_common.cuh).
+using namespace norm;
 
 // a, b, sum, y (rows, d); gamma, beta (d); mean, rstd (rows). Without kAdd
 // a is the input x, and b and sum are unused. Lane l of a row's warp handles
@@ -231,30 +227,6 @@ void forward_rows(const char* op, const Tensor& a, const Tensor* b, Tensor* sum,
   }
 }
 
-// The per-block partial sums of backward, reused across calls.
-Tensor& partial_scratch(int64_t floats) {
-  thread_local Tensor scratch;
-  Tensor::ensure(scratch, {floats}, DType::F32, Device::CUDA);
-  return scratch;
-}
-
-// Lets `kernel` use `bytes` of dynamic shared memory (beyond the default
-// 48 KiB it must opt in), or refuses rows too long for this GPU.
-template <typename Kernel>
-void allow_shared_memory(const char* op, Kernel kernel, size_t bytes, int64_t d) {
-  if (bytes <= kDefaultSharedBytes) return;
-  int limit = 0;
-  WEFT_CUDA_CALL(op, cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin,
-                                            context(op).device));
-  // The block-sum scratch takes kWarp floats of static shared memory.
-  WEFT_CHECK(bytes + kWarp * sizeof(float) <= static_cast<size_t>(limit), "cuda ", op, ": rows of ",
-             d, " elements need ", bytes,
-             " bytes of shared memory per block for the parameter gradients; this GPU allows ",
-             limit);
-  WEFT_CUDA_CALL(op, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(bytes)));
-}
-
 template <typename T, typename S, typename G>
 void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const Tensor& mean,
                    const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
@@ -266,11 +238,9 @@ void backward_rows(const Tensor& dy, const Tensor& x, const Tensor& gamma, const
   const bool packed = packable<T>(dy.raw(), d) && packable<T>(x.raw(), d) &&
                       packable<T>(gamma.raw(), d) && packable<T>(dx.raw(), d);
   const int64_t packs = packed ? d / kPack : d;
-  const int64_t wanted_threads = (packs + kWarp - 1) / kWarp * kWarp;
-  const int threads =
-      static_cast<int>(wanted_threads < kBackwardMaxThreads ? wanted_threads : kBackwardMaxThreads);
-  const int64_t wanted_blocks = (rows + kBackwardMinRowsPerBlock - 1) / kBackwardMinRowsPerBlock;
-  const int64_t blocks = wanted_blocks < kBackwardMaxBlocks ? wanted_blocks : kBackwardMaxBlocks;
+  const BackwardGrid grid = backward_grid(packs, rows);
+  const int threads = grid.threads;
+  const int64_t blocks = grid.blocks;
   float* partial = ptr<float>(partial_scratch(blocks * 2 * d));
   const size_t shared_bytes = 2 * static_cast<size_t>(d) * sizeof(float);
   const cudaStream_t s = stream(op);
