@@ -63,6 +63,17 @@ double sum_squares(const Tensor& x) {
   return result;
 }
 
+std::vector<double> sum_squares_many(const std::vector<Tensor>& xs) {
+  std::vector<double> results(xs.size(), 0.0);
+  if (xs.empty()) return results;
+  for (const Tensor& x : xs) {
+    detail::check_floating("sum_squares_many", "a tensor", x);
+    detail::check_device("sum_squares_many", "every tensor", x, xs.front().device());
+  }
+  WEFT_DISPATCH(xs.front().device(), sum_squares_many, xs, results);
+  return results;
+}
+
 double sum(const Tensor& x) {
   detail::check_floating("sum", "x", x);
   double result = 0.0;

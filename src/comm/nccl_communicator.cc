@@ -74,7 +74,8 @@ class NcclGroup final : public MpiGroupCore {
     WEFT_CHECK(mpi_runtime::wait_for(&request, options().timeout_seconds), label(),
                ": rank 0 did not send the NCCL id within ", options().timeout_seconds, " s");
     WEFT_CUDA_CHECK(cudaGetDevice(&device_));
-    WEFT_CUDA_CHECK(cudaStreamCreate(&stream_));
+    // Non-blocking: the legacy default stream never serialises against it.
+    WEFT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     WEFT_CUDA_CHECK(cudaEventCreateWithFlags(&written_, cudaEventDisableTiming));
     WEFT_CUDA_CHECK(cudaMalloc(&barrier_word_, sizeof(float)));
     WEFT_NCCL_CHECK(ncclCommInitRank(&nccl_, size(), id, rank()));
@@ -112,8 +113,18 @@ class NcclGroup final : public MpiGroupCore {
   }
 
   // Waits for the event of collective `seq`; the stream runs collectives in
-  // issue order, so every earlier one is complete too.
+  // issue order, so every earlier one is complete too. The compute stream is
+  // first made to wait for it on the device, so the order of kernels and
+  // collectives is the device's own, not only the host's: nothing queued on
+  // the compute stream after wait() reads a result before NCCL wrote it.
+  // The host still polls, so that a collective a lost rank never joins
+  // times out with a message instead of hanging.
   void wait(cudaEvent_t done, int64_t seq, const char* collective) {
+    if (gpu::initialized()) {
+      WEFT_CUDA_CHECK(cudaSetDevice(device_));
+      WEFT_CUDA_CHECK(
+          cudaStreamWaitEvent(static_cast<cudaStream_t>(gpu::compute_stream()), done, 0));
+    }
     const bool complete = poll_until(options().timeout_seconds, [&] {
       throw_if_broken();
       const cudaError_t state = cudaEventQuery(done);
@@ -164,18 +175,34 @@ class NcclGroup final : public MpiGroupCore {
   std::string failure_;            // non-empty once the group timed out or failed
 };
 
+// A collective in flight. It holds references to the tensors NCCL reads and
+// writes until it completes: the device arena hands memory to the next
+// tensor as soon as the last reference goes, and a kernel writing there
+// while NCCL still reads it would corrupt the collective. A pending
+// collective dropped unwaited waits on its own event first, for the same
+// reason.
 class NcclPending final : public PendingCollective {
  public:
   NcclPending(std::shared_ptr<NcclGroup> group, const char* collective, int64_t seq,
-              cudaEvent_t done)
-      : group_(std::move(group)), collective_(collective), seq_(seq), done_(done) {}
+              cudaEvent_t done, std::vector<Tensor> in_flight)
+      : group_(std::move(group)),
+        collective_(collective),
+        seq_(seq),
+        done_(done),
+        in_flight_(std::move(in_flight)) {}
   ~NcclPending() override {
-    if (done_ != nullptr) cudaEventDestroy(done_);
+    if (done_ == nullptr) return;
+    if (!complete_ && !in_flight_.empty()) {
+      const cudaError_t synced = cudaEventSynchronize(done_);
+      warn_if_failed("cudaEventSynchronize", synced != cudaSuccess, cudaGetErrorString(synced));
+    }
+    cudaEventDestroy(done_);
   }
   void wait() override {
     if (complete_) return;
     group_->wait(done_, seq_, collective_);
     complete_ = true;
+    in_flight_.clear();
   }
 
  private:
@@ -183,6 +210,7 @@ class NcclPending final : public PendingCollective {
   const char* collective_;
   int64_t seq_;
   cudaEvent_t done_;
+  std::vector<Tensor> in_flight_;  // released when the collective is complete
   bool complete_ = false;
 };
 
@@ -214,10 +242,13 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
     }
     check_on_cuda("all_reduce", t);
     void* data = t.raw();
-    return issue("all_reduce", [&](ncclComm_t comm, cudaStream_t stream) {
-      WEFT_NCCL_CHECK(ncclAllReduce(data, data, static_cast<size_t>(t.numel()),
-                                    nccl_type(t.dtype()), nccl_op(op), comm, stream));
-    });
+    return issue(
+        "all_reduce",
+        [&](ncclComm_t comm, cudaStream_t stream) {
+          WEFT_NCCL_CHECK(ncclAllReduce(data, data, static_cast<size_t>(t.numel()),
+                                        nccl_type(t.dtype()), nccl_op(op), comm, stream));
+        },
+        {t});
   }
 
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
@@ -230,10 +261,13 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
     }
     check_on_cuda("reduce_scatter", in);
     check_on_cuda("reduce_scatter", out);
-    return issue("reduce_scatter", [&](ncclComm_t comm, cudaStream_t stream) {
-      WEFT_NCCL_CHECK(ncclReduceScatter(in.raw(), out.raw(), static_cast<size_t>(out.numel()),
-                                        nccl_type(in.dtype()), nccl_op(op), comm, stream));
-    });
+    return issue(
+        "reduce_scatter",
+        [&](ncclComm_t comm, cudaStream_t stream) {
+          WEFT_NCCL_CHECK(ncclReduceScatter(in.raw(), out.raw(), static_cast<size_t>(out.numel()),
+                                            nccl_type(in.dtype()), nccl_op(op), comm, stream));
+        },
+        {in, out});
   }
 
   // Gathers and broadcasts move bytes, so they take any dtype.
@@ -246,9 +280,12 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
     }
     check_on_cuda("all_gather", in);
     check_on_cuda("all_gather", out);
-    return issue("all_gather", [&](ncclComm_t comm, cudaStream_t stream) {
-      WEFT_NCCL_CHECK(ncclAllGather(in.raw(), out.raw(), in.nbytes(), ncclUint8, comm, stream));
-    });
+    return issue(
+        "all_gather",
+        [&](ncclComm_t comm, cudaStream_t stream) {
+          WEFT_NCCL_CHECK(ncclAllGather(in.raw(), out.raw(), in.nbytes(), ncclUint8, comm, stream));
+        },
+        {in, out});
   }
 
   void broadcast(Tensor& t, int root) override {
@@ -276,11 +313,15 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
   std::shared_ptr<Communicator> split(int color, int key) override;
 
  private:
+  // `in_flight`: the tensors the collective reads or writes, kept alive
+  // until it completes.
   Pending issue(const char* collective,
-                const std::function<void(ncclComm_t, cudaStream_t)>& launch) {
+                const std::function<void(ncclComm_t, cudaStream_t)>& launch,
+                std::vector<Tensor> in_flight = {}) {
     cudaEvent_t done = nullptr;
     const int64_t seq = group().issue(launch, &done);
-    return std::make_unique<NcclPending>(shared_group(), collective, seq, done);
+    return std::make_unique<NcclPending>(shared_group(), collective, seq, done,
+                                         std::move(in_flight));
   }
 };
 

@@ -14,10 +14,14 @@ double global_grad_norm(const std::vector<Parameter*>& params, Communicator* tp)
 }
 
 void SquaredGradSums::add(const Parameter& p, const Tensor& grad) {
-  (p.shard_dim >= 0 ? sharded : replicated) += ops::sum_squares(grad);
+  grads_.push_back(grad);
+  sharded_.push_back(p.shard_dim >= 0);
 }
 
 double SquaredGradSums::norm(Communicator* tp, Communicator* partitioned) const {
+  double replicated = 0.0, sharded = 0.0;
+  const std::vector<double> each = ops::sum_squares_many(grads_);
+  for (size_t i = 0; i < each.size(); ++i) (sharded_[i] ? sharded : replicated) += each[i];
   const bool over_dp = partitioned != nullptr && partitioned->size() > 1;
   const bool over_tp = tp != nullptr && tp->size() > 1;
   if (!over_dp && !over_tp) return std::sqrt(replicated + sharded);  // no tensor needed

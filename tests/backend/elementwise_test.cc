@@ -116,6 +116,21 @@ TEST(SumSquares, IsDeterministic) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ops::sum_squares(x), first);
 }
 
+// The gradient norm's one reduction over every parameter: each sum is
+// sum_squares of its tensor, bit for bit, empty tensors and lists included.
+TEST(SumSquaresMany, EachSumIsSumSquaresOfItsTensor) {
+  const std::vector<Tensor> xs = {random_tensor({7}, DType::F32, 1), Tensor::empty({0}),
+                                  random_tensor({3, 1001}, DType::F32, 2),
+                                  random_tensor({1 << 17}, DType::F32, 3)};
+  const std::vector<double> sums = ops::sum_squares_many(xs);
+  ASSERT_EQ(sums.size(), xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) EXPECT_EQ(sums[i], ops::sum_squares(xs[i])) << i;
+  EXPECT_EQ(sums[1], 0.0);
+  EXPECT_TRUE(ops::sum_squares_many({}).empty());
+  const Tensor ids = Tensor::from_vector(std::vector<int32_t>{1, 2}, {2});
+  EXPECT_THROW(ops::sum_squares_many({xs[0], ids}), Error);
+}
+
 uint16_t bf16_bits(const Tensor& t, int64_t i) { return static_cast<const uint16_t*>(t.raw())[i]; }
 
 TEST(Convert, RoundTripsBetweenF32AndF64) {

@@ -1,4 +1,6 @@
 #pragma once
+#include <vector>
+
 #include "weft/tensor/tensor.h"
 
 namespace weft::ops {
@@ -14,6 +16,9 @@ void bias_backward(const Tensor& dy, Tensor& dbias);           // dbias += Σ_n 
 // same bits whatever the thread count.
 double sum(const Tensor& x);
 double sum_squares(const Tensor& x);
+// sum_squares of each tensor (all on one device), in order. On CUDA the
+// reductions queue one after another and the host waits once for all.
+std::vector<double> sum_squares_many(const std::vector<Tensor>& xs);
 // Copy with conversion between floating dtypes (f32 <-> f64 <-> bf16).
 void convert(const Tensor& src, Tensor& dst);
 

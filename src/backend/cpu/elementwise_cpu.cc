@@ -187,6 +187,10 @@ void sum_squares(const Tensor& x, double& result) {
   });
 }
 
+void sum_squares_many(const std::vector<Tensor>& xs, std::vector<double>& results) {
+  for (size_t i = 0; i < xs.size(); ++i) sum_squares(xs[i], results[i]);
+}
+
 void sum(const Tensor& x, double& result) {
   if (any_bf16({&x})) {
     Widened w;

@@ -171,18 +171,24 @@ __global__ void sum_finish_kernel(const double* partial, int64_t count, double* 
   if (threadIdx.x == 0) *result = acc;
 }
 
+// Blocks of a sum over n elements of x: a function of n only, never of the
+// device, so the order of the additions is fixed by the tensor's size.
+int64_t sum_blocks(const Tensor& x) {
+  int64_t blocks = 0;
+  dispatch_with_f64("sum", x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    blocks = std::min<int64_t>(kSumBlocks, ceil_div(x.numel(), kThreads * Packed<T>::size));
+  });
+  return blocks;
+}
+
+// Queues the sum (of squares) of x into *device_result, using `partial`
+// (sum_blocks(x) doubles) on the way. x is not empty.
 template <bool kSquare>
-void reduce(const char* kernel, const Tensor& x, double& result) {
-  result = 0.0;
-  const int64_t n = x.numel();
-  if (n == 0) return;
+void queue_sum(const char* kernel, const Tensor& x, double* partial, double* device_result) {
+  const int64_t n = x.numel(), blocks = sum_blocks(x);
   dispatch_with_f64(kernel, x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    // The grid depends on n only, never on the device, so the order of the
-    // additions is fixed by the tensor's size.
-    const int64_t blocks = std::min<int64_t>(kSumBlocks, ceil_div(n, kThreads * Packed<T>::size));
-    double* partial = scratch_doubles(blocks + 1);
-    double* device_result = partial + blocks;
     const T* data = ptr<T>(x);
     const unsigned grid = static_cast<unsigned>(blocks);
     cudaStream_t s = stream(kernel);
@@ -194,10 +200,37 @@ void reduce(const char* kernel, const Tensor& x, double& result) {
     WEFT_LAUNCH_CHECK(kernel);
     sum_finish_kernel<<<1, kThreads, 0, s>>>(partial, blocks, device_result);
     WEFT_LAUNCH_CHECK(kernel);
-    WEFT_CUDA_CALL(
-        kernel, cudaMemcpyAsync(&result, device_result, sizeof(double), cudaMemcpyDeviceToHost, s));
-    WEFT_CUDA_CALL(kernel, cudaStreamSynchronize(s));
   });
+}
+
+// The sums of `xs` into `results`: every reduction queued, then one copy
+// to the host and one synchronisation.
+template <bool kSquare>
+void reduce_many(const char* kernel, const std::vector<Tensor>& xs, double* results) {
+  int64_t partials = 0;
+  for (const Tensor& x : xs) partials += x.numel() > 0 ? sum_blocks(x) : 0;
+  const auto count = static_cast<int64_t>(xs.size());
+  double* scratch = scratch_doubles(partials + count);
+  double* device_results = scratch + partials;
+  cudaStream_t s = stream(kernel);
+  // Empty tensors sum to 0: their slots are zeroed with the rest first.
+  WEFT_CUDA_CALL(kernel, cudaMemsetAsync(device_results, 0, count * sizeof(double), s));
+  double* partial = scratch;
+  for (int64_t i = 0; i < count; ++i) {
+    if (xs[i].numel() == 0) continue;
+    queue_sum<kSquare>(kernel, xs[i], partial, device_results + i);
+    partial += sum_blocks(xs[i]);
+  }
+  WEFT_CUDA_CALL(kernel, cudaMemcpyAsync(results, device_results, count * sizeof(double),
+                                         cudaMemcpyDeviceToHost, s));
+  WEFT_CUDA_CALL(kernel, cudaStreamSynchronize(s));
+}
+
+template <bool kSquare>
+void reduce(const char* kernel, const Tensor& x, double& result) {
+  result = 0.0;
+  if (x.numel() == 0) return;
+  reduce_many<kSquare>(kernel, {x}, &result);
 }
 
 // Four elements moved with one load and one store (two for f64's 32 bytes).
@@ -300,6 +333,10 @@ void sum(const Tensor& x, double& result) {
 
 void sum_squares(const Tensor& x, double& result) {
   reduce<true>("sum_squares", x, result);
+}
+
+void sum_squares_many(const std::vector<Tensor>& xs, std::vector<double>& results) {
+  reduce_many<true>("sum_squares_many", xs, results.data());
 }
 
 // Every pair among f32, f64 and bf16; a double becomes bf16 through float.

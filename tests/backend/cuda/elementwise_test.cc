@@ -111,6 +111,26 @@ TEST_P(ElementwiseGpu, SumAndSumOfSquares) {
   }
 }
 
+// The gradient norm's multi-tensor reduction: each sum equals the one-tensor
+// reduction on the GPU bit for bit (the same kernels, queued together), and
+// the CPU's within the budget.
+TEST_P(ElementwiseGpu, SumOfSquaresOfManyTensors) {
+  Seeds seeds;
+  std::vector<Operand> operands;
+  std::vector<Tensor> on_gpu;
+  for (const Shape& shape : {Shape{1}, Shape{0}, Shape{1001}, Shape{3, 70001}}) {
+    operands.push_back(random_operand(shape, dtype(), seeds.next(), -0.5, 1.0));
+    on_gpu.push_back(operands.back().gpu);
+  }
+  const std::vector<double> sums = ops::sum_squares_many(on_gpu);
+  ASSERT_EQ(sums.size(), operands.size());
+  for (size_t i = 0; i < operands.size(); ++i) {
+    EXPECT_EQ(sums[i], ops::sum_squares(operands[i].gpu)) << i;
+    EXPECT_TRUE(close_to_cpu("sum_squares_many", "result", scalar(sums[i]),
+                             scalar(ops::sum_squares(operands[i].ref)), budget()));
+  }
+}
+
 // Random values and the cases rounding gets wrong: signed zeros, an f32
 // denormal, the largest finite values, infinities, and bf16 ties (1 + 2⁻⁸
 // rounds down to even, 1 + 3·2⁻⁸ up).
