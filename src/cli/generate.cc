@@ -38,8 +38,8 @@ int run_generate(int argc, char** argv) {
 
   LoadedRun run = load_run(checkpoint);
   auto* model = dynamic_cast<DecoderOnly*>(run.model.get());
-  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir, " holds an ",
-             architecture_name(run.model->config().architecture), " model: ",
+  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir, " holds ",
+             architecture_with_article(run.model->config().architecture), " model: ",
              run.model->config().encoder_only() ? "use 'weft fill'" : "use 'weft translate'");
   const std::vector<int32_t> ids = run.tokenizer->encode(prompt);
   WEFT_CHECK(!ids.empty(), "--prompt encodes to no tokens");

@@ -42,4 +42,9 @@ LoadedRun load_run(const std::string& path) {
   return run;
 }
 
+std::string architecture_with_article(Architecture a) {
+  const std::string name = architecture_name(a);
+  return (name.front() == 'e' ? "an " : "a ") + name;
+}
+
 }  // namespace weft::cli

@@ -27,4 +27,8 @@ std::string run_source_tokenizer_dir(const std::string& run_dir);
 // are reported on stderr) or one checkpoint directory.
 LoadedRun load_run(const std::string& path);
 
+// "a decoder-only", "an encoder-decoder", "an encoder-only": what a
+// checkpoint holds, for the commands that refuse a family.
+std::string architecture_with_article(Architecture a);
+
 }  // namespace weft::cli

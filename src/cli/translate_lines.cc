@@ -19,8 +19,9 @@ std::string line_start(const std::string& line) {
 
 EncoderDecoder& translation_model(const LoadedRun& run, const std::string& refusal) {
   auto* model = dynamic_cast<EncoderDecoder*>(run.model.get());
-  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir,
-             " holds a decoder-only model: ", refusal);
+  WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir, " holds ",
+             architecture_with_article(run.model->config().architecture), " model: ",
+             run.model->config().encoder_only() ? "use 'weft fill'" : refusal);
   return *model;
 }
 

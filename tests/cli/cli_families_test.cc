@@ -104,10 +104,15 @@ TEST_F(CliFamilies, MaskedLmTrainsEvaluatesFillsAndExports) {
   const nlohmann::json config = nlohmann::json::parse(read_file(dir_ / "hf/config.json"));
   EXPECT_EQ(config["model_type"], "bert");
   EXPECT_EQ(config["type_vocab_size"], 2);
-  // A language model has no masks to fill.
-  const CommandResult generate = weft("generate --checkpoint runs/bert --prompt ab");
-  EXPECT_EQ(generate.exit_code, 2);
-  EXPECT_NE(generate.output.find("use 'weft fill'"), std::string::npos) << generate.output;
+  // A masked LM neither continues text nor translates it.
+  for (const char* command : {"generate --checkpoint runs/bert --prompt ab",
+                              "translate --checkpoint runs/bert --input corpus.txt"}) {
+    const CommandResult refused = weft(command);
+    EXPECT_EQ(refused.exit_code, 2) << command;
+    EXPECT_NE(refused.output.find("holds an encoder-only model: use 'weft fill'"),
+              std::string::npos)
+        << refused.output;
+  }
 }
 
 TEST_F(CliFamilies, AMaskedLmNeedsDataWithMaskTokens) {
