@@ -76,8 +76,9 @@ else
   nice debootstrap --variant=minbase "$release" "$rootfs" "$url" > "$rootfs.log" 2>&1 ||
     die "debootstrap failed; its log: $rootfs.log"
   rm -f "$rootfs.log"
-  # What a registry's image leaves out: package lists and caches.
-  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+  # What a registry's image leaves out: package lists and caches. The
+  # folders stay, owned as apt made them: its _apt user writes into them.
+  find "$rootfs"/var/lib/apt/lists "$rootfs"/var/cache/apt -type f -delete
   tar -C "$rootfs" --numeric-owner -c . |
     docker import --change 'CMD ["bash"]' \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$base" > /dev/null
