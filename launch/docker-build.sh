@@ -9,7 +9,10 @@
 # Docker's cache, which makes an unchanged tree cost seconds.
 #
 #   cpu    (default) the base image, then docker/cpu.Dockerfile as weft:cpu
-#   cuda   refuses, saying why: the CUDA image's base is not to be had here
+#   cuda   the base image, then weft-cuda-base:<version>: it plus this
+#          machine's CUDA toolkit (/usr/local/cuda, with cuDNN and NCCL in it),
+#          in place of NVIDIA's image, which only a registry serves; then
+#          docker/cuda.Dockerfile FROM it as weft:cuda
 #   base   only the base image
 #
 # Needs root, the docker client and a daemon (started here as
@@ -33,12 +36,17 @@ case ${1:-} in
 esac
 (($# <= 1)) || die "one image at most, got '$*' (--help)"
 
+toolkit=""
 if [[ $target == cuda ]]; then
-  # docker/cuda.Dockerfile starts from NVIDIA's Ubuntu 24.04 image, which
-  # only a registry serves; debootstrap cannot make it from Debian's mirror.
-  die "the CUDA image starts FROM $(sed -n 's/^ARG CUDA_IMAGE=//p' docker/cuda.Dockerfile)," \
-    "which only a registry serves (none is reachable here), and its toolkit is not" \
-    "Debian's: build it where a registry is reachable (docker build -f docker/cuda.Dockerfile .)"
+  # NVIDIA's image (docker/cuda.Dockerfile's default FROM) is Ubuntu's, with
+  # a toolkit of NVIDIA's packages: neither a registry nor Debian's mirror
+  # serves it here, so the toolkit comes from this machine instead.
+  [[ -x /usr/local/cuda/bin/nvcc ]] ||
+    die "no CUDA toolkit at /usr/local/cuda to copy in, and NVIDIA's image" \
+      "($(sed -n 's/^ARG CUDA_IMAGE=//p' docker/cuda.Dockerfile)) only a registry serves"
+  toolkit=$(readlink -f /usr/local/cuda)
+  version=$(/usr/local/cuda/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
+  [[ -n $version ]] || die "cannot read the CUDA version from /usr/local/cuda/bin/nvcc --version"
 fi
 
 ((EUID == 0)) || die "needs root: debootstrap and the Docker daemon both do (run it with sudo)"
@@ -87,7 +95,29 @@ else
   echo "docker-build.sh: imported $base"
 fi
 
-[[ $target == base ]] && exit 0
-echo "docker-build.sh: docker build -f docker/cpu.Dockerfile -t weft:cpu ."
-nice docker build -f docker/cpu.Dockerfile -t weft:cpu .
-echo "docker-build.sh: built weft:cpu"
+case $target in
+  base) ;;
+  cpu)
+    echo "docker-build.sh: docker build -f docker/cpu.Dockerfile -t weft:cpu ."
+    nice docker build -f docker/cpu.Dockerfile -t weft:cpu .
+    echo "docker-build.sh: built weft:cpu"
+    ;;
+  cuda)
+    cuda_base=weft-cuda-base:$version
+    if docker image inspect "$cuda_base" > /dev/null 2>&1; then
+      echo "docker-build.sh: $cuda_base exists"
+    else
+      echo "docker-build.sh: $cuda_base: $base with $toolkit ($(du -sh "$toolkit" | cut -f1))"
+      nice docker build -t "$cuda_base" -f - "$toolkit" <<EOF
+FROM $base
+COPY . $toolkit
+RUN ln -s $toolkit /usr/local/cuda
+ENV PATH=/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENV LD_LIBRARY_PATH=/usr/local/cuda/lib64
+EOF
+    fi
+    echo "docker-build.sh: docker build -f docker/cuda.Dockerfile --build-arg CUDA_IMAGE=$cuda_base -t weft:cuda ."
+    nice docker build -f docker/cuda.Dockerfile --build-arg CUDA_IMAGE="$cuda_base" -t weft:cuda .
+    echo "docker-build.sh: built weft:cuda"
+    ;;
+esac
