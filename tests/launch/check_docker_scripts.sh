@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Docker scripts' cheap half (label docker), seconds and no daemon: every
-# bad input is refused with one line and exit 2, the Dockerfiles install weft's dependencies with the script a
-# developer runs, and the base image the build makes is the one the CPU
-# Dockerfile names. Building and running the images takes 15 minutes and more
+# bad input is refused with one line and exit 2, the Dockerfiles install
+# weft's dependencies with the script a developer runs, and the base image
+# the build makes is the one the CPU Dockerfile names. Building and running the images takes 15 minutes and more
 # on 2 cores, beyond CI's budget: launch/docker-test.sh does that (README,
 # "Docker").
 #
