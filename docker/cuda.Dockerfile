@@ -7,6 +7,8 @@
 # The host's driver must support the image's CUDA version (12.8: driver 570 or
 # newer); pick another with --build-arg CUDA_IMAGE=nvidia/cuda:13.0.0-devel-ubuntu24.04.
 # --build-arg TORCH=1 adds PyTorch, for bench-gpu.sh's PyTorch comparison.
+# Where no registry is reachable, launch/docker-build.sh cuda builds it FROM
+# Debian with this machine's /usr/local/cuda copied in (README, "Docker").
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-devel-ubuntu24.04
 FROM ${CUDA_IMAGE}
 ARG TORCH=0

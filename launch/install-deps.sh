@@ -10,6 +10,7 @@ packages=(
   pkg-config
   libopenblas-openmp-dev         # CPU GEMM, sharing OpenMP's thread pool with our kernels
   libdnnl-dev                    # oneDNN: CPU bf16 GEMMs (AVX-512 BF16, AMX)
+  ocl-icd-opencl-dev             # oneDNN's CMake config requires OpenCL; libdnnl-dev only recommends it
   libboost-program-options-dev
   libgtest-dev
   libsentencepiece-dev
