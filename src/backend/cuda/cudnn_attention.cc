@@ -14,7 +14,9 @@
 //   - causal with padding: top-left alignment, right bound Tk − Tq. cuDNN
 //     aligns a bottom-right diagonal to each sequence's own lengths, which
 //     would move it for a padded row; top-left plus the offset does not;
-//   - padding: a length per sequence (key_lengths.h), Tq for the queries.
+//   - padding: a length per sequence (key_lengths.h), Tq for the queries;
+//     the gradients of hidden keys are zeroed after the backward, which
+//     weft defines and cuDNN need not write.
 // Graphs are built once per shape and kept per thread (building one takes
 // milliseconds to seconds; executing it reuses the plan), with the refusal
 // message for shapes cuDNN does not support. The scale is a by-value
@@ -26,6 +28,7 @@
 #include <cudnn_frontend.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -75,11 +78,14 @@ State& state() {
   return s;
 }
 
-const char* cudnn_library(cudnnStatus_t) { return "cuDNN"; }
+const char* cudnn_library(cudnnStatus_t) {
+  return "cuDNN";
+}
 
 #define WEFT_CUDNN_CALL(op, call)                                                                \
-  ::weft::cuda::detail::check_call<cudnnStatus_t>((call), CUDNN_STATUS_SUCCESS, cudnnGetErrorString, \
-                                                  cudnn_library, op, #call, __FILE__, __LINE__)
+  ::weft::cuda::detail::check_call<cudnnStatus_t>((call), CUDNN_STATUS_SUCCESS,                  \
+                                                  cudnnGetErrorString, cudnn_library, op, #call, \
+                                                  __FILE__, __LINE__)
 
 cudnnHandle_t handle(std::string* why) {
   State& s = state();
@@ -134,7 +140,8 @@ void set_masks(Attributes& a, fe::graph::Graph& g, const Shape& sh) {
                           .set_stride({1, 1, 1, 1})
                           .set_data_type(fe::DataType_t::INT32));
     };
-    a.set_padding_mask(true).set_seq_len_q(lengths("seq_len_q", kSeqQ))
+    a.set_padding_mask(true)
+        .set_seq_len_q(lengths("seq_len_q", kSeqQ))
         .set_seq_len_kv(lengths("seq_len_kv", kSeqKv));
   }
   if (sh.causal) {
@@ -152,7 +159,8 @@ void define_forward(fe::graph::Graph& g, const Shape& sh) {
   auto q = g.tensor(heads("q", kQ, sh, sh.Tq));
   auto k = g.tensor(heads("k", kK, sh, sh.Tk));
   auto v = g.tensor(heads("v", kV, sh, sh.Tk));
-  auto a = fe::graph::SDPA_attributes().set_name("flash_attention_forward").set_generate_stats(true);
+  auto a =
+      fe::graph::SDPA_attributes().set_name("flash_attention_forward").set_generate_stats(true);
   set_masks(a, g, sh);
   auto [out, stats] = g.sdpa(q, k, v, a);
   set_heads(out, kO, sh, sh.Tq);
@@ -219,7 +227,9 @@ bool decline(std::string* why, const std::string& reason) {
   return false;
 }
 
-bool aligned(const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0; }
+bool aligned(const Tensor& t) {
+  return reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0;
+}
 
 // The checks every call makes before a graph is looked up; empty when cuDNN
 // may take it.
@@ -240,9 +250,11 @@ std::string unsupported(const Tensor& q, const Tensor& k, bool causal,
 }
 
 // Runs `sh`'s graph with these operands; false (and why) if cuDNN refused the
-// shape or the key mask is not lengths.
+// shape or the key mask is not lengths. `hidden_keys` (dk, dv) get zero rows
+// past each sequence's length.
 bool run(const char* op, const Shape& sh, const Tensor& key_valid,
-         std::unordered_map<int64_t, void*> pack, float scale, std::string* why) {
+         std::unordered_map<int64_t, void*> pack, float scale, std::string* why,
+         std::initializer_list<Tensor*> hidden_keys = {}) {
   cudnnHandle_t h = handle(why);
   if (h == nullptr) return false;
   State& s = state();
@@ -250,8 +262,9 @@ bool run(const char* op, const Shape& sh, const Tensor& key_valid,
   if (found == s.plans.end()) found = s.plans.emplace(sh, build(h, sh)).first;
   const Plan& plan = found->second;
   if (!plan.graph) return decline(why, plan.refusal);
+  KeyLengths lengths{};
   if (sh.padded) {
-    const KeyLengths lengths = key_lengths(key_valid, sh.Tq);
+    lengths = key_lengths(key_valid, sh.Tq);
     if (!lengths.prefix) {
       return decline(why, "key_valid has a row that is not ones then zeros with at least one one");
     }
@@ -269,10 +282,15 @@ bool run(const char* op, const Shape& sh, const Tensor& key_valid,
     throw Error(::weft::detail::concat("cuda ", op, ": cuDNN execute failed: ", e.get_message()));
   }
   WEFT_LAUNCH_CHECK(op);
+  if (sh.padded) {
+    for (Tensor* grad : hidden_keys) zero_past_lengths(*grad, lengths.kv);
+  }
   return true;
 }
 
-void* mut(const Tensor& t) { return const_cast<void*>(t.raw()); }
+void* mut(const Tensor& t) {
+  return const_cast<void*>(t.raw());
+}
 
 Shape shape_of(const Tensor& q, const Tensor& k, const Tensor& key_valid, bool causal,
                bool backward) {
@@ -281,7 +299,9 @@ Shape shape_of(const Tensor& q, const Tensor& k, const Tensor& key_valid, bool c
 
 }  // namespace
 
-bool cudnn_attention_built() { return true; }
+bool cudnn_attention_built() {
+  return true;
+}
 
 bool cudnn_flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
                                    const Tensor& key_valid, bool causal, double scale, Tensor& lse,
@@ -312,7 +332,7 @@ bool cudnn_flash_attention_backward(const Tensor& q, const Tensor& k, const Tens
               {kDq, dq.raw()},
               {kDk, dk.raw()},
               {kDv, dv.raw()}},
-             static_cast<float>(scale), why);
+             static_cast<float>(scale), why, {&dk, &dv});
 }
 
 }  // namespace weft::cuda

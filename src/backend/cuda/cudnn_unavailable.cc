@@ -8,15 +8,18 @@ namespace weft::cuda {
 
 namespace {
 bool decline(std::string* why) {
-  if (why != nullptr) *why = "this build has no cuDNN attention (WEFT_CUDNN off or cuDNN not found)";
+  if (why != nullptr)
+    *why = "this build has no cuDNN attention (WEFT_CUDNN off or cuDNN not found)";
   return false;
 }
 }  // namespace
 
-bool cudnn_attention_built() { return false; }
+bool cudnn_attention_built() {
+  return false;
+}
 
-bool cudnn_flash_attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                   bool, double, Tensor&, Tensor&, std::string* why) {
+bool cudnn_flash_attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                                   double, Tensor&, Tensor&, std::string* why) {
   return decline(why);
 }
 

@@ -20,4 +20,8 @@ struct KeyLengths {
 // one copy of B integers to the host per call.
 KeyLengths key_lengths(const Tensor& key_valid, int64_t Tq);
 
+// Zeroes rows t >= lengths[b] of x (B,T,H,Dh): the gradients of hidden keys,
+// which cuDNN's padded backward need not write and weft defines as 0.
+void zero_past_lengths(Tensor& x, const int32_t* lengths);
+
 }  // namespace weft::cuda

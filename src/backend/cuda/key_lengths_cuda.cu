@@ -1,6 +1,6 @@
 // key_lengths (key_lengths.h): one block per sequence counts its visible keys
 // and looks for a visible key right after a hidden one, which a length per
-// sequence cannot express.
+// sequence cannot express. zero_past_lengths: one block per row.
 
 #include <algorithm>
 #include <vector>
@@ -35,7 +35,29 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// x (B,T,row) with row = H·Dh: one block per (b, t), striding over the row.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    zero_past_lengths_kernel(T* x, int64_t T_len, int64_t row, const int32_t* lengths) {
+  const int64_t b = blockIdx.x / T_len, t = blockIdx.x % T_len;
+  if (t < lengths[b]) return;
+  for (int64_t c = threadIdx.x; c < row; c += kThreads)
+    x[blockIdx.x * row + c] = from_float<T>(0.0f);
+}
+
 }  // namespace
+
+void zero_past_lengths(Tensor& x, const int32_t* lengths) {
+  const char* op = "zero_past_lengths";
+  const int64_t blocks = x.dim(0) * x.dim(1), row = x.dim(2) * x.dim(3);
+  if (blocks == 0) return;
+  dispatch_floating(op, x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    zero_past_lengths_kernel<T><<<static_cast<unsigned>(blocks), kThreads, 0, stream(op)>>>(
+        ptr<T>(x), x.dim(1), row, lengths);
+    WEFT_LAUNCH_CHECK("zero_past_lengths_kernel");
+  });
+}
 
 KeyLengths key_lengths(const Tensor& key_valid, int64_t Tq) {
   const char* op = "key_lengths";
