@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class CudnnAttentionGpu : public GpuTest {
 struct CudnnCase {
   int64_t B, Tq, Tk, H, Dh;
   bool causal, padded;
+  // A mask cuDNN may not fuse on every version (a causal band offset from the
+  // diagonal): declining it is reported, not failed.
+  bool may_decline = false;
 };
 
 std::string case_str(const CudnnCase& c) {
@@ -48,8 +52,8 @@ const std::vector<CudnnCase>& cudnn_cases() {
       {2, 1024, 1024, 12, 64, false, true},  // an encoder over padded sequences
       {2, 1024, 1024, 8, 128, true, false},  // head dim 128 (LLaMA-style)
       {2, 1024, 1024, 8, 128, true, true},
-      {2, 256, 1024, 4, 64, true, false},  // queries at the end of a cache: bottom-right
-      {2, 256, 1024, 4, 64, true, true},   // the same with padding: top-left, offset Tk − Tq
+      {2, 256, 1024, 4, 64, true, false},       // queries at the end of a cache: bottom-right
+      {2, 256, 1024, 4, 64, true, true, true},  // with padding: top-left, offset Tk − Tq
   };
   return all;
 }
@@ -100,15 +104,27 @@ Grads poisoned_grads(const Inputs& in) {
           poisoned(in.v.shape(), DType::BF16)};
 }
 
-// cuDNN's backward into fresh gradients; fails the test if cuDNN declines.
-Grads cudnn_backward(const CudnnCase& c, const Inputs& in, const Forward& f) {
-  Grads g = poisoned_grads(in);
+// Whether cuDNN ran: a decline fails the test unless the case allows it,
+// and is printed either way.
+bool ran(const CudnnCase& c, bool took, const char* pass, const std::string& why) {
+  if (took) return true;
+  if (c.may_decline) {
+    std::cout << "cuDNN declined the " << pass << " of " << case_str(c) << ": " << why << "\n";
+  } else {
+    ADD_FAILURE() << "cuDNN declined the " << pass << ": " << why;
+  }
+  return false;
+}
+
+// cuDNN's backward into fresh gradients; false where it declined.
+bool cudnn_backward(const CudnnCase& c, const Inputs& in, const Forward& f, Grads& g) {
+  g = poisoned_grads(in);
   std::string why;
-  const bool ran =
+  return ran(
+      c,
       cuda::cudnn_flash_attention_backward(in.q, in.k, in.v, in.key_valid, c.causal, in.scale,
-                                           f.out, f.lse, in.dout, g.dq, g.dk, g.dv, &why);
-  EXPECT_TRUE(ran) << "cuDNN declined the backward: " << why;
-  return g;
+                                           f.out, f.lse, in.dout, g.dq, g.dk, g.dv, &why),
+      "backward", why);
 }
 
 TEST_F(CudnnAttentionGpu, ForwardMatchesSimt) {
@@ -120,9 +136,12 @@ TEST_F(CudnnAttentionGpu, ForwardMatchesSimt) {
     const Forward ref = simt_forward(c, in);
     Forward got{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
     std::string why;
-    ASSERT_TRUE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
-                                                    in.scale, got.lse, got.out, &why))
-        << "cuDNN declined the forward: " << why;
+    if (!ran(c,
+             cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal, in.scale,
+                                                 got.lse, got.out, &why),
+             "forward", why)) {
+      continue;
+    }
     EXPECT_TRUE(close_to_cpu("cudnn forward", "out", got.out, host_f64(ref.out), budget));
     EXPECT_TRUE(close_to_cpu("cudnn forward", "lse", got.lse, host_f64(ref.lse), budget));
   }
@@ -138,7 +157,8 @@ TEST_F(CudnnAttentionGpu, BackwardMatchesSimt) {
     Grads ref = poisoned_grads(in);
     cuda::simt_flash_attention_backward(in.q, in.k, in.v, in.key_valid, c.causal, in.scale, f.out,
                                         f.lse, in.dout, ref.dq, ref.dk, ref.dv);
-    const Grads got = cudnn_backward(c, in, f);
+    Grads got;
+    if (!cudnn_backward(c, in, f, got)) continue;
     EXPECT_TRUE(close_to_cpu("cudnn backward", "dq", got.dq, host_f64(ref.dq), budget));
     EXPECT_TRUE(close_to_cpu("cudnn backward", "dk", got.dk, host_f64(ref.dk), budget));
     EXPECT_TRUE(close_to_cpu("cudnn backward", "dv", got.dv, host_f64(ref.dv), budget));
@@ -153,7 +173,8 @@ TEST_F(CudnnAttentionGpu, BackwardIsDeterministic) {
     SCOPED_TRACE(case_str(c));
     const Inputs in = inputs_for(c, seeds);
     const Forward f = simt_forward(c, in);
-    const Grads first = cudnn_backward(c, in, f), second = cudnn_backward(c, in, f);
+    Grads first, second;
+    if (!cudnn_backward(c, in, f, first) || !cudnn_backward(c, in, f, second)) continue;
     EXPECT_TRUE(same_bits("cudnn backward", "dq", first.dq, second.dq));
     EXPECT_TRUE(same_bits("cudnn backward", "dk", first.dk, second.dk));
     EXPECT_TRUE(same_bits("cudnn backward", "dv", first.dv, second.dv));
