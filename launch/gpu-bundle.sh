@@ -9,11 +9,13 @@
 #   launch/gpu-bundle.sh [BUNDLE_DIR]     (default build-gpu/bundle)
 #
 # Left out, found there at run time by gpu-check.sh: the C library, the CUDA
-# runtime and cuBLAS/cuBLASLt (the machine's CUDA toolkit), NCCL and cuDNN
-# (its PyTorch packages). oneDNN is not built in (WEFT_WITH_ONEDNN=OFF): its
-# 40 MB would not fit, and GPU runs need no CPU bf16 GEMM (the CPU widens
-# bf16 products to f32 there). The folder must stay under 60 MiB; the script says
-# its size and refuses a larger one. WEFT_GPU_BUILD_DIR (build-gpu) and
+# runtime, cuBLAS/cuBLASLt and NVRTC (the machine's CUDA toolkit), NCCL and
+# cuDNN 9 (its PyTorch packages; cuDNN serves bf16 attention when this
+# machine has cuDNN and install-deps.sh's cudnn-frontend headers). oneDNN is
+# not built in (WEFT_WITH_ONEDNN=OFF): its 40 MB would not fit, and GPU runs
+# need no CPU bf16 GEMM (the CPU widens bf16 products to f32 there). The
+# folder must stay under 60 MiB; the script says its size and refuses a
+# larger one. WEFT_GPU_BUILD_DIR (build-gpu) and
 # WEFT_JOBS choose the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,11 +46,12 @@ done
 cp launch/gpu-check.sh launch/pytorch_gpt2.py "$bundle/"
 
 # A library the GPU machine has: the C runtime and the loader, the CUDA
-# toolkit's libraries, the driver, NCCL and cuDNN.
+# toolkit's libraries (NVRTC among them), the driver, NCCL and cuDNN.
 provided_there() {
   case "$1" in
     linux-vdso.so*|ld-linux*|libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*) return 0 ;;
-    libcuda.so*|libcudart.so*|libcublas.so*|libcublasLt.so*|libnccl.so*|libcudnn*) return 0 ;;
+    libcuda.so*|libcudart.so*|libcublas.so*|libcublasLt.so*|libnvrtc.so*) return 0 ;;
+    libnccl.so*|libcudnn*) return 0 ;;
   esac
   return 1
 }

@@ -1,4 +1,6 @@
 // Built when the CUDA toolkit was not found: there is no GPU to offer.
+#include "backend/cuda/cudnn_attention.h"
+#include "backend/cuda/flash_attention_simt.h"
 #include "weft/backend/gpu.h"
 #include "weft/tensor/error.h"
 
@@ -22,3 +24,33 @@ void* compute_stream() { refuse("gpu::compute_stream"); }
 void* comm_stream() { refuse("gpu::comm_stream"); }
 
 }  // namespace weft::gpu
+
+// The two flash-attention paths the GPU tests call by name: linked so that
+// those tests build here (and skip), refused like everything above.
+namespace weft::cuda {
+
+bool cudnn_attention_built() { return false; }
+
+bool cudnn_flash_attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                   bool, double, Tensor&, Tensor&, std::string*) {
+  gpu::refuse("cuda::cudnn_flash_attention_forward");
+}
+
+bool cudnn_flash_attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                    bool, double, const Tensor&, const Tensor&, const Tensor&,
+                                    Tensor&, Tensor&, Tensor&, std::string*) {
+  gpu::refuse("cuda::cudnn_flash_attention_backward");
+}
+
+void simt_flash_attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                                  double, Tensor&, Tensor&) {
+  gpu::refuse("cuda::simt_flash_attention_forward");
+}
+
+void simt_flash_attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                   bool, double, const Tensor&, const Tensor&, const Tensor&,
+                                   Tensor&, Tensor&, Tensor&) {
+  gpu::refuse("cuda::simt_flash_attention_backward");
+}
+
+}  // namespace weft::cuda

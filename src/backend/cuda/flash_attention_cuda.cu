@@ -19,12 +19,18 @@
 // so results are deterministic without atomics. A tensor-core version would
 // replace the two inner loops of each kernel by mma tiles over the same
 // shared-memory layout.
+//
+// The entry points at the bottom send bf16 calls to cuDNN's fused attention
+// where it takes them (cudnn_attention.h lists what it declines) and
+// everything else to these kernels.
 
 #include <algorithm>
 #include <type_traits>
 
 #include "backend/cuda/attention_problem.cuh"
+#include "backend/cuda/cudnn_attention.h"
 #include "backend/cuda/device_common.cuh"
+#include "backend/cuda/flash_attention_simt.h"
 #include "backend/kernels.h"
 
 namespace weft::cuda {
@@ -347,9 +353,9 @@ void launch_with_shared(const char* op, Kernel kernel, int64_t blocks, size_t fl
 
 }  // namespace
 
-void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
-                             const Tensor& key_valid, bool causal, double scale, Tensor& lse,
-                             Tensor& out) {
+void simt_flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& key_valid, bool causal, double scale, Tensor& lse,
+                                  Tensor& out) {
   const char* op = "flash_attention_forward";
   const Problem p = attention_problem(q, k, key_valid, causal, scale);
   const int64_t query_tiles = tiles(p.Tq, kRowTile), blocks = p.B * p.H * query_tiles;
@@ -365,10 +371,10 @@ void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
   });
 }
 
-void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
-                              const Tensor& key_valid, bool causal, double scale, const Tensor& out,
-                              const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
-                              Tensor& dv) {
+void simt_flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                   const Tensor& key_valid, bool causal, double scale,
+                                   const Tensor& out, const Tensor& lse, const Tensor& dout,
+                                   Tensor& dq, Tensor& dk, Tensor& dv) {
   const char* op = "flash_attention_backward";
   const Problem p = attention_problem(q, k, key_valid, causal, scale);
   const int64_t query_tiles = tiles(p.Tq, kRowTile), key_tiles = tiles(p.Tk, kRowTile);
@@ -401,6 +407,24 @@ void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
       }
     });
   });
+}
+
+void flash_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& key_valid, bool causal, double scale, Tensor& lse,
+                             Tensor& out) {
+  if (cudnn_flash_attention_forward(q, k, v, key_valid, causal, scale, lse, out)) return;
+  simt_flash_attention_forward(q, k, v, key_valid, causal, scale, lse, out);
+}
+
+void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                              const Tensor& key_valid, bool causal, double scale, const Tensor& out,
+                              const Tensor& lse, const Tensor& dout, Tensor& dq, Tensor& dk,
+                              Tensor& dv) {
+  if (cudnn_flash_attention_backward(q, k, v, key_valid, causal, scale, out, lse, dout, dq, dk,
+                                     dv)) {
+    return;
+  }
+  simt_flash_attention_backward(q, k, v, key_valid, causal, scale, out, lse, dout, dq, dk, dv);
 }
 
 }  // namespace weft::cuda
