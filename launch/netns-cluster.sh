@@ -109,6 +109,8 @@ down() {
     ip link del "$link" 2> /dev/null || true
   done
   ip link del "$bridge" 2> /dev/null || true
+  while command -v iptables > /dev/null &&
+    iptables -D FORWARD -i "$bridge" -o "$bridge" -j ACCEPT 2> /dev/null; do :; done
 }
 
 attach() {  # namespace, its link's name on the bridge, address
@@ -118,6 +120,13 @@ attach() {  # namespace, its link's name on the bridge, address
   ip -n "$1" addr add "$3/24" dev eth0
   ip -n "$1" link set lo up
   ip -n "$1" link set eth0 up
+}
+
+# Whether bridged IPv4 frames go through iptables here (br_netfilter loaded
+# with bridge-nf-call-iptables on) and iptables can open the bridge.
+bridge_firewalled() {
+  [[ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2> /dev/null) == 1 ]] &&
+    command -v iptables > /dev/null
 }
 
 up() {
@@ -133,6 +142,10 @@ up() {
   # Bridged frames must not pass through the host firewall (Docker's FORWARD DROP).
   [[ ! -e /sys/class/net/$bridge/bridge/nf_call_iptables ]] ||
     echo 0 > "/sys/class/net/$bridge/bridge/nf_call_iptables"
+  # The per-bridge switch cannot turn off the machine-wide one
+  # (net.bridge.bridge-nf-call-iptables, which Docker sets): then let the
+  # bridge's own traffic through ahead of every other FORWARD rule.
+  if bridge_firewalled; then iptables -I FORWARD 1 -i "$bridge" -o "$bridge" -j ACCEPT; fi
   ip link set "$bridge" up
   for ((i = 1; i <= n; i++)); do
     attach "$prefix-$i" "$prefix-v$i" "$net.$i"
