@@ -1,6 +1,8 @@
 # CPU image: the same install script a developer runs, then a Release build.
 #   docker build -f docker/cpu.Dockerfile -t weft:cpu .
 #   docker run --rm weft:cpu weft bench --model tiny-gpt
+# Where no registry serves debian:bookworm-slim, launch/docker-build.sh makes
+# it with debootstrap first; launch/docker-test.sh checks the image.
 FROM debian:bookworm-slim
 WORKDIR /opt/weft
 COPY launch/install-deps.sh launch/install-deps.sh

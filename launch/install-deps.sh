@@ -13,6 +13,7 @@ packages=(
   ocl-icd-opencl-dev             # oneDNN's CMake config requires OpenCL; libdnnl-dev only recommends it
   libboost-program-options-dev
   libgtest-dev
+  libgmock-dev                   # GoogleTest's matchers, which libgtest-dev leaves out
   libsentencepiece-dev
   nlohmann-json3-dev
   libopenmpi-dev
