@@ -108,12 +108,12 @@ case $target in
       echo "docker-build.sh: $cuda_base exists"
     else
       echo "docker-build.sh: $cuda_base: $base with $toolkit ($(du -sh "$toolkit" | cut -f1))"
+      # Two steps: with the vfs driver every step copies the whole image.
       nice docker build -t "$cuda_base" -f - "$toolkit" <<EOF
 FROM $base
-COPY . $toolkit
-RUN ln -s $toolkit /usr/local/cuda
-ENV PATH=/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-ENV LD_LIBRARY_PATH=/usr/local/cuda/lib64
+COPY . /usr/local/cuda
+ENV PATH=/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LD_LIBRARY_PATH=/usr/local/cuda/lib64
 EOF
     fi
     echo "docker-build.sh: docker build -f docker/cuda.Dockerfile --build-arg CUDA_IMAGE=$cuda_base -t weft:cuda ."
