@@ -1,18 +1,22 @@
 // Token embeddings and positions on the GPU. The backward scatter-adds are
-// deterministic without atomics: embedding_backward groups the positions of
-// each table row on the host (ids are small) and gives every touched row one
-// block that adds its positions in increasing order, as the CPU kernel does;
-// add_positions_backward gives every (position, column) one thread that walks
-// the batch in order. The gradients they add into are the table's dtype or,
-// as main gradients of a bf16 table, f32; the sums are f32 either way.
+// deterministic without atomics. embedding_backward groups the positions of
+// each table row on the device: it sorts (row, position) pairs by row with
+// CUB's radix sort, which is stable, so the positions of one row stay in
+// increasing order; then the first position of every run of one row gets a
+// block that adds the run's positions in that order, as the CPU kernel does.
+// Nothing waits for the host. add_positions_backward gives every (position,
+// column) one thread that walks the batch in order. The gradients they add
+// into are the table's dtype or, as main gradients of a bf16 table, f32; the
+// sums are f32 either way.
 //
 //   table (V, D)   ids (N) i32   out, dout (N, D)   x, dx (B, T, D)
 
 #include <algorithm>
+#include <bit>
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <vector>
+#include <cub/device/device_radix_sort.cuh>
 
 #include "backend/cuda/elementwise_loop.cuh"
 #include "backend/kernels.h"
@@ -51,30 +55,49 @@ struct Lookup {
   }
 };
 
-// One block per touched row: dtable[rows[b]] += scale · dout[p] for the
-// positions p of that row, in increasing order. `groups` holds, one after
-// the other, rows (touched), starts (touched + 1) and positions (starts[touched]).
+// keys[i] = the shard row of ids[i], or `sentinel` (above every row) when
+// the id is outside [row_offset, row_offset + v); positions[i] = i.
+struct ShardKeys {
+  const int32_t* ids;
+  int64_t row_offset, v;
+  uint32_t sentinel;
+  uint32_t* keys;
+  int32_t* positions;
+  __device__ __forceinline__ void operator()(int64_t i, Width<1>) const {
+    const int64_t row = ids[i] - row_offset;
+    keys[i] = (row >= 0 && row < v) ? static_cast<uint32_t>(row) : sentinel;
+    positions[i] = static_cast<int32_t>(i);
+  }
+};
+
+// dtable[row] += scale · dout[p] for the positions p of each row, in
+// increasing order. rows, positions (n): the keys and positions sorted by
+// row, positions of one row increasing. The block of the first position of
+// a run of one row adds the whole run; the sentinel run (ids outside the
+// shard) comes last and is skipped. Blocks stride over the n positions.
 // W: kPackOfBoth<T, G> when d is a multiple of it and the tensors are aligned, else 1.
 template <typename T, typename G, int W>
-__global__ void embedding_backward_kernel(const T* dout, const int32_t* groups, int64_t touched,
+__global__ void embedding_backward_kernel(const T* dout, const uint32_t* rows,
+                                          const int32_t* positions, int64_t n, uint32_t sentinel,
                                           float scale, int64_t d, G* dtable) {
-  const int32_t* rows = groups;
-  const int32_t* starts = groups + touched;
-  const int32_t* positions = starts + touched + 1;
-  const int64_t row = rows[blockIdx.x];
-  const int32_t begin = starts[blockIdx.x], end = starts[blockIdx.x + 1];
-  G* dst = dtable + row * d;
-  for (int64_t c = static_cast<int64_t>(threadIdx.x) * W; c < d;
-       c += static_cast<int64_t>(blockDim.x) * W) {
-    float acc[W];
-    load_floats<W>(dst + c, acc);
-    for (int32_t j = begin; j < end; ++j) {
-      float g[W];
-      load_floats<W>(dout + static_cast<int64_t>(positions[j]) * d + c, g);
+  for (int64_t begin = blockIdx.x; begin < n; begin += gridDim.x) {
+    const uint32_t row = rows[begin];
+    if (row == sentinel || (begin > 0 && rows[begin - 1] == row)) continue;
+    int64_t end = begin + 1;
+    while (end < n && rows[end] == row) ++end;
+    G* dst = dtable + static_cast<int64_t>(row) * d;
+    for (int64_t c = static_cast<int64_t>(threadIdx.x) * W; c < d;
+         c += static_cast<int64_t>(blockDim.x) * W) {
+      float acc[W];
+      load_floats<W>(dst + c, acc);
+      for (int64_t j = begin; j < end; ++j) {
+        float g[W];
+        load_floats<W>(dout + static_cast<int64_t>(positions[j]) * d + c, g);
 #pragma unroll
-      for (int k = 0; k < W; ++k) acc[k] += scale * g[k];
+        for (int k = 0; k < W; ++k) acc[k] += scale * g[k];
+      }
+      store_floats<W>(dst + c, acc);
     }
-    store_floats<W>(dst + c, acc);
   }
 }
 
@@ -116,46 +139,42 @@ __global__ void sinusoidal_kernel(T* table, int64_t rows, int64_t d, bool halves
   }
 }
 
-// The positions of each shard row among ids, in the layout the backward
-// kernel reads: rows (touched, increasing), starts (touched + 1), positions.
-// Returns the number of touched rows; `groups` is rebuilt in place.
-int64_t group_positions_by_row(const std::vector<int32_t>& ids, int64_t row_offset, int64_t v,
-                               std::vector<int32_t>& counts, std::vector<int32_t>& groups) {
-  counts.assign(static_cast<size_t>(v), 0);
-  int64_t in_shard = 0;
-  for (const int32_t id : ids) {
-    const int64_t row = id - row_offset;
-    if (row >= 0 && row < v) {
-      ++counts[static_cast<size_t>(row)];
-      ++in_shard;
-    }
-  }
-  int64_t touched = 0;
-  for (const int32_t count : counts) touched += count > 0;
-  groups.resize(static_cast<size_t>(2 * touched + 1 + in_shard));
-  int32_t* rows = groups.data();
-  int32_t* starts = rows + touched;
-  int32_t* positions = starts + touched + 1;
-  // counts[row] becomes the row's next free slot among the positions.
-  int32_t next = 0;
-  int64_t t = 0;
-  for (int64_t row = 0; row < v; ++row) {
-    const int32_t count = counts[static_cast<size_t>(row)];
-    if (count == 0) continue;
-    rows[t] = static_cast<int32_t>(row);
-    starts[t] = next;
-    counts[static_cast<size_t>(row)] = next;
-    next += count;
-    ++t;
-  }
-  starts[touched] = next;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t row = ids[i] - row_offset;
-    if (row >= 0 && row < v) {
-      positions[counts[static_cast<size_t>(row)]++] = static_cast<int32_t>(i);
-    }
-  }
-  return touched;
+// The positions of ids sorted by shard row: rows (n, increasing, the
+// sentinel last) and positions (n, increasing within one row).
+struct RowGroups {
+  const uint32_t* rows;
+  const int32_t* positions;
+};
+
+// Sorts the positions of ids by shard row on the compute stream; ids outside
+// the shard get `sentinel`, above every row. Only the bits that `sentinel`
+// needs take part in the sort. The result lives in scratch reused by the
+// next call.
+RowGroups group_positions_by_row(const Tensor& ids, int64_t row_offset, int64_t v,
+                                 uint32_t sentinel, const char* op) {
+  const int n = static_cast<int>(ids.numel());
+  const int end_bit = std::bit_width(sentinel);
+  const cudaStream_t s = stream(op);
+  size_t temp_bytes = 0;
+  WEFT_CUDA_CALL(op, cub::DeviceRadixSort::SortPairs(
+                         nullptr, temp_bytes, static_cast<const uint32_t*>(nullptr),
+                         static_cast<uint32_t*>(nullptr), static_cast<const int32_t*>(nullptr),
+                         static_cast<int32_t*>(nullptr), n, 0, end_bit, s));
+  // CUB's temporary storage, then keys, positions and both sorted (n each).
+  const int64_t temp_words =
+      ceil_div(static_cast<int64_t>(temp_bytes), static_cast<int64_t>(sizeof(int32_t)));
+  thread_local Tensor scratch;
+  Tensor::ensure(scratch, {temp_words + 4 * int64_t{n}}, DType::I32, Device::CUDA);
+  int32_t* temp = ptr<int32_t>(scratch);
+  uint32_t* keys = reinterpret_cast<uint32_t*>(temp + temp_words);
+  int32_t* positions = temp + temp_words + n;
+  uint32_t* sorted_keys = reinterpret_cast<uint32_t*>(positions + n);
+  int32_t* sorted_positions = positions + 2 * int64_t{n};
+  launch_elementwise<1>(op, n, /*vector=*/false,
+                        ShardKeys{ptr<int32_t>(ids), row_offset, v, sentinel, keys, positions});
+  WEFT_CUDA_CALL(op, cub::DeviceRadixSort::SortPairs(temp, temp_bytes, keys, sorted_keys, positions,
+                                                     sorted_positions, n, 0, end_bit, s));
+  return {sorted_keys, sorted_positions};
 }
 
 }  // namespace
@@ -180,21 +199,17 @@ void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int
   if (n == 0 || v == 0 || d == 0) return;
   WEFT_CHECK(n <= INT32_MAX, "cuda ", op, ": ids has ", n,
              " elements; positions are grouped as i32, so at most 2^31 - 1 are supported");
-  cudaStream_t s = stream(op);
-  thread_local std::vector<int32_t> host_ids, counts, host_groups;
-  host_ids.resize(static_cast<size_t>(n));
-  WEFT_CUDA_CALL(
-      op, cudaMemcpyAsync(host_ids.data(), ids.raw(), ids.nbytes(), cudaMemcpyDeviceToHost, s));
-  // Also retires the previous call's upload from host_groups before it is rebuilt.
-  WEFT_CUDA_CALL(op, cudaStreamSynchronize(s));
-  const int64_t touched = group_positions_by_row(host_ids, row_offset, v, counts, host_groups);
-  if (touched == 0) return;
-  thread_local Tensor device_groups;
-  Tensor::ensure(device_groups, {static_cast<int64_t>(host_groups.size())}, DType::I32,
-                 Device::CUDA);
-  WEFT_CUDA_CALL(op,
-                 cudaMemcpyAsync(device_groups.raw(), host_groups.data(),
-                                 host_groups.size() * sizeof(int32_t), cudaMemcpyHostToDevice, s));
+  // Rows are keys below the sentinel; ids are i32 and row_offset >= 0, so every
+  // row is below 2^31 whatever v is.
+  const uint32_t sentinel = static_cast<uint32_t>(std::min<int64_t>(v, int64_t{1} << 31));
+  const RowGroups groups = group_positions_by_row(ids, row_offset, v, sentinel, op);
+  const cudaStream_t s = stream(op);
+  // Which positions start a run is known only on the device, so blocks
+  // stride over all n of them, the grid capped as grid_for caps grid-stride
+  // loops (32 blocks per SM, 4224 on an H100): a batch of 8192 ids gives a
+  // block about two positions to look at, and a larger one does not launch
+  // tens of thousands of blocks that mostly find no run to add.
+  const unsigned blocks = grid_for(n, 1, op);
   dispatch_floating_with_companion(op, dout.dtype(), dtable.dtype(), [&](auto zero, auto grad) {
     using T = decltype(zero);
     using G = decltype(grad);
@@ -205,14 +220,13 @@ void embedding_backward(const Tensor& dout, const Tensor& ids, double scale, int
     const int64_t per_row = vec ? d / kPack : d;
     // Enough threads for one pass over the row, in whole warps, at most kThreads.
     const int threads = static_cast<int>(std::min<int64_t>(kThreads, (per_row + 31) / 32 * 32));
-    const unsigned blocks = static_cast<unsigned>(touched);
     const float sc = static_cast<float>(scale);
-    const int32_t* groups = ptr<int32_t>(device_groups);
     if (vec) {
       embedding_backward_kernel<T, G, kPack>
-          <<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
+          <<<blocks, threads, 0, s>>>(g, groups.rows, groups.positions, n, sentinel, sc, d, dt);
     } else {
-      embedding_backward_kernel<T, G, 1><<<blocks, threads, 0, s>>>(g, groups, touched, sc, d, dt);
+      embedding_backward_kernel<T, G, 1>
+          <<<blocks, threads, 0, s>>>(g, groups.rows, groups.positions, n, sentinel, sc, d, dt);
     }
     WEFT_LAUNCH_CHECK(op);
   });

@@ -11,6 +11,7 @@
 #include "weft/backend/embedding.h"
 #include "weft/backend/layer_norm.h"
 #include "weft/backend/rms_norm.h"
+#include "weft/tensor/error.h"
 
 namespace weft::testing {
 namespace {
@@ -18,15 +19,24 @@ namespace {
 class DeterminismGpu : public GpuPrecisionTest {};
 WEFT_GPU_PRECISIONS(DeterminismGpu);
 
+// ~220 repeats of each of 37 ids; then a middle shard of a GPT-2-sized
+// vocabulary, with ids on both sides of it.
 TEST_P(DeterminismGpu, EmbeddingBackward) {
+  struct Case {
+    int32_t vocab;
+    int64_t rows, offset;
+  };
   Seeds seeds;
-  const Tensor ids = random_ids({16, 512}, 37, seeds.next()).to(Device::CUDA);  // ~220 repeats per id
-  const Operand dout = random_operand({16, 512, 768}, dtype(), seeds.next());
-  const Operand start = random_operand({50, 768}, dtype(), seeds.next());
-  Tensor first = start.gpu.clone(), second = start.gpu.clone();
-  ops::embedding_backward(dout.gpu, ids, 1.0, 0, first);
-  ops::embedding_backward(dout.gpu, ids, 1.0, 0, second);
-  EXPECT_TRUE(same_bits("embedding_backward", "dtable", first, second));
+  for (const Case& c : {Case{37, 50, 0}, Case{50304, 16768, 16768}}) {
+    SCOPED_TRACE(detail::concat("rows [", c.offset, ", ", c.offset + c.rows, ") of ", c.vocab));
+    const Tensor ids = random_ids({16, 512}, c.vocab, seeds.next()).to(Device::CUDA);
+    const Operand dout = random_operand({16, 512, 768}, dtype(), seeds.next());
+    const Operand start = random_operand({c.rows, 768}, dtype(), seeds.next());
+    Tensor first = start.gpu.clone(), second = start.gpu.clone();
+    ops::embedding_backward(dout.gpu, ids, 1.0, c.offset, first);
+    ops::embedding_backward(dout.gpu, ids, 1.0, c.offset, second);
+    EXPECT_TRUE(same_bits("embedding_backward", "dtable", first, second));
+  }
 }
 
 TEST_P(DeterminismGpu, LayerNormBackward) {

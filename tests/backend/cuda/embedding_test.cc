@@ -14,26 +14,42 @@ namespace weft::testing {
 namespace {
 
 // A table shard holding rows [offset, offset + rows) of a vocabulary of
-// `vocab`, looked up by ids of shape `ids` drawn from the whole vocabulary.
+// `vocab`, looked up by ids of shape `ids` drawn from [first_id, vocab).
 struct EmbeddingCase {
   int64_t vocab, rows, offset, d;
   Shape ids;
   double scale;
+  int64_t first_id = 0;
 };
 
 std::string case_str(const EmbeddingCase& c) {
   return detail::concat("rows [", c.offset, ", ", c.offset + c.rows, ") of ", c.vocab, ", D ", c.d,
-                        ", ids ", shape_str(c.ids), ", scale ", c.scale);
+                        ", ids ", shape_str(c.ids), " from ", c.first_id, ", scale ", c.scale);
 }
 
+// The backward groups positions by row with a radix sort over the bits the
+// shard's row count needs; the last cases shape those groups.
 const std::vector<EmbeddingCase>& embedding_cases() {
   static const std::vector<EmbeddingCase> all = {
       {50, 50, 0, 67, {3, 11}, 1.0},
       {1000, 333, 334, 128, {4, 37}, std::sqrt(128.0)},
       {97, 30, 60, 13, {257}, 0.5},
-      {7, 7, 0, 768, {8, 64}, 1.0},  // every id repeated many times
+      {7, 7, 0, 768, {8, 64}, 1.0},                 // every id repeated many times
+      {50304, 50304, 0, 96, {8, 512}, 1.0, 50303},  // every id the last row: one run of 4096
+      {50304, 16768, 16768, 64, {4, 1024}, 1.0},    // a middle shard, ids on both sides
+      {50304, 50304, 0, 72, {4, 1024}, 1.0},        // 4096 ids over a GPT-2-sized table
+      {(1 << 20) + 3, (1 << 20) + 3, 0, 5, {3, 333}, 1.0},  // rows need 21 key bits
   };
   return all;
+}
+
+// The ids of a case, on both devices.
+Operand case_ids(const EmbeddingCase& c, uint64_t seed) {
+  Tensor ids = random_ids(c.ids, static_cast<int32_t>(c.vocab - c.first_id), seed);
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    ids.data<int32_t>()[i] += static_cast<int32_t>(c.first_id);
+  }
+  return ids_operand(ids);
 }
 
 class EmbeddingGpu : public GpuPrecisionTest {};
@@ -44,7 +60,7 @@ TEST_P(EmbeddingGpu, Forward) {
   for (const EmbeddingCase& c : embedding_cases()) {
     SCOPED_TRACE(case_str(c));
     const Operand table = random_operand({c.rows, c.d}, dtype(), seeds.next());
-    const Operand ids = ids_operand(random_ids(c.ids, static_cast<int32_t>(c.vocab), seeds.next()));
+    const Operand ids = case_ids(c, seeds.next());
     Shape out_shape = c.ids;
     out_shape.push_back(c.d);
     Tensor out_ref = Tensor::zeros(out_shape, DType::F64);
@@ -59,7 +75,7 @@ TEST_P(EmbeddingGpu, Forward) {
 // judged by the budget of dtable's dtype.
 void expect_embedding_backward(const EmbeddingCase& c, DType dout_dtype, DType dtable_dtype,
                                Seeds& seeds) {
-  const Operand ids = ids_operand(random_ids(c.ids, static_cast<int32_t>(c.vocab), seeds.next()));
+  const Operand ids = case_ids(c, seeds.next());
   Shape out_shape = c.ids;
   out_shape.push_back(c.d);
   const Operand dout = random_operand(out_shape, dout_dtype, seeds.next());
@@ -75,6 +91,22 @@ TEST_P(EmbeddingGpu, Backward) {
   for (const EmbeddingCase& c : embedding_cases()) {
     SCOPED_TRACE(case_str(c));
     expect_embedding_backward(c, dtype(), dtype(), seeds);
+  }
+}
+
+// Ids all below or all above the shard leave the gradient's bits as they were.
+TEST_P(EmbeddingGpu, BackwardOutsideShardAddsNothing) {
+  Seeds seeds;
+  const std::vector<EmbeddingCase> outside = {{1000, 500, 1000, 64, {4, 300}, 1.0},
+                                              {1500, 500, 0, 64, {4, 300}, 1.0, 500}};
+  for (const EmbeddingCase& c : outside) {
+    SCOPED_TRACE(case_str(c));
+    const Operand ids = case_ids(c, seeds.next());
+    const Operand dout = random_operand({4, 300, c.d}, dtype(), seeds.next());
+    const Operand dtable = random_operand({c.rows, c.d}, dtype(), seeds.next());
+    Tensor after = dtable.gpu.clone();
+    ops::embedding_backward(dout.gpu, ids.gpu, c.scale, c.offset, after);
+    EXPECT_TRUE(same_bits("embedding_backward", "dtable", after, dtable.gpu));
   }
 }
 
