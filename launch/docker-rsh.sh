@@ -12,21 +12,7 @@
 # client to start the next one with.
 set -euo pipefail
 
-die() {
-  echo "docker-rsh.sh: $*" >&2
-  exit 2
-}
-
-# Open MPI may pass ssh options (-x, -l user, -p port) before the host.
-while (($# > 0)) && [[ $1 == -* ]]; do
-  case $1 in
-    -l | -p | -o | -i) shift 2 ;;
-    *) shift ;;
-  esac
-done
-(($# >= 2)) || die "usage: docker-rsh.sh HOST COMMAND... (Open MPI's plm_rsh_agent)"
-host=$1
-shift
+source "$(dirname "$0")/rsh-agent-args.sh"
 command -v docker > /dev/null || die "no docker client: apt-get install docker.io"
 
 container=""

@@ -13,10 +13,11 @@
 # cuDNN 9 (its PyTorch packages; cuDNN serves bf16 attention when this
 # machine has cuDNN and install-deps.sh's cudnn-frontend headers). oneDNN is
 # not built in (WEFT_WITH_ONEDNN=OFF): its 40 MB would not fit, and GPU runs
-# need no CPU bf16 GEMM (the CPU widens bf16 products to f32 there). The
-# folder must stay under 60 MiB; the script says its size and refuses a
-# larger one. WEFT_GPU_BUILD_DIR (build-gpu) and
-# WEFT_JOBS choose the build.
+# need no CPU bf16 GEMM (the CPU widens bf16 products to f32 there). Nor is
+# OpenBLAS (35 MB): the bundle links the reference BLAS statically
+# (WEFT_REFERENCE_BLAS), since its CPU computes only the GPU tests' references.
+# The folder must stay under 60 MiB; the script says its size and refuses a
+# larger one. WEFT_GPU_BUILD_DIR (build-gpu) and WEFT_JOBS choose the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${WEFT_GPU_BUILD_DIR:-build-gpu}
@@ -30,7 +31,8 @@ if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc > /dev/null; then
 fi
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_NATIVE=OFF -DWEFT_CUDA=ON \
-  "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DWEFT_WITH_ONEDNN=OFF
+  "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DWEFT_WITH_ONEDNN=OFF \
+  -DWEFT_REFERENCE_BLAS=ON
 if ! grep -q 'src/backend/cuda/' "$build_dir/compile_commands.json"; then
   echo "gpu-bundle.sh: $build_dir has no CUDA backend (cmake printed 'weft: CUDA backend OFF')" >&2
   exit 2

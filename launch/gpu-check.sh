@@ -12,15 +12,19 @@
 #      racecheck  attention, layer-norm, cross-entropy and AdamW tests, with a
 #                 256 MiB arena (WEFT_GPU_ARENA_MB) so that an overrun leaves
 #                 its allocation
-#   4. bench      weft bench: GPT-2 124M in bf16 at batch 8 × 1024, then the
-#      bench-256  same tokens as batch 32 × 256 (less attention)
+#   4. bench      weft bench: GPT-2 124M in bf16 at batch 8 × 1024, with the
+#                 time per kernel from compute-stream events (--profile), then
+#      bench-256  the same tokens as batch 32 × 256 (less attention)
 #   5. pytorch    the PyTorch reference (launch/pytorch_gpt2.py: bf16
 #                 autocast, torch.compile, SDPA, fused AdamW) at batch 8 × 1024
 #   then a summary table. Exit 0 when the probe passed, some unit test ran on
 #   the GPU and no unit test or sanitizer failed; 1 otherwise.
 #
-# PYTHON picks the interpreter (python3); CUDA_HOME the toolkit
-# (/usr/local/cuda); WEFT_CHECK_SCALE (1) multiplies every time cap.
+# The caps add up to 445 s, and every stage also ends by a deadline
+# WEFT_CHECK_BUDGET (465) seconds after the start (a stage that would have
+# under 10 s is skipped), so the check ends within 8 minutes. PYTHON picks
+# the interpreter (python3); CUDA_HOME the toolkit (/usr/local/cuda);
+# WEFT_CHECK_SCALE (1) multiplies every cap and the deadline.
 set -uo pipefail
 if [ $# -ne 1 ]; then
   echo "usage: gpu-check.sh LOG_DIR" >&2
@@ -34,10 +38,17 @@ python=${PYTHON:-python3}
 cuda_home=${CUDA_HOME:-/usr/local/cuda}
 scale=${WEFT_CHECK_SCALE:-1}
 start=$(date +%s)
+deadline=$((start + ${WEFT_CHECK_BUDGET:-465} * scale))
 
 rows=()       # the summary: stage, status, figure, seconds
 failed=0
 row() { rows+=("$(printf '%-10s %-8s %-50s %5s s' "$1" "$2" "$3" "$4")"); }
+# The row of the stage just run: its figure, or why it was skipped.
+stage_row() {
+  local figure=$2
+  [ "$status" != skipped ] || figure="no time left before the deadline"
+  row "$1" "$status" "$figure" "$seconds"
+}
 summary() {
   {
     echo
@@ -46,14 +57,22 @@ summary() {
   } | tee "$log_dir/summary.txt"
 }
 
-# Runs stage NAME under a cap of SECONDS (times the scale), output to
-# LOG_DIR/NAME.log; sets $status (passed, failed, timeout) and $seconds.
+# Runs stage NAME under a cap of SECONDS (times the scale) or until the
+# deadline, output to LOG_DIR/NAME.log; sets $status (passed, failed,
+# timeout, skipped) and $seconds.
 run_stage() {
   local name=$1 cap=$2
   shift 2
   local begin=$(date +%s)
-  echo "== $name (at most $((cap * scale)) s): $*" | tee "$log_dir/$name.log"
-  timeout --kill-after=5 $((cap * scale)) "$@" >> "$log_dir/$name.log" 2>&1
+  local limit=$((cap * scale)) left=$((deadline - begin))
+  ((limit <= left)) || limit=$left
+  if ((limit < 10)); then
+    echo "== $name skipped: ${left} s left before the deadline" | tee "$log_dir/$name.log"
+    status=skipped seconds=0
+    return
+  fi
+  echo "== $name (at most $limit s): $*" | tee "$log_dir/$name.log"
+  timeout --kill-after=5 "$limit" "$@" >> "$log_dir/$name.log" 2>&1
   local rc=$?
   seconds=$(($(date +%s) - begin))
   case $rc in
@@ -100,7 +119,8 @@ ldd "$bundle"/bin/* >> "$probe" 2>&1
 if grep -q 'not found' "$probe"; then
   echo "gpu-check: libraries not found:" >&2
   grep 'not found' "$probe" | sort -u >&2
-  row probe failed "$(grep -c 'not found' "$probe") libraries not found (probe.log)" 0
+  missing=$(grep 'not found' "$probe" | awk '{print $1}' | sort -u | tr '\n' ' ')
+  row probe failed "not found: ${missing% } (probe.log)" 0
   summary
   exit 1
 fi
@@ -108,7 +128,7 @@ row probe passed "${gpu_name:-?}" 0
 cat "$probe"
 
 # --- 2. unit tests -------------------------------------------------------
-run_stage unit 150 "$bundle/bin/test_backend_cuda"
+run_stage unit 120 "$bundle/bin/test_backend_cuda"
 unit_log=$log_dir/unit.log
 passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
 skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
@@ -121,7 +141,7 @@ if [ "$status" = passed ] && [ "$ran_on_gpu" -le 0 ]; then
   figure="$figure: none ran on a GPU"
 fi
 [ "$status" = passed ] || failed=1
-row unit "$status" "$figure" "$seconds"
+stage_row unit "$figure"
 
 # --- 3. compute-sanitizer -----------------------------------------------
 sanitized='*AttentionGpu*:*FlashAttentionGpu*:*LayerNormGpu*:*CrossEntropyGpu*:*AdamWGpu*'
@@ -131,11 +151,11 @@ for tool in memcheck racecheck; do
     row "$tool" skipped "compute-sanitizer is not installed" 0
     continue
   fi
-  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 75 "$sanitizer" --tool "$tool" --error-exitcode 3 \
+  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 60 "$sanitizer" --tool "$tool" --error-exitcode 3 \
     "$bundle/bin/test_backend_cuda" "--gtest_filter=$sanitized"
   errors=$(sed -n 's/^========= ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$log_dir/$tool.log" | tail -n 1)
   [ "$status" = passed ] || failed=1
-  row "$tool" "$status" "${errors:-?} errors" "$seconds"
+  stage_row "$tool" "${errors:-?} errors"
 done
 
 # --- 4. weft bench -------------------------------------------------------
@@ -146,24 +166,25 @@ bench_figure() {
   local tokens
   tokens=$(sed -n 's/.*: \([0-9.]*\) tokens\/s.*/\1/p' <<<"$line")
   local mfu=$(sed -n 's/.*MFU \([0-9.]*%\).*/\1/p' <<<"$line")
-  local memory=$(sed -n 's/.*peak device memory: \([0-9.]* GiB\).*/\1/p' "$1" | tail -n 1)
+  local memory=$(sed -n 's/.*peak device memory \([0-9.]* GiB\).*/\1/p' <<<"$line")
   echo "${tokens:-?} tok/s, MFU ${mfu:-?}, peak ${memory:-?}"
 }
-run_stage bench 75 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
-  --batch 8 --seq 1024 --steps 10 --warmup 2
-row bench "$status" "8x1024: $(bench_figure "$log_dir/bench.log")" "$seconds"
-run_stage bench-256 60 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
+run_stage bench 60 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
+  --batch 8 --seq 1024 --steps 10 --warmup 2 --profile
+stage_row bench "8x1024: $(bench_figure "$log_dir/bench.log")"
+run_stage bench-256 45 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
   --batch 32 --seq 256 --steps 10 --warmup 2
-row bench-256 "$status" "32x256: $(bench_figure "$log_dir/bench-256.log")" "$seconds"
+stage_row bench-256 "32x256: $(bench_figure "$log_dir/bench-256.log")"
 
 # --- 5. PyTorch reference -----------------------------------------------
 if ! "$python" -c 'import torch' > /dev/null 2>&1; then
   row pytorch skipped "no torch for $python" 0
 else
-  run_stage pytorch 90 "$python" "$bundle/pytorch_gpt2.py" --batch 8 --seq 1024 --steps 10 \
+  run_stage pytorch 100 "$python" "$bundle/pytorch_gpt2.py" --batch 8 --seq 1024 --steps 10 \
     --warmup 3
   tokens=$(sed -n 's/^pytorch: tokens_per_s=\([0-9]*\).*/\1/p' "$log_dir/pytorch.log" | tail -n 1)
-  row pytorch "$status" "8x1024: ${tokens:-?} tok/s" "$seconds"
+  memory=$(sed -n 's/^pytorch: .*peak_mem_gib=\([0-9.]*\).*/\1/p' "$log_dir/pytorch.log" | tail -n 1)
+  stage_row pytorch "8x1024: ${tokens:-?} tok/s, peak ${memory:-?} GiB"
 fi
 
 summary

@@ -13,21 +13,7 @@
 # shared memory instead of the network.
 set -euo pipefail
 
-die() {
-  echo "netns-rsh.sh: $*" >&2
-  exit 2
-}
-
-# Open MPI may pass ssh options (-x, -l user, -p port) before the host.
-while (($# > 0)) && [[ $1 == -* ]]; do
-  case $1 in
-    -l | -p | -o | -i) shift 2 ;;
-    *) shift ;;
-  esac
-done
-(($# >= 2)) || die "usage: netns-rsh.sh HOST COMMAND... (Open MPI's plm_rsh_agent)"
-host=$1
-shift
+source "$(dirname "$0")/rsh-agent-args.sh"
 
 namespace=""
 for ns in $(ip netns list 2> /dev/null | awk '{print $1}'); do

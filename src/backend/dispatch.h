@@ -15,7 +15,7 @@
 
 #define WEFT_DISPATCH(device, kernel, ...)                                \
   do {                                                                    \
-    ::weft::profiler::Scope weft_profile_scope(#kernel);                  \
+    ::weft::profiler::Scope weft_profile_scope(#kernel, device);          \
     switch (device) {                                                     \
       case ::weft::Device::CPU: ::weft::cpu::kernel(__VA_ARGS__); break;  \
       case ::weft::Device::CUDA: WEFT_CUDA_KERNEL(kernel, __VA_ARGS__); break; \

@@ -2,6 +2,7 @@
 #include "backend/cuda/cudnn_attention.h"
 #include "backend/cuda/flash_attention_simt.h"
 #include "weft/backend/gpu.h"
+#include "weft/backend/profiler.h"
 #include "weft/tensor/error.h"
 
 namespace weft::gpu {
@@ -24,6 +25,13 @@ void* compute_stream() { refuse("gpu::compute_stream"); }
 void* comm_stream() { refuse("gpu::comm_stream"); }
 
 }  // namespace weft::gpu
+
+// No device clock: nothing is dispatched to a GPU in this build.
+namespace weft::profiler::detail {
+void* device_mark() { return nullptr; }
+void record_device(const char*, void*) {}
+void read_device_intervals() {}
+}  // namespace weft::profiler::detail
 
 // The two flash-attention paths the GPU tests call by name: linked so that
 // those tests build here (and skip), refused like everything above.

@@ -20,11 +20,13 @@ std::map<std::string, KernelTime>& totals() {
 void enable(bool on) { detail::enabled.store(on, std::memory_order_relaxed); }
 
 void reset() {
+  detail::read_device_intervals();
   std::lock_guard<std::mutex> lock(mutex);
   totals().clear();
 }
 
 std::vector<KernelTime> snapshot() {
+  detail::read_device_intervals();
   std::lock_guard<std::mutex> lock(mutex);
   std::vector<KernelTime> out;
   for (const auto& [name, t] : totals()) out.push_back(t);

@@ -120,11 +120,7 @@ class NcclGroup final : public MpiGroupCore {
   // The host still polls, so that a collective a lost rank never joins
   // times out with a message instead of hanging.
   void wait(cudaEvent_t done, int64_t seq, const char* collective) {
-    if (gpu::initialized()) {
-      WEFT_CUDA_CHECK(cudaSetDevice(device_));
-      WEFT_CUDA_CHECK(
-          cudaStreamWaitEvent(static_cast<cudaStream_t>(gpu::compute_stream()), done, 0));
-    }
+    order_compute_after(done);
     const bool complete = poll_until(options().timeout_seconds, [&] {
       throw_if_broken();
       const cudaError_t state = cudaEventQuery(done);
@@ -139,6 +135,13 @@ class NcclGroup final : public MpiGroupCore {
       return false;
     });
     if (!complete) fail(timed_out(collective, seq) + "; the group is aborted and unusable");
+  }
+
+  // Work queued on the compute stream from now on runs after `done`.
+  void order_compute_after(cudaEvent_t done) {
+    if (!gpu::initialized()) return;
+    WEFT_CUDA_CHECK(cudaSetDevice(device_));
+    WEFT_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(gpu::compute_stream()), done, 0));
   }
 
   // Every collective issued so far is complete (within the timeout).
@@ -179,8 +182,8 @@ class NcclGroup final : public MpiGroupCore {
 // writes until it completes: the device arena hands memory to the next
 // tensor as soon as the last reference goes, and a kernel writing there
 // while NCCL still reads it would corrupt the collective. A pending
-// collective dropped unwaited waits on its own event first, for the same
-// reason.
+// collective dropped before wait() or wait_on_device() waits on its own
+// event first, for the same reason.
 class NcclPending final : public PendingCollective {
  public:
   NcclPending(std::shared_ptr<NcclGroup> group, const char* collective, int64_t seq,
@@ -202,6 +205,13 @@ class NcclPending final : public PendingCollective {
     if (complete_) return;
     group_->wait(done_, seq_, collective_);
     complete_ = true;
+    in_flight_.clear();
+  }
+  // Kernels queued after this run after the collective, and the arena serves
+  // only the compute stream, so the tensors' memory may return to it now.
+  void wait_on_device() override {
+    if (complete_) return;
+    group_->order_compute_after(done_);
     in_flight_.clear();
   }
 
@@ -242,13 +252,12 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
     }
     check_on_cuda("all_reduce", t);
     void* data = t.raw();
-    return issue(
-        "all_reduce",
-        [&](ncclComm_t comm, cudaStream_t stream) {
-          WEFT_NCCL_CHECK(ncclAllReduce(data, data, static_cast<size_t>(t.numel()),
-                                        nccl_type(t.dtype()), nccl_op(op), comm, stream));
-        },
-        {t});
+    return issue("all_reduce",
+                 [&](ncclComm_t comm, cudaStream_t stream) {
+                   WEFT_NCCL_CHECK(ncclAllReduce(data, data, static_cast<size_t>(t.numel()),
+                                                 nccl_type(t.dtype()), nccl_op(op), comm, stream));
+                 },
+                 {t});
   }
 
   Pending reduce_scatter_async(const Tensor& in, Tensor& out, ReduceOp op) override {
@@ -315,8 +324,7 @@ class NcclCommunicator final : public GroupCommunicator<NcclGroup> {
  private:
   // `in_flight`: the tensors the collective reads or writes, kept alive
   // until it completes.
-  Pending issue(const char* collective,
-                const std::function<void(ncclComm_t, cudaStream_t)>& launch,
+  Pending issue(const char* collective, const std::function<void(ncclComm_t, cudaStream_t)>& launch,
                 std::vector<Tensor> in_flight = {}) {
     cudaEvent_t done = nullptr;
     const int64_t seq = group().issue(launch, &done);

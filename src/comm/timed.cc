@@ -25,6 +25,7 @@ class TimedPending final : public PendingCollective {
     Stopwatch watch(*clock_);
     inner_->wait();
   }
+  void wait_on_device() override { inner_->wait_on_device(); }
 
  private:
   Pending inner_;

@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "model/batch_checks.h"
-#include "weft/backend/vocab_parallel_cross_entropy.h"
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
+#include "weft/backend/vocab_parallel_cross_entropy.h"
 #include "weft/model/tensor_parallel.h"
 #include "weft/tensor/error.h"
 
@@ -54,7 +54,7 @@ int64_t OutputHead::count_correct_rows(const Tensor& all_stats, const Tensor& ta
 }
 
 double OutputHead::forward(const Tensor& h, const Tensor& target, double label_smoothing,
-                            double grad_scale, Tensor* dh) {
+                           double grad_scale, Tensor* dh) {
   weight_->value_needed();
   // Only the real vocabulary's rows are projected: padding rows get no
   // logit, so they stay out of every softmax and get no gradient.
@@ -87,6 +87,7 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
   const Tensor h2 = copy_to_tensor_parallel_region_forward(*tp_, h).view({N, d});
   const Tensor target2 = target.view({N});
   Tensor dh2 = dh ? dh->view({N, d}) : Tensor();
+  Pending gathered;  // the last block's statistics gather
   for (int64_t begin = 0; begin < N; begin += block) {
     const int64_t end = std::min(N, begin + block), n = end - begin;
     const Tensor h_rows = h2.rows(begin, end);
@@ -101,11 +102,20 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
 
     // Four numbers per row cross the group; the logits never do.
     ops::cross_entropy_shard_stats(logits, target_rows, offset, kIgnoreIndex, stats);
-    tp_->all_gather(stats, all_stats);
+    // On a GPU the kernels that read the gathered statistics are ordered
+    // after the gather on the device, and the host does not wait block by
+    // block; the wait after the loop covers every block's gather (they
+    // complete in order) and keeps the group's timeout. Counting correct
+    // predictions reads them on the host.
+    gathered = tp_->all_gather_async(stats, all_stats);
+    if (count_correct_) {
+      gathered->wait();
+    } else {
+      gathered->wait_on_device();
+    }
     Tensor dlogits = dh ? logits : Tensor();
-    ops::cross_entropy_shard_finish(logits, target_rows, offset, weight_->real_rows(),
-                                    kIgnoreIndex, label_smoothing, grad_scale, all_stats, losses,
-                                    dlogits);
+    ops::cross_entropy_shard_finish(logits, target_rows, offset, weight_->real_rows(), kIgnoreIndex,
+                                    label_smoothing, grad_scale, all_stats, losses, dlogits);
     if (count_correct_) correct_ += count_correct_rows(all_stats, target_rows);
     if (dh) {
       Tensor dh_rows = dh2.rows(begin, end);
@@ -121,6 +131,7 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
       ops::gemm(dlogits, false, weight, false, dh_rows);
     }
   }
+  if (gathered) gathered->wait();
   const double loss_sum = ops::sum(losses_);
   if (dh) {
     weight_->grad_written();

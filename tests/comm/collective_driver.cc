@@ -97,10 +97,17 @@ void run_rows(size_t rows, Mode mode, const std::function<void(size_t)>& issue_b
               const std::function<void(size_t)>& check) {
   if (mode == Mode::Blocking) {
     for (size_t k = 0; k < rows; ++k) issue_blocking(k);
-  } else {
+  } else if (mode == Mode::Async) {
     std::vector<Pending> pending;
     for (size_t k = 0; k < rows; ++k) pending.push_back(issue_async(k));
     for (size_t k = rows; k-- > 0;) pending[k]->wait();
+  } else {
+    Pending last;
+    for (size_t k = 0; k < rows; ++k) {
+      last = issue_async(k);
+      last->wait_on_device();
+    }
+    if (last) last->wait();
   }
   for (size_t k = 0; k < rows; ++k) check(k);
 }

@@ -40,7 +40,10 @@ Tensor rank_input(DType dtype, int64_t count, int rank, uint64_t seed);
 
 // Blocking: each row issued and checked in turn. Async: every row of the
 // table issued at once, then waited in reverse order, then checked.
-enum class Mode { Blocking, Async };
+// DeviceOrdered: every row issued, each ordered before later device work
+// (wait_on_device) and dropped, then only the last row waited, then checked:
+// the blocked output-projection loss's pattern.
+enum class Mode { Blocking, Async, DeviceOrdered };
 
 // The tables' tensors live on `device` (CUDA for NCCL): inputs are made on
 // the host and copied there before their collective is issued, and results

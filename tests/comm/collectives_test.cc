@@ -17,6 +17,7 @@ TEST(SingleRankCollectives, EveryTable) {
   check_reduce_scatter(*comm, Mode::Async);
   check_all_gather(*comm, Mode::Blocking);
   check_all_gather(*comm, Mode::Async);
+  check_all_gather(*comm, Mode::DeviceOrdered);
   check_reduce_scatter(*comm, Mode::Async, Device::CPU, Placement::InPlace);
   check_all_gather(*comm, Mode::Async, Device::CPU, Placement::InPlace);
   check_broadcast(*comm);
@@ -58,6 +59,7 @@ TEST_P(SimulatedCollectives, AllGather) {
   on_every_rank([](Communicator& c) {
     check_all_gather(c, Mode::Blocking);
     check_all_gather(c, Mode::Async);
+    check_all_gather(c, Mode::DeviceOrdered);
     check_all_gather(c, Mode::Blocking, Device::CPU, Placement::InPlace);
     check_all_gather(c, Mode::Async, Device::CPU, Placement::InPlace);
   });

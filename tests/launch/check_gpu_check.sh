@@ -2,7 +2,10 @@
 # launch/gpu-check.sh's own logic, on a machine without a GPU: a bundle made
 # of this build's binaries and a fake nvidia-smi. Every stage must run, keep
 # its log, land in the summary with what it found, and the check must fail:
-# no test ran on a GPU. Without any GPU listed it must stop after the probe.
+# no test ran on a GPU. A library not found stops it after the probe, so does
+# no GPU listed; the deadline cuts a hanging stage and skips the rest; and
+# with stand-ins for a working GPU (tests, bench and PyTorch printing their
+# usual lines) it passes and its rows carry their figures.
 #
 #   check_gpu_check.sh SOURCE_DIR WEFT_BINARY GPU_TEST_BINARY WORK_DIR
 set -euo pipefail
@@ -44,6 +47,64 @@ expect_row racecheck skipped "compute-sanitizer is not installed" listed
 expect_row bench failed "8x1024" listed
 expect_row bench-256 failed "32x256" listed
 expect_row pytorch skipped "no torch" listed
+
+# A library the bundle lacks and the machine does not provide: the probe
+# names it and nothing else runs.
+mkdir -p "$work/lost"
+echo 'int lost_symbol(void) { return 7; }' > "$work/lost/lost.c"
+echo 'int lost_symbol(void); int main(void) { return lost_symbol(); }' > "$work/lost/main.c"
+cc -shared -fPIC -o "$work/lost/libweftlost.so" "$work/lost/lost.c"
+cc -o "$work/lost/needs-lost" "$work/lost/main.c" -L"$work/lost" -lweftlost
+rm -rf "$work/unlinked"
+cp -r "$work/bundle" "$work/unlinked"
+cp "$work/lost/needs-lost" "$work/unlinked/bin/"
+set +e
+PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON=false \
+  "$work/unlinked/gpu-check.sh" "$work/missing" > "$work/missing.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "exit code $rc with a library missing, expected 1"
+expect_row probe failed "not found: libweftlost.so \\(probe.log\\)" missing
+grep -q "libweftlost.so => not found" "$work/missing.out" || fail "the missing library is not named"
+[ ! -e "$work/missing/unit.log" ] || fail "the unit tests ran with a library missing"
+
+# Out of time: the unit tests hang, the deadline cuts them off and every
+# later stage is skipped.
+rm -rf "$work/slow"
+cp -r "$work/bundle" "$work/slow"
+printf '#!/bin/sh\nsleep 60\n' > "$work/slow/bin/test_backend_cuda"
+set +e
+PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON=false WEFT_CHECK_BUDGET=11 \
+  "$work/slow/gpu-check.sh" "$work/late" > "$work/late.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "exit code $rc out of time, expected 1"
+expect_row unit timeout "" late
+expect_row bench skipped "no time left" late
+expect_row bench-256 skipped "no time left" late
+
+# A GPU that works: the figures come from the tests' and the bench's own
+# lines, and the check passes.
+rm -rf "$work/working"
+cp -r "$work/bundle" "$work/working"
+printf '#!/bin/sh\necho "[  PASSED  ] 12 tests."\necho "[  SKIPPED ] 1 test, listed below:"\n' \
+  > "$work/working/bin/test_backend_cuda"
+cat > "$work/working/bin/weft" <<'FAKE'
+#!/bin/sh
+echo "training: cuda, bf16, batch 8: 123456 tokens/s, 90.1 TFLOP/s achieved (0.9 MFLOP/token), MFU 41.2%, peak device memory 20.50 GiB (0.50 GiB in use before the model was built)"
+FAKE
+cat > "$work/working/python" <<'FAKE'
+#!/bin/sh
+[ "$1" = -c ] && exit 0
+echo "pytorch: tokens_per_s=100000 peak_mem_gib=30.25 batch=8 seq=1024"
+FAKE
+chmod +x "$work/working/bin/"* "$work/working/python"
+PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON="$work/working/python" \
+  "$work/working/gpu-check.sh" "$work/works" > "$work/works.out" 2>&1 ||
+  fail "a working GPU failed the check: $(cat "$work/works.out")"
+expect_row unit passed "12 passed, 0 failed, 1 skipped" works
+expect_row bench passed "8x1024: 123456 tok/s, MFU 41.2%, peak 20.50 GiB" works
+expect_row pytorch passed "8x1024: 100000 tok/s, peak 30.25 GiB" works
 
 # No GPU listed at all: the probe says so and nothing else runs.
 printf '#!/bin/sh\nexit 9\n' > "$work/fake-bin/nvidia-smi"

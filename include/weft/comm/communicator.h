@@ -38,6 +38,13 @@ class PendingCollective {
   // Blocks until the collective is complete; throws weft::Error if it failed
   // (timeout, aborted group). Idempotent.
   virtual void wait() = 0;
+  // Orders the work queued on the compute stream from now on after the
+  // collective, without blocking the host, where the collective runs on a
+  // device stream (NCCL); elsewhere the same as wait(). The tensors are then
+  // free for kernels, not for the host. It checks no failure or timeout: a
+  // later wait() does, this one's or that of a later collective of the group
+  // (collectives complete in issue order).
+  virtual void wait_on_device() { wait(); }
 };
 using Pending = std::unique_ptr<PendingCollective>;
 

@@ -13,12 +13,11 @@
 //
 //   q, out, dq, dout (B,Tq,H,Dh)   k, v, dk, dv (B,Tk,H,Dh)   probs (B,H,Tq,Tk)
 
-#include <cblas.h>
-
 #include <limits>
 #include <type_traits>
 #include <vector>
 
+#include "backend/cpu/cblas_interface.h"
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/onednn_matmul.h"
 #include "backend/cpu/widened.h"
@@ -68,7 +67,8 @@ struct Dims {
 
 // Row i of the scores (Tk) becomes its probabilities: keys j < lim that are
 // valid take part, the rest get 0; a row that sees no key is all 0.
-template <typename T> void softmax_row(T* p, int64_t lim, int64_t tk, const int32_t* valid) {
+template <typename T>
+void softmax_row(T* p, int64_t lim, int64_t tk, const int32_t* valid) {
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   T mx = kNegInf;
   // A row that sees no key is told by counting its keys, not by mx staying
@@ -138,7 +138,8 @@ void forward_head(const Dims& d, const S* q, const S* k, const S* v, const int32
 // query block only multiplies against keys up to the last one any of its rows
 // gives a nonzero probability (the rest contribute exactly 0). Only those
 // columns of the dprobs scratch are written.
-template <typename T> int64_t seen_keys(const T* p, int64_t rows, int64_t tk) {
+template <typename T>
+int64_t seen_keys(const T* p, int64_t rows, int64_t tk) {
   int64_t kend = 0;
   for (int64_t i = 0; i < rows; ++i) {
     int64_t j = tk;
@@ -149,8 +150,8 @@ template <typename T> int64_t seen_keys(const T* p, int64_t rows, int64_t tk) {
 }
 
 template <typename S>
-void backward_head(const Dims& d, const S* q, const S* k, const S* v, const S* probs,
-                   const S* dout, typename Arith<S>::type scale, S* dprobs, S* dq, S* dk, S* dv) {
+void backward_head(const Dims& d, const S* q, const S* k, const S* v, const S* probs, const S* dout,
+                   typename Arith<S>::type scale, S* dprobs, S* dq, S* dk, S* dv) {
   using A = typename Arith<S>::type;
   constexpr bool kWide = !std::is_same_v<S, A>;
   // dk and dv accumulate over query blocks: in place, or (wide) in scratch.

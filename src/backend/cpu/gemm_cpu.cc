@@ -1,10 +1,10 @@
 // GEMM on the CPU on row-major matrices: f32 and bf16 through oneDNN's
 // matmul (onednn_matmul.h), f64 and single-row f32 products (gemv) through
-// OpenBLAS. Both are OpenMP builds, so they share the thread pool with the
-// other CPU kernels and run single-threaded inside a parallel region.
+// OpenBLAS (the reference BLAS in the GPU bundle's build). Both are OpenMP
+// builds, so they share the thread pool with the other CPU kernels and run
+// single-threaded inside a parallel region.
 
-#include <cblas.h>
-
+#include "backend/cpu/cblas_interface.h"
 #include "backend/cpu/onednn_matmul.h"
 #include "backend/kernels.h"
 #include "weft/tensor/error.h"
@@ -48,8 +48,8 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
                        n);
       break;
     case DType::F64:
-      cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a.data<double>(), a_cols,
-                  b.data<double>(), b_cols, beta, c.data<double>(), n);
+      cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a.data<double>(), a_cols, b.data<double>(),
+                  b_cols, beta, c.data<double>(), n);
       break;
     default:
       throw Error(detail::concat("cpu gemm: unsupported dtype ", dtype_name(a.dtype())));

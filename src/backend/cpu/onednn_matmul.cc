@@ -1,12 +1,11 @@
 #include "backend/cpu/onednn_matmul.h"
 
-#include <cblas.h>
-
 #include <cstdint>
 #include <functional>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 
+#include "backend/cpu/cblas_interface.h"
 #include "backend/cpu/cpu_common.h"
 #include "backend/cpu/widened.h"
 #include "weft/tensor/bf16.h"
@@ -94,8 +93,7 @@ using dt = dnnl::memory::data_type;
 
 // A row-major (rows, cols) matrix with leading dimension ld, read transposed
 // when asked: op() of it as a oneDNN descriptor.
-dnnl::memory::desc matrix_desc(int64_t op_rows, int64_t op_cols, int64_t ld, bool trans,
-                               dt type) {
+dnnl::memory::desc matrix_desc(int64_t op_rows, int64_t op_cols, int64_t ld, bool trans, dt type) {
   return dnnl::memory::desc(dims{op_rows, op_cols}, type, trans ? dims{1, ld} : dims{ld, 1});
 }
 
@@ -208,11 +206,11 @@ void bf16_gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 #ifdef WEFT_WITH_ONEDNN
   WEFT_CHECK(bf16_gemm_is_native() && m > 0 && n > 0 && k > 0,
              "bf16_gemm_strided: needs bf16 instructions and a non-empty product");
-  onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, f32_c, false, alpha, beta}, a,
-              b, c);
+  onednn_gemm(MatmulKey{m, n, k, lda, ldb, ldc, trans_a, trans_b, f32_c, false, alpha, beta}, a, b,
+              c);
 #else
-  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda,
-      (void)b, (void)ldb, (void)beta, (void)c, (void)ldc, (void)f32_c;
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b,
+      (void)ldb, (void)beta, (void)c, (void)ldc, (void)f32_c;
   throw Error("bf16_gemm_strided: this build has no oneDNN");
 #endif
 }

@@ -47,6 +47,7 @@ TEST_F(MpiCollectives, ReduceScatter) {
 TEST_F(MpiCollectives, AllGather) {
   check_all_gather(world(), Mode::Blocking);
   check_all_gather(world(), Mode::Async);
+  check_all_gather(world(), Mode::DeviceOrdered);
   check_all_gather(world(), Mode::Blocking, Device::CPU, Placement::InPlace);
   check_all_gather(world(), Mode::Async, Device::CPU, Placement::InPlace);
 }

@@ -41,6 +41,7 @@ TEST_F(NcclCollectives, ReduceScatter) {
 TEST_F(NcclCollectives, AllGather) {
   check_all_gather(world(), Mode::Blocking, Device::CUDA);
   check_all_gather(world(), Mode::Async, Device::CUDA);
+  check_all_gather(world(), Mode::DeviceOrdered, Device::CUDA);
   check_all_gather(world(), Mode::Async, Device::CUDA, Placement::InPlace);
 }
 
