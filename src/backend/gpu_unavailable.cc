@@ -1,6 +1,7 @@
 // Built when the CUDA toolkit was not found: there is no GPU to offer.
 #include "backend/cuda/cudnn_attention.h"
 #include "backend/cuda/flash_attention_simt.h"
+#include "backend/cuda/lt_matmul.h"
 #include "weft/backend/gpu.h"
 #include "weft/backend/profiler.h"
 #include "weft/tensor/error.h"
@@ -33,9 +34,12 @@ void record_device(const char*, void*) {}
 void read_device_intervals() {}
 }  // namespace weft::profiler::detail
 
-// The two flash-attention paths the GPU tests call by name: linked so that
-// those tests build here (and skip), refused like everything above.
+// The paths the GPU tests call by name (the two flash-attention paths and
+// the cuBLASLt matmul): linked so that those tests build here (and skip),
+// refused like everything above.
 namespace weft::cuda {
+
+bool try_lt_matmul(const char*, const LtMatmul&) { gpu::refuse("cuda::try_lt_matmul"); }
 
 bool cudnn_attention_built() { return false; }
 

@@ -52,6 +52,17 @@ void check_rows_against_weight(const char* op, const char* arg, const Tensor& ro
              rows.describe(), ", got ", w.describe());
 }
 
+// A parameter gradient (`shape`) of dy's values: dy's dtype, or f32 under
+// bf16 dy; on dy's device.
+void check_parameter_grad(const char* op, const char* arg, const Tensor& grad, const Tensor& dy,
+                          const Shape& shape) {
+  WEFT_CHECK(grad.defined() && grad.shape() == shape &&
+                 detail::grad_dtype_ok(grad.dtype(), dy.dtype()) && grad.device() == dy.device(),
+             op, ": ", arg, " must be ", dtype_name(dy.dtype()),
+             dy.dtype() == DType::BF16 ? " (or f32)" : "", shape_str(shape), " on ",
+             device_name(dy.device()), ", got ", grad.defined() ? grad.describe() : "undefined");
+}
+
 }  // namespace
 
 void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool gelu, Tensor& pre,
@@ -85,6 +96,26 @@ void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, 
   check_distinct(op, "pre", pre, "dpre", dpre);
   check_distinct(op, "dy", dy, "dpre", dpre);
   WEFT_DISPATCH(dy.device(), linear_backward_gelu, dy, w, pre, dpre);
+}
+
+void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dweight, Tensor& dbias) {
+  const char* op = "linear_backward_weight";
+  detail::check_floating(op, "dy", dy);
+  detail::check_floating(op, "x", x);
+  WEFT_CHECK(dy.rank() >= 1 && x.rank() >= 1, op,
+             ": dy and x must be (N...,out) and (N...,in), got ", dy.describe(), " and ",
+             x.describe());
+  WEFT_CHECK(x.dtype() == dy.dtype(), op, ": x must have the dtype of dy (", dtype_name(dy.dtype()),
+             "), got ", x.describe());
+  detail::check_device(op, "x", x, dy.device());
+  const int64_t out = dy.dim(-1), in = x.dim(-1);
+  // Rows as gemm counts them: none when the last dimension is empty.
+  const int64_t dy_rows = out == 0 ? 0 : dy.numel() / out, x_rows = in == 0 ? 0 : x.numel() / in;
+  WEFT_CHECK(dy_rows == x_rows, op, ": dy and x must have as many rows, got ", dy.describe(),
+             " and ", x.describe());
+  check_parameter_grad(op, "dweight", dweight, dy, {out, in});
+  if (dbias.defined()) check_parameter_grad(op, "dbias", dbias, dy, {out});
+  WEFT_DISPATCH(dy.device(), linear_backward_weight, dy, x, dweight, dbias);
 }
 
 }  // namespace weft::ops

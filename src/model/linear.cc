@@ -62,12 +62,10 @@ const Tensor& Linear::output_grad(const Tensor& dy) {
 }
 
 void Linear::accumulate_parameter_grads(const Tensor& x, const Tensor& dy) {
-  ops::gemm(dy, true, x, false, weight_->grad, 1.0, 1.0);
+  Tensor no_bias;
+  ops::linear_backward_weight(dy, x, weight_->grad, bias_ ? bias_->grad : no_bias);
   weight_->grad_written();
-  if (bias_) {
-    ops::bias_backward(dy, bias_->grad);
-    bias_->grad_written();
-  }
+  if (bias_) bias_->grad_written();
 }
 
 void Linear::backward(const Tensor& x, const Tensor& dy_in, Tensor& dx, InputGrad input_grad) {

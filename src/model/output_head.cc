@@ -6,6 +6,7 @@
 #include "model/batch_checks.h"
 #include "weft/backend/elementwise.h"
 #include "weft/backend/gemm.h"
+#include "weft/backend/linear.h"
 #include "weft/backend/vocab_parallel_cross_entropy.h"
 #include "weft/model/tensor_parallel.h"
 #include "weft/tensor/error.h"
@@ -123,10 +124,11 @@ double OutputHead::forward(const Tensor& h, const Tensor& target, double label_s
         dh_rows.zero();
         continue;
       }
-      ops::gemm(dlogits, true, h_rows, false, weight_grad, 1.0, 1.0);
       if (bias_ != nullptr) {
         Tensor bias_grad = bias_->grad.rows(0, V_local);
-        ops::bias_backward(dlogits, bias_grad);
+        ops::linear_backward_weight(dlogits, h_rows, weight_grad, bias_grad);
+      } else {
+        ops::gemm(dlogits, true, h_rows, false, weight_grad, 1.0, 1.0);
       }
       ops::gemm(dlogits, false, weight, false, dh_rows);
     }

@@ -1,6 +1,6 @@
-// linear_forward / linear_backward_gelu: on the CPU the same bits as the
-// unfused gemm, add_bias and GELU; the backward against finite differences
-// of a two-layer MLP; argument checks.
+// linear_forward / linear_backward_gelu / linear_backward_weight: on the CPU
+// the same bits as the unfused gemm, add_bias, GELU and bias_backward; the
+// backward against finite differences; argument checks.
 
 #include "weft/backend/linear.h"
 
@@ -65,7 +65,50 @@ TEST_P(LinearSameBits, BackwardAsUnfusedOps) {
   EXPECT_EQ(dpre.to_double_vector(), expected.to_double_vector());
 }
 
+// Twice into gradients that already hold values (accumulation across
+// micro-batches): the same bits as gemm then bias_backward. bf16 dy and x
+// accumulate into f32 main gradients.
+TEST_P(LinearSameBits, WeightGradientsAsUnfusedOps) {
+  const DType dt = GetParam();
+  const DType grad_dt = dt == DType::BF16 ? DType::F32 : dt;
+  const Tensor dy = random_tensor({4, 3, 5}, dt, 7), x = random_tensor({4, 3, 9}, dt, 8);
+  for (bool with_bias : {false, true}) {
+    SCOPED_TRACE(::testing::Message() << "bias " << with_bias);
+    Tensor dw = random_tensor({5, 9}, grad_dt, 9), expected_dw = dw.clone();
+    Tensor db = with_bias ? random_tensor({5}, grad_dt, 10) : Tensor();
+    Tensor expected_db = with_bias ? db.clone() : Tensor();
+    for (int micro_batch = 0; micro_batch < 2; ++micro_batch) {
+      ops::linear_backward_weight(dy, x, dw, db);
+      ops::gemm(dy, true, x, false, expected_dw, 1.0, 1.0);
+      if (with_bias) ops::bias_backward(dy, expected_db);
+    }
+    EXPECT_EQ(dw.to_double_vector(), expected_dw.to_double_vector());
+    if (with_bias) EXPECT_EQ(db.to_double_vector(), expected_db.to_double_vector());
+  }
+}
+
 WEFT_FLOATING_SUITE(LinearSameBits);
+
+// loss = Σ g · (x·wᵀ + b): dw = gᵀ·x and db = Σ_rows g, added to what the
+// gradients held.
+TEST(LinearBackward, WeightGradientsMatchFiniteDifferences) {
+  const Tensor x = random_tensor({3, 2, 7}, DType::F64, 30);
+  Tensor w = random_tensor({4, 7}, DType::F64, 31), b = random_tensor({4}, DType::F64, 32);
+  const Tensor g = random_tensor({3, 2, 4}, DType::F64, 33);
+  Tensor y = Tensor::empty({3, 2, 4}, DType::F64), no_pre;
+  auto loss = [&] {
+    ops::linear_forward(x, w, b, false, no_pre, y);
+    return dot(y, g);
+  };
+  const Tensor dw_start = random_tensor(w.shape(), DType::F64, 34);
+  const Tensor db_start = random_tensor(b.shape(), DType::F64, 35);
+  Tensor dw = dw_start.clone(), db = db_start.clone();
+  ops::linear_backward_weight(g, x, dw, db);
+  ops::axpy(-1.0, dw_start, dw);
+  ops::axpy(-1.0, db_start, db);
+  EXPECT_TRUE(matches_numeric_gradient(dw, loss, w));
+  EXPECT_TRUE(matches_numeric_gradient(db, loss, b));
+}
 
 // loss = Σ g · (gelu(x·w1ᵀ + b1)·w2ᵀ + b2). The fused backward gives
 // dpre = (g·w2) ⊙ gelu'(pre); dx = dpre·w1 closes the chain to x, so the
@@ -145,6 +188,26 @@ TEST(LinearChecks, BackwardRefusesMismatchedArguments) {
   EXPECT_THROW(ops::linear_backward_gelu(dy, Tensor::zeros({5, 4}, DType::F64), pre, dpre), Error);
   Tensor same = pre;
   EXPECT_THROW(ops::linear_backward_gelu(dy, w, pre, same), Error);  // dpre aliases pre
+}
+
+TEST(LinearChecks, WeightGradientsRefuseMismatchedArguments) {
+  const Tensor dy = Tensor::zeros({2, 3, 5}), x = Tensor::zeros({2, 3, 4});
+  Tensor dw = Tensor::zeros({5, 4}), db = Tensor::zeros({5}), none;
+  EXPECT_NO_THROW(ops::linear_backward_weight(dy, x, dw, db));
+  EXPECT_NO_THROW(ops::linear_backward_weight(dy, x, dw, none));
+  const Tensor dy16 = Tensor::zeros({2, 3, 5}, DType::BF16);
+  const Tensor x16 = Tensor::zeros({6, 4}, DType::BF16);
+  EXPECT_NO_THROW(ops::linear_backward_weight(dy16, x16, dw, db));    // f32 main gradients
+  EXPECT_THROW(ops::linear_backward_weight(dy, x16, dw, db), Error);  // dtypes of dy and x
+  EXPECT_THROW(ops::linear_backward_weight(dy, Tensor::zeros({5, 4}), dw, db), Error);  // rows
+  Tensor dw_wrong = Tensor::zeros({4, 5}), dw_f64 = Tensor::zeros({5, 4}, DType::F64);
+  EXPECT_THROW(ops::linear_backward_weight(dy, x, dw_wrong, db), Error);
+  EXPECT_THROW(ops::linear_backward_weight(dy, x, dw_f64, db), Error);
+  EXPECT_THROW(ops::linear_backward_weight(dy, x, none, db), Error);
+  Tensor db_wrong = Tensor::zeros({4}), db_bf16 = Tensor::zeros({5}, DType::BF16);
+  EXPECT_THROW(ops::linear_backward_weight(dy, x, dw, db_wrong), Error);
+  EXPECT_THROW(ops::linear_backward_weight(dy, x, dw, db_bf16), Error);
+  EXPECT_THROW(ops::linear_backward_weight(Tensor::zeros({2, 5}, DType::I32), x, dw, db), Error);
 }
 
 }  // namespace

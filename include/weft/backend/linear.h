@@ -19,4 +19,14 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, bool g
 //   dpre may alias neither pre nor dy.
 void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, Tensor& dpre);
 
+// A linear layer's parameter gradients, both accumulated (+=):
+//   dy (N...,out)   x (N...,in)   dweight (out,in)   dbias (out) or undefined
+//   dweight += dyᵀ·x,   dbias += Σ_rows dy
+// dy and x share a dtype; the gradients have it too, or are f32 under bf16
+// dy and x (main gradients). On CUDA, for f32 gradients, the bias gradient
+// comes out of the weight-gradient GEMM (cuBLASLt's bias-gradient epilogue)
+// where cuBLASLt allows, so dy is read once; on CPU the op is gemm then
+// bias_backward.
+void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dweight, Tensor& dbias);
+
 }  // namespace weft::ops

@@ -1,7 +1,8 @@
-// The fused linear ops on CUDA: the product in cuBLASLt with the bias and
-// GELU in its epilogue where cuBLASLt allows; otherwise a plain GEMM followed
-// by the steps of the CPU (linear_cpu.cc): the bias add and the GELU of
-// gelu.h, fused into one pass when both apply. Tensors are read as matrices:
+// The fused linear ops on CUDA: the product in cuBLASLt with the bias, the
+// GELU or the bias gradient in its epilogue where cuBLASLt allows; otherwise
+// a plain GEMM followed by the steps of the CPU (linear_cpu.cc): the bias add
+// and the GELU of gelu.h, fused into one pass when both apply, or
+// bias_backward. Tensors are read as matrices:
 // rows = product of the leading dimensions, cols = the last.
 //
 // The activation kernels are named cuda:: because their ops::Activation
@@ -54,6 +55,15 @@ void bias_gelu(const char* op, const Tensor& bias, Tensor& z, Tensor* y) {
   });
 }
 
+// The bias gradient the epilogue writes (it does not add) before it is added
+// to dbias: f32, one per thread, grown only, so steady-state calls allocate
+// nothing.
+Tensor& bias_grad_scratch(int64_t out) {
+  thread_local Tensor scratch;
+  Tensor::ensure(scratch, {out}, DType::F32, Device::CUDA);
+  return scratch;
+}
+
 }  // namespace
 
 // x (N...,in)  w (out,in)  bias (out) or undefined  pre, y (N...,out)
@@ -98,6 +108,31 @@ void linear_backward_gelu(const Tensor& dy, const Tensor& w, const Tensor& pre, 
   }
   plain_gemm(op, plain, dpre);
   cuda::activation_backward(ops::Activation::GELU, pre, dpre, dpre);
+}
+
+// dy (N...,out)  x (N...,in)  dweight (out,in) += dyᵀ·x  dbias (out) += Σ_rows dy
+// Fused for f32 gradients (f32, or main gradients of bf16 dy and x): the
+// epilogue's vector has dweight's dtype, and an f32 one is added to dbias
+// with a single rounding, as bias_backward does.
+void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dweight, Tensor& dbias) {
+  const char* op = "linear_backward_weight";
+  check_gemm_dtype(op, dy.dtype());
+  const int64_t rows = rows_of(dy);
+  LtMatmul product = matmul_of(dy, true, x, false, dweight, rows);
+  product.beta = 1.0f;
+  if (dbias.defined() && dbias.dtype() == DType::F32 && dweight.dtype() == DType::F32 &&
+      product.m > 0 && product.n > 0 && rows > 0) {
+    Tensor& scratch = bias_grad_scratch(product.m);
+    LtMatmul fused = product;
+    fused.epilogue = LtEpilogue::BiasGradient;
+    fused.bias_grad = scratch.raw();
+    if (try_lt_matmul(op, fused)) {
+      add(scratch, dbias, dbias);
+      return;
+    }
+  }
+  plain_gemm(op, product, dweight);
+  if (dbias.defined()) bias_backward(dy, dbias);
 }
 
 }  // namespace weft::cuda

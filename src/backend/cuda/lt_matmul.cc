@@ -30,8 +30,13 @@ uint32_t alignment_of(const void* p, const LtMatmul& problem, int64_t stride) {
   return alignment_of(address | static_cast<uintptr_t>(stride * dtype_size(problem.dtype)));
 }
 
+// The vector in CUBLASLT_MATMUL_DESC_BIAS_POINTER: read by Bias and
+// GeluAuxBias, written by BiasGradient.
 bool uses_bias(LtEpilogue e) {
-  return e == LtEpilogue::Bias || e == LtEpilogue::GeluAuxBias;
+  return e == LtEpilogue::Bias || e == LtEpilogue::GeluAuxBias || e == LtEpilogue::BiasGradient;
+}
+const void* bias_pointer(const LtMatmul& p) {
+  return p.epilogue == LtEpilogue::BiasGradient ? p.bias_grad : p.bias;
 }
 bool uses_aux(LtEpilogue e) {
   return e == LtEpilogue::GeluAux || e == LtEpilogue::GeluAuxBias || e == LtEpilogue::DGelu;
@@ -49,14 +54,17 @@ cublasLtEpilogue_t lt_epilogue(LtEpilogue e) {
       return CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
     case LtEpilogue::DGelu:
       return CUBLASLT_EPILOGUE_DGELU;
+    case LtEpilogue::BiasGradient:  // BGRADB: see lt_matmul.h for why not BGRADA
+      return CUBLASLT_EPILOGUE_BGRADB;
   }
   return CUBLASLT_EPILOGUE_DEFAULT;
 }
 
 // cuBLASLt's documented rules for the epilogue's extra operands, and the
-// 16-byte alignment of bias and aux that its kernels want in practice.
+// 16-byte alignment of the bias vector (read, or written as the bias
+// gradient) and aux that its kernels want in practice.
 bool epilogue_usable(const LtMatmul& p) {
-  if (uses_bias(p.epilogue) && alignment_of(reinterpret_cast<uintptr_t>(p.bias)) < 16) {
+  if (uses_bias(p.epilogue) && alignment_of(reinterpret_cast<uintptr_t>(bias_pointer(p))) < 16) {
     return false;
   }
   if (uses_aux(p.epilogue)) {
@@ -92,7 +100,7 @@ PlanKey key_of(const LtMatmul& p, bool tf32) {
           alignment_of(p.a, p, p.stride_a),
           alignment_of(p.b, p, p.stride_b),
           alignment_of(p.c, p, p.stride_c),
-          uses_bias(p.epilogue) ? alignment_of(reinterpret_cast<uintptr_t>(p.bias)) : 0,
+          uses_bias(p.epilogue) ? alignment_of(reinterpret_cast<uintptr_t>(bias_pointer(p))) : 0,
           uses_aux(p.epilogue) ? alignment_of(p.aux, p, p.stride_aux) : 0};
 }
 
@@ -144,9 +152,9 @@ void make_layout(const char* op, cublasLtMatrixLayout_t* layout, DType dtype, in
 // (which reads their alignment) and again for every call.
 void set_pointers(const char* op, const Plan& plan, const LtMatmul& p) {
   if (uses_bias(p.epilogue)) {
-    WEFT_CUBLAS_CALL(
-        op, cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
-                                           sizeof(p.bias)));
+    const void* bias = bias_pointer(p);
+    WEFT_CUBLAS_CALL(op, cublasLtMatmulDescSetAttribute(
+                             plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
   if (uses_aux(p.epilogue)) {
     WEFT_CUBLAS_CALL(
@@ -233,9 +241,13 @@ bool try_lt_matmul(const char* op, const LtMatmul& p) {
              p.batch);
   WEFT_CHECK(p.dtype == DType::F32 || p.dtype == DType::BF16, "cuda ", op,
              ": cuBLASLt matmuls run on f32 or bf16, got ", dtype_name(p.dtype));
-  WEFT_CHECK(!p.f32_c || (p.dtype == DType::BF16 && p.batch == 1 &&
-                          p.epilogue == LtEpilogue::None),
-             "cuda ", op, ": an f32 c is for single bf16 products without an epilogue");
+  WEFT_CHECK(
+      !p.f32_c || (p.dtype == DType::BF16 && p.batch == 1 &&
+                   (p.epilogue == LtEpilogue::None || p.epilogue == LtEpilogue::BiasGradient)),
+      "cuda ", op, ": an f32 c is for single bf16 products without an epilogue ",
+      "but the bias gradient");
+  WEFT_CHECK(p.epilogue != LtEpilogue::BiasGradient || (p.batch == 1 && p.alpha == 1.0f), "cuda ",
+             op, ": the bias-gradient epilogue is for single products with alpha 1");
   if (p.epilogue != LtEpilogue::None && !epilogue_usable(p)) return false;
   Context& ctx = context(op);
 

@@ -1,7 +1,8 @@
 // The GPU's reductions into shared rows (embedding gradients with repeated
-// ids, layer norm's and RMS norm's parameter gradients, bias gradients) must
-// not depend on scheduling: two runs on the same inputs give the same bits.
-// Sizes are large enough to spread over every SM.
+// ids, layer norm's and RMS norm's parameter gradients, bias gradients, alone
+// or from cuBLASLt's epilogue) must not depend on scheduling: two runs on the
+// same inputs give the same bits. Sizes are large enough to spread over
+// every SM.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include "weft/backend/elementwise.h"
 #include "weft/backend/embedding.h"
 #include "weft/backend/layer_norm.h"
+#include "weft/backend/linear.h"
 #include "weft/backend/rms_norm.h"
 #include "weft/tensor/error.h"
 
@@ -90,6 +92,23 @@ TEST_P(DeterminismGpu, BiasBackward) {
   ops::bias_backward(dy.gpu, first);
   ops::bias_backward(dy.gpu, second);
   EXPECT_TRUE(same_bits("bias_backward", "dbias", first, second));
+}
+
+// The weight and bias gradients of a linear layer, the bias gradient from
+// cuBLASLt's epilogue: f32 gradients (main gradients under bf16).
+TEST_P(DeterminismGpu, LinearBackwardWeight) {
+  Seeds seeds;
+  const int64_t rows = 16384, out = 3072, in = 768;
+  const Operand dy = random_operand({rows, out}, dtype(), seeds.next());
+  const Operand x = random_operand({rows, in}, dtype(), seeds.next());
+  Tensor dw[2], db[2];
+  for (int run = 0; run < 2; ++run) {
+    dw[run] = Tensor::zeros({out, in}, DType::F32, Device::CUDA);
+    db[run] = Tensor::zeros({out}, DType::F32, Device::CUDA);
+    ops::linear_backward_weight(dy.gpu, x.gpu, dw[run], db[run]);
+  }
+  EXPECT_TRUE(same_bits("linear_backward_weight", "dweight", dw[0], dw[1]));
+  EXPECT_TRUE(same_bits("linear_backward_weight", "dbias", db[0], db[1]));
 }
 
 }  // namespace
