@@ -183,9 +183,10 @@ int64_t sum_blocks(const Tensor& x) {
 }
 
 // Queues the sum (of squares) of x into *device_result, using `partial`
-// (sum_blocks(x) doubles) on the way. x is not empty.
+// (sum_blocks(x) doubles) on the way; returns how many it used. x is not
+// empty.
 template <bool kSquare>
-void queue_sum(const char* kernel, const Tensor& x, double* partial, double* device_result) {
+int64_t queue_sum(const char* kernel, const Tensor& x, double* partial, double* device_result) {
   const int64_t n = x.numel(), blocks = sum_blocks(x);
   dispatch_with_f64(kernel, x.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -201,6 +202,7 @@ void queue_sum(const char* kernel, const Tensor& x, double* partial, double* dev
     sum_finish_kernel<<<1, kThreads, 0, s>>>(partial, blocks, device_result);
     WEFT_LAUNCH_CHECK(kernel);
   });
+  return blocks;
 }
 
 // The sums of `xs` into `results`: every reduction queued, then one copy
@@ -218,8 +220,7 @@ void reduce_many(const char* kernel, const std::vector<Tensor>& xs, double* resu
   double* partial = scratch;
   for (int64_t i = 0; i < count; ++i) {
     if (xs[i].numel() == 0) continue;
-    queue_sum<kSquare>(kernel, xs[i], partial, device_results + i);
-    partial += sum_blocks(xs[i]);
+    partial += queue_sum<kSquare>(kernel, xs[i], partial, device_results + i);
   }
   WEFT_CUDA_CALL(kernel, cudaMemcpyAsync(results, device_results, count * sizeof(double),
                                          cudaMemcpyDeviceToHost, s));
