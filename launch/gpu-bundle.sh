@@ -40,7 +40,7 @@ fi
 cmake --build "$build_dir" -j "$jobs" --target weft test_backend_cuda
 
 rm -rf "$bundle"
-mkdir -p "$bundle/bin" "$bundle/lib"
+mkdir -p "$bundle/bin" "$bundle/lib/runtime"
 for binary in "$build_dir/weft" "$build_dir/tests/test_backend_cuda"; do
   cp "$binary" "$bundle/bin/"
   strip --strip-unneeded "$bundle/bin/$(basename "$binary")"
@@ -66,8 +66,22 @@ while read -r name arrow path _; do
     missing+=("$name")
     continue
   fi
-  cp -L "$path" "$bundle/lib/$name"
+  case $name in
+    libstdc++.so*|libgcc_s.so*|libgomp.so*) cp -L "$path" "$bundle/lib/runtime/$name" ;;
+    *) cp -L "$path" "$bundle/lib/$name" ;;
+  esac
 done < <(ldd "$bundle"/bin/* | sort -u)
+# The C++ and OpenMP runtimes wait apart, in lib/runtime: this machine's are
+# built against its C library, which may be newer than the GPU machine's, so
+# gpu-check.sh takes them only where the GPU machine's own lack a version the
+# binaries ask for.
+
+# The newest C library version the files FILES... ask for.
+glibc_needed() {
+  objdump -T "$@" 2> /dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1 | sed 's/GLIBC_//'
+}
+glibc=$(glibc_needed "$bundle"/bin/* "$bundle"/lib/*.so*)
+glibc_runtime=$(glibc_needed "$bundle"/lib/runtime/*.so*)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "gpu-bundle.sh: these libraries are not found here: ${missing[*]}" >&2
   exit 2
@@ -75,8 +89,10 @@ fi
 
 size_mib=$(( $(du -sb "$bundle" | cut -f1) / 1048576 ))
 echo "gpu-bundle.sh: $bundle holds $(ls "$bundle/bin" | wc -l) binaries and" \
-     "$(ls "$bundle/lib" | wc -l) libraries, ${size_mib} MiB:"
-ls -la "$bundle/bin" "$bundle/lib" | sed 's/^/  /'
+     "$(ls "$bundle"/lib/*.so* "$bundle"/lib/runtime/*.so* | wc -l) libraries, ${size_mib} MiB:"
+ls -la "$bundle/bin" "$bundle/lib" "$bundle/lib/runtime" | sed 's/^/  /'
+echo "gpu-bundle.sh: the GPU machine needs the C library $glibc or later, $glibc_runtime if" \
+     "its C++ runtime is older than this one's"
 if [ "$size_mib" -ge "$limit_mib" ]; then
   echo "gpu-bundle.sh: $size_mib MiB is over the ${limit_mib} MiB a device call carries" >&2
   exit 2

@@ -6,7 +6,9 @@
 #   gpu-check.sh LOG_DIR
 #
 #   1. probe      the GPU (name, driver, clocks, memory), where each library
-#                 resolves from; a library not found stops the check at once
+#                 resolves from (the C++ runtime: this machine's where it
+#                 serves, else the bundle's); a library not found stops the
+#                 check at once
 #   2. unit       the GPU unit tests (every op against the CPU), one process
 #   3. memcheck   compute-sanitizer memcheck, then racecheck, over the
 #      racecheck  attention, layer-norm, cross-entropy and AdamW tests, with a
@@ -113,13 +115,31 @@ if [ -n "$site" ]; then
     [ -d "$dir" ] && lib_path=$lib_path:$dir
   done
 fi
+# The C++ and OpenMP runtimes: this machine's own where the loader finds
+# in them every version the binaries ask for, else the bundle's (lib/runtime),
+# which were built against the C library of the machine that made the bundle.
+runtime_misses=$(LD_LIBRARY_PATH=$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+  ldd "$bundle"/bin/* 2>&1 | sort -u |
+  grep -E 'lib(stdc\+\+|gcc_s|gomp)[^ ]* => not found|(GLIBCXX|CXXABI|GCC|GOMP|OMP)_[0-9.]*. not found')
+if [ -z "$runtime_misses" ]; then
+  echo "C++ and OpenMP runtimes: this machine's" >> "$probe"
+elif [ -d "$bundle/lib/runtime" ]; then
+  lib_path=$lib_path:$bundle/lib/runtime
+  echo "C++ and OpenMP runtimes: the bundle's; this machine's lack:" >> "$probe"
+  echo "$runtime_misses" >> "$probe"
+fi
 export LD_LIBRARY_PATH=$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$probe"
-ldd "$bundle"/bin/* >> "$probe" 2>&1
-if grep -q 'not found' "$probe"; then
+linked=$(ldd "$bundle"/bin/* 2>&1)
+echo "$linked" >> "$probe"
+not_found=$(grep 'not found' <<<"$linked" | sort -u)
+if [ -n "$not_found" ]; then
   echo "gpu-check: libraries not found:" >&2
-  grep 'not found' "$probe" | sort -u >&2
-  missing=$(grep 'not found' "$probe" | awk '{print $1}' | sort -u | tr '\n' ' ')
+  echo "$not_found" >&2
+  # Library names, and the versions a library found lacks.
+  missing=$(sed -n -e 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p' \
+                   -e "s/.*version .\([^']*\)' not found.*/\1/p" <<<"$not_found" |
+            sort -u | tr '\n' ' ')
   row probe failed "not found: ${missing% } (probe.log)" 0
   summary
   exit 1

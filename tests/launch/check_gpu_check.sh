@@ -3,7 +3,8 @@
 # of this build's binaries and a fake nvidia-smi. Every stage must run, keep
 # its log, land in the summary with what it found, and the check must fail:
 # no test ran on a GPU. A library not found stops it after the probe, so does
-# no GPU listed; the deadline cuts a hanging stage and skips the rest; and
+# no GPU listed; a C++ runtime older than the binaries want gives way to the
+# bundle's; the deadline cuts a hanging stage and skips the rest; and
 # with stand-ins for a working GPU (tests, bench and PyTorch printing their
 # usual lines) it passes and its rows carry their figures.
 #
@@ -105,6 +106,29 @@ PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON="$work/working/p
 expect_row unit passed "12 passed, 0 failed, 1 skipped" works
 expect_row bench passed "8x1024: 123456 tok/s, MFU 41.2%, peak 20.50 GiB" works
 expect_row pytorch passed "8x1024: 100000 tok/s, peak 30.25 GiB" works
+
+# The machine's C++ runtime lacks a version a binary asks for: the probe
+# takes the bundle's (lib/runtime) and finds everything.
+mkdir -p "$work/newer/bin" "$work/newer/lib/runtime"
+cp "$source_dir/launch/gpu-check.sh" "$work/newer/"
+echo 'GLIBCXX_99.0 { global: weft_newer_runtime; local: *; };' > "$work/lost/newer.map"
+echo 'int weft_newer_runtime(void) { return 0; }' > "$work/lost/newer.c"
+cc -shared -fPIC -Wl,--version-script="$work/lost/newer.map" -Wl,-soname,libstdc++.so.6 \
+  -o "$work/newer/lib/runtime/libstdc++.so.6" "$work/lost/newer.c"
+echo 'int weft_newer_runtime(void); int main(void) { return weft_newer_runtime(); }' \
+  > "$work/lost/newer-main.c"
+cc -o "$work/newer/bin/needs-newer-runtime" "$work/lost/newer-main.c" \
+  "$work/newer/lib/runtime/libstdc++.so.6"
+set +e
+PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON=false WEFT_CHECK_BUDGET=20 \
+  "$work/newer/gpu-check.sh" "$work/newer-log" > "$work/newer.out" 2>&1
+set -e
+expect_row probe passed "Fake H100" newer-log
+grep -q "C++ and OpenMP runtimes: the bundle's" "$work/newer-log/probe.log" ||
+  fail "the bundle's runtime was not taken: $(cat "$work/newer-log/probe.log")"
+grep -q "GLIBCXX_99.0" "$work/newer-log/probe.log" || fail "the missing version is not named"
+grep -q "C++ and OpenMP runtimes: this machine's" "$work/listed/probe.log" ||
+  fail "this machine's runtime serves this build's binaries, yet was not taken"
 
 # No GPU listed at all: the probe says so and nothing else runs.
 printf '#!/bin/sh\nexit 9\n' > "$work/fake-bin/nvidia-smi"
