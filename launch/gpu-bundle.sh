@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Builds, on this machine, what a lent GPU machine runs: weft and its GPU test
-# binary with the CUDA backend for sm_80 and sm_90, portable CPU code (the
-# GPU machine's CPU is another model), and no MPI (single-GPU checks need
-# none, and Open MPI's plugins do not travel), then gathers them into one
-# folder with launch/gpu-check.sh, the PyTorch reference and every shared
-# library the binaries need that the GPU machine does not provide.
+# Builds, on this machine, what a lent GPU machine runs: weft, its GPU unit
+# tests and the NCCL collective tests with the CUDA backend for sm_80 and
+# sm_90 and portable CPU code (the GPU machine's CPU is another model), then
+# gathers them into one folder with launch/gpu-check.sh, the PyTorch
+# reference, every shared library the binaries need that the GPU machine
+# does not provide, and Open MPI's components, help texts and settings
+# (openmpi/), which gpu-check.sh points Open MPI at: the NCCL tests run as
+# one process that starts MPI by itself (a singleton), with no mpirun.
+#
+# weft and the unit tests are built without MPI, the NCCL tests apart (in
+# BUILD_DIR-mpi): Open MPI's libraries ask for a newer C library than weft
+# does, and a GPU machine with an older one should lose only the NCCL tests.
 #
 #   launch/gpu-bundle.sh [BUNDLE_DIR]     (default build-gpu/bundle)
 #
@@ -17,7 +23,7 @@
 # OpenBLAS (35 MB): the bundle links the reference BLAS statically
 # (WEFT_REFERENCE_BLAS), since its CPU computes only the GPU tests' references.
 # The folder must stay under 60 MiB; the script says its size and refuses a
-# larger one. WEFT_GPU_BUILD_DIR (build-gpu) and WEFT_JOBS choose the build.
+# larger one. WEFT_GPU_BUILD_DIR (build-gpu) and WEFT_JOBS choose the builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${WEFT_GPU_BUILD_DIR:-build-gpu}
@@ -30,18 +36,31 @@ if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc > /dev/null; then
   exit 2
 fi
 
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_NATIVE=OFF -DWEFT_CUDA=ON \
-  "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DWEFT_WITH_ONEDNN=OFF \
-  -DWEFT_REFERENCE_BLAS=ON
-if ! grep -q 'src/backend/cuda/' "$build_dir/compile_commands.json"; then
-  echo "gpu-bundle.sh: $build_dir has no CUDA backend (cmake printed 'weft: CUDA backend OFF')" >&2
+# configure BUILD_DIR MPI(ON|OFF)
+configure() {
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DWEFT_NATIVE=OFF -DWEFT_CUDA=ON \
+    "-DCMAKE_CUDA_ARCHITECTURES=80;90" -DWEFT_WITH_ONEDNN=OFF -DWEFT_REFERENCE_BLAS=ON \
+    "-DCMAKE_DISABLE_FIND_PACKAGE_MPI=$([ "$2" = ON ] && echo OFF || echo ON)"
+  if ! grep -q 'src/backend/cuda/' "$1/compile_commands.json"; then
+    echo "gpu-bundle.sh: $1 has no CUDA backend (cmake printed 'weft: CUDA backend OFF')" >&2
+    exit 2
+  fi
+}
+configure "$build_dir" OFF
+configure "$build_dir-mpi" ON
+if ! grep -q 'src/comm/nccl_communicator.cc' "$build_dir-mpi/compile_commands.json" ||
+   ! command -v ompi_info > /dev/null; then
+  echo "gpu-bundle.sh: $build_dir-mpi has no NCCL communicator or Open MPI is missing" \
+       "(launch/install-deps.sh installs Open MPI; NCCL comes with the CUDA toolkit)" >&2
   exit 2
 fi
 cmake --build "$build_dir" -j "$jobs" --target weft test_backend_cuda
+cmake --build "$build_dir-mpi" -j "$jobs" --target test_nccl
 
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib/runtime"
-for binary in "$build_dir/weft" "$build_dir/tests/test_backend_cuda"; do
+for binary in "$build_dir/weft" "$build_dir/tests/test_backend_cuda" \
+              "$build_dir-mpi/tests/test_nccl"; do
   cp "$binary" "$bundle/bin/"
   strip --strip-unneeded "$bundle/bin/$(basename "$binary")"
 done
@@ -80,19 +99,59 @@ done < <(ldd "$bundle"/bin/* | sort -u)
 glibc_needed() {
   objdump -T "$@" 2> /dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1 | sed 's/GLIBC_//'
 }
-glibc=$(glibc_needed "$bundle"/bin/* "$bundle"/lib/*.so*)
+# The newest C library version BINARIES... and the bundled libraries they load ask for.
+glibc_of() {
+  glibc_needed "$@" $(LD_LIBRARY_PATH=$bundle/lib ldd "$@" | awk '{print $3}' |
+                      grep "^$bundle/lib/[^/]*$" | sort -u)
+}
+glibc=$(glibc_of "$bundle/bin/weft" "$bundle/bin/test_backend_cuda")
+glibc_nccl=$(glibc_of "$bundle/bin/test_nccl")
 glibc_runtime=$(glibc_needed "$bundle"/lib/runtime/*.so*)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "gpu-bundle.sh: these libraries are not found here: ${missing[*]}" >&2
   exit 2
 fi
 
+# Open MPI's components (plugins it opens at start), help texts and settings.
+# A component that needs a library neither bundled nor on every machine
+# (InfiniBand verbs, UCX, PSM, libfabric, an external PMIx, OpenSHMEM) is
+# left out: the singleton runs on shared memory. Open MPI's own libraries
+# that the components kept link (libmca_common_*) are bundled.
+ompi_path() { ompi_info --path "$1" --parsable | sed "s/^path:$1://"; }
+mkdir -p "$bundle/openmpi/lib" "$bundle/openmpi/share" "$bundle/openmpi/etc"
+cp -r "$(ompi_path pkglibdir)" "$bundle/openmpi/lib/components"
+cp -r "$(ompi_path pkgdatadir)"/. "$bundle/openmpi/share/"
+cp -r "$(ompi_path sysconfdir)"/. "$bundle/openmpi/etc/"
+rm -f "$bundle"/openmpi/lib/components/*.la
+dropped=()
+declare -A common=()  # libmca_common_* the kept components need: name -> path
+for component in "$bundle"/openmpi/lib/components/*.so; do
+  needs=()
+  while read -r name arrow path _; do
+    [ "$arrow" = "=>" ] || continue
+    if provided_there "$name" || [ -e "$bundle/lib/$name" ] || [ -e "$bundle/lib/runtime/$name" ]; then
+      continue
+    fi
+    if [[ $name == libmca_common_* && $path == /* ]]; then
+      needs+=("$name=$path")
+      continue
+    fi
+    dropped+=("$(basename "$component" .so) ($name)")
+    rm -f "$component"
+    continue 2
+  done < <(ldd "$component")
+  for need in "${needs[@]}"; do common[${need%%=*}]=${need#*=}; done
+done
+for name in "${!common[@]}"; do cp -L "${common[$name]}" "$bundle/lib/$name"; done
+echo "gpu-bundle.sh: Open MPI components left out: ${dropped[*]:-none}"
+
 size_mib=$(( $(du -sb "$bundle" | cut -f1) / 1048576 ))
 echo "gpu-bundle.sh: $bundle holds $(ls "$bundle/bin" | wc -l) binaries and" \
      "$(ls "$bundle"/lib/*.so* "$bundle"/lib/runtime/*.so* | wc -l) libraries, ${size_mib} MiB:"
 ls -la "$bundle/bin" "$bundle/lib" "$bundle/lib/runtime" | sed 's/^/  /'
-echo "gpu-bundle.sh: the GPU machine needs the C library $glibc or later, $glibc_runtime if" \
-     "its C++ runtime is older than this one's"
+echo "gpu-bundle.sh: the GPU machine needs the C library $glibc or later for weft and the" \
+     "unit tests, $glibc_nccl for the NCCL tests, $glibc_runtime if its C++ runtime is" \
+     "older than this one's"
 if [ "$size_mib" -ge "$limit_mib" ]; then
   echo "gpu-bundle.sh: $size_mib MiB is over the ${limit_mib} MiB a device call carries" >&2
   exit 2

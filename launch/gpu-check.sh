@@ -10,6 +10,10 @@
 #                 serves, else the bundle's); a library not found stops the
 #                 check at once
 #   2. unit       the GPU unit tests (every op against the CPU), one process
+#      nccl       the NCCL communicator's collective tables on CUDA tensors,
+#                 one process that starts MPI by itself from the bundle's
+#                 Open MPI (openmpi/), with no mpirun; skipped where it
+#                 cannot load (Open MPI wants a newer C library than weft)
 #   3. memcheck   compute-sanitizer memcheck, then racecheck, over the
 #      racecheck  attention, layer-norm, cross-entropy and AdamW tests, with a
 #                 256 MiB arena (WEFT_GPU_ARENA_MB) so that an overrun leaves
@@ -20,7 +24,7 @@
 #   5. pytorch    the PyTorch reference (launch/pytorch_gpt2.py: bf16
 #                 autocast, torch.compile, SDPA, fused AdamW) at batch 8 × 1024
 #   then a summary table. Exit 0 when the probe passed, some unit test ran on
-#   the GPU and no unit test or sanitizer failed; 1 otherwise.
+#   the GPU and no unit test, NCCL test or sanitizer failed; 1 otherwise.
 #
 # The caps add up to 445 s, and every stage also ends by a deadline
 # WEFT_CHECK_BUDGET (465) seconds after the start (a stage that would have
@@ -44,11 +48,12 @@ deadline=$((start + ${WEFT_CHECK_BUDGET:-465} * scale))
 
 rows=()       # the summary: stage, status, figure, seconds
 failed=0
+late=0        # 1 when the last stage was skipped for the deadline
 row() { rows+=("$(printf '%-10s %-8s %-50s %5s s' "$1" "$2" "$3" "$4")"); }
 # The row of the stage just run: its figure, or why it was skipped.
 stage_row() {
   local figure=$2
-  [ "$status" != skipped ] || figure="no time left before the deadline"
+  [ "$late" = 0 ] || figure="no time left before the deadline"
   row "$1" "$status" "$figure" "$seconds"
 }
 summary() {
@@ -66,11 +71,12 @@ run_stage() {
   local name=$1 cap=$2
   shift 2
   local begin=$(date +%s)
+  late=0
   local limit=$((cap * scale)) left=$((deadline - begin))
   ((limit <= left)) || limit=$left
   if ((limit < 10)); then
     echo "== $name skipped: ${left} s left before the deadline" | tee "$log_dir/$name.log"
-    status=skipped seconds=0
+    status=skipped seconds=0 late=1
     return
   fi
   echo "== $name (at most $limit s): $*" | tee "$log_dir/$name.log"
@@ -79,6 +85,7 @@ run_stage() {
   seconds=$(($(date +%s) - begin))
   case $rc in
     0) status=passed ;;
+    77) status=skipped ;;  # a test binary's "no GPU"
     124|137) status=timeout ;;
     *) status=failed ;;
   esac
@@ -115,11 +122,17 @@ if [ -n "$site" ]; then
     [ -d "$dir" ] && lib_path=$lib_path:$dir
   done
 fi
+# Every binary but the NCCL tests must load; those, linked with Open MPI,
+# which asks for a newer C library, are skipped where they cannot.
+required=()
+for binary in "$bundle"/bin/*; do
+  [ "$(basename "$binary")" = test_nccl ] || required+=("$binary")
+done
 # The C++ and OpenMP runtimes: this machine's own where the loader finds
 # in them every version the binaries ask for, else the bundle's (lib/runtime),
 # which were built against the C library of the machine that made the bundle.
 runtime_misses=$(LD_LIBRARY_PATH=$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-  ldd "$bundle"/bin/* 2>&1 | sort -u |
+  ldd "${required[@]}" 2>&1 | sort -u |
   grep -E 'lib(stdc\+\+|gcc_s|gomp)[^ ]* => not found|(GLIBCXX|CXXABI|GCC|GOMP|OMP)_[0-9.]*. not found')
 if [ -z "$runtime_misses" ]; then
   echo "C++ and OpenMP runtimes: this machine's" >> "$probe"
@@ -130,7 +143,7 @@ elif [ -d "$bundle/lib/runtime" ]; then
 fi
 export LD_LIBRARY_PATH=$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$probe"
-linked=$(ldd "$bundle"/bin/* 2>&1)
+linked=$(ldd "${required[@]}" 2>&1)
 echo "$linked" >> "$probe"
 not_found=$(grep 'not found' <<<"$linked" | sort -u)
 if [ -n "$not_found" ]; then
@@ -148,7 +161,7 @@ row probe passed "${gpu_name:-?}" 0
 cat "$probe"
 
 # --- 2. unit tests -------------------------------------------------------
-run_stage unit 120 "$bundle/bin/test_backend_cuda"
+run_stage unit 110 "$bundle/bin/test_backend_cuda"
 unit_log=$log_dir/unit.log
 passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
 skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
@@ -163,6 +176,27 @@ fi
 [ "$status" = passed ] || failed=1
 stage_row unit "$figure"
 
+# --- NCCL -----------------------------------------------------------------
+# Open MPI finds its components, help texts and settings in the bundle, and
+# starts as a singleton without the daemon mpirun would provide.
+nccl_missing=$( [ -x "$bundle/bin/test_nccl" ] && ldd "$bundle/bin/test_nccl" 2>&1 | grep 'not found')
+if [ ! -x "$bundle/bin/test_nccl" ]; then
+  row nccl skipped "no bin/test_nccl in the bundle" 0
+elif [ -n "$nccl_missing" ]; then
+  echo "$nccl_missing" | sort -u > "$log_dir/nccl.log"
+  row nccl skipped "test_nccl cannot load here (nccl.log)" 0
+else
+  OPAL_PREFIX=$bundle/openmpi OPAL_LIBDIR=$bundle/lib \
+    OPAL_PKGLIBDIR=$bundle/openmpi/lib/components OPAL_PKGDATADIR=$bundle/openmpi/share \
+    OPAL_SYSCONFDIR=$bundle/openmpi/etc OMPI_MCA_ess_singleton_isolated=1 \
+    run_stage nccl 40 "$bundle/bin/test_nccl"
+  [ "$status" != skipped ] || [ "$late" = 1 ] || nccl_skip="no GPU, says test_nccl"
+  nccl_passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log_dir/nccl.log" | tail -n 1)
+  nccl_failed=$(sed -n 's/^ *\([0-9]*\) FAILED TEST.*/\1/p' "$log_dir/nccl.log" | tail -n 1)
+  [ "$status" = passed ] || [ "$status" = skipped ] || failed=1
+  stage_row nccl "${nccl_skip:-world of 1: ${nccl_passed:-0} passed, ${nccl_failed:-0} failed}"
+fi
+
 # --- 3. compute-sanitizer -----------------------------------------------
 sanitized='*AttentionGpu*:*FlashAttentionGpu*:*LayerNormGpu*:*CrossEntropyGpu*:*AdamWGpu*'
 sanitizer=$(command -v compute-sanitizer || echo "$cuda_home/bin/compute-sanitizer")
@@ -171,7 +205,7 @@ for tool in memcheck racecheck; do
     row "$tool" skipped "compute-sanitizer is not installed" 0
     continue
   fi
-  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 60 "$sanitizer" --tool "$tool" --error-exitcode 3 \
+  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 55 "$sanitizer" --tool "$tool" --error-exitcode 3 \
     "$bundle/bin/test_backend_cuda" "--gtest_filter=$sanitized"
   errors=$(sed -n 's/^========= ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$log_dir/$tool.log" | tail -n 1)
   [ "$status" = passed ] || failed=1
@@ -192,7 +226,7 @@ bench_figure() {
 run_stage bench 60 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
   --batch 8 --seq 1024 --steps 10 --warmup 2 --profile
 stage_row bench "8x1024: $(bench_figure "$log_dir/bench.log")"
-run_stage bench-256 45 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
+run_stage bench-256 40 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
   --batch 32 --seq 256 --steps 10 --warmup 2
 stage_row bench-256 "32x256: $(bench_figure "$log_dir/bench-256.log")"
 
@@ -200,7 +234,7 @@ stage_row bench-256 "32x256: $(bench_figure "$log_dir/bench-256.log")"
 if ! "$python" -c 'import torch' > /dev/null 2>&1; then
   row pytorch skipped "no torch for $python" 0
 else
-  run_stage pytorch 100 "$python" "$bundle/pytorch_gpt2.py" --batch 8 --seq 1024 --steps 10 \
+  run_stage pytorch 85 "$python" "$bundle/pytorch_gpt2.py" --batch 8 --seq 1024 --steps 10 \
     --warmup 3
   tokens=$(sed -n 's/^pytorch: tokens_per_s=\([0-9]*\).*/\1/p' "$log_dir/pytorch.log" | tail -n 1)
   memory=$(sed -n 's/^pytorch: .*peak_mem_gib=\([0-9.]*\).*/\1/p' "$log_dir/pytorch.log" | tail -n 1)

@@ -4,7 +4,8 @@
 # its log, land in the summary with what it found, and the check must fail:
 # no test ran on a GPU. A library not found stops it after the probe, so does
 # no GPU listed; a C++ runtime older than the binaries want gives way to the
-# bundle's; the deadline cuts a hanging stage and skips the rest; and
+# bundle's; NCCL tests that cannot load cost only their row; the deadline
+# cuts a hanging stage and skips the rest; and
 # with stand-ins for a working GPU (tests, bench and PyTorch printing their
 # usual lines) it passes and its rows carry their figures.
 #
@@ -43,6 +44,7 @@ for stage in probe unit bench bench-256; do
 done
 expect_row probe passed "Fake H100" listed
 expect_row unit failed "none ran on a GPU" listed
+expect_row nccl skipped "no bin/test_nccl" listed
 expect_row memcheck skipped "compute-sanitizer is not installed" listed
 expect_row racecheck skipped "compute-sanitizer is not installed" listed
 expect_row bench failed "8x1024" listed
@@ -94,6 +96,11 @@ cat > "$work/working/bin/weft" <<'FAKE'
 #!/bin/sh
 echo "training: cuda, bf16, batch 8: 123456 tokens/s, 90.1 TFLOP/s achieved (0.9 MFLOP/token), MFU 41.2%, peak device memory 20.50 GiB (0.50 GiB in use before the model was built)"
 FAKE
+cat > "$work/working/bin/test_nccl" <<'FAKE'
+#!/bin/sh
+echo "components from $OPAL_PKGLIBDIR, singleton isolated: $OMPI_MCA_ess_singleton_isolated"
+echo "[  PASSED  ] 9 tests."
+FAKE
 cat > "$work/working/python" <<'FAKE'
 #!/bin/sh
 [ "$1" = -c ] && exit 0
@@ -106,6 +113,22 @@ PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON="$work/working/p
 expect_row unit passed "12 passed, 0 failed, 1 skipped" works
 expect_row bench passed "8x1024: 123456 tok/s, MFU 41.2%, peak 20.50 GiB" works
 expect_row pytorch passed "8x1024: 100000 tok/s, peak 30.25 GiB" works
+expect_row nccl passed "world of 1: 9 passed, 0 failed" works
+grep -q "components from $work/working/openmpi/lib/components, singleton isolated: 1" \
+  "$work/works/nccl.log" || fail "the NCCL tests did not get the bundle's Open MPI"
+
+# NCCL tests that cannot load (Open MPI wants a newer C library) cost only
+# their own row.
+rm -rf "$work/nccl-lost"
+cp -r "$work/working" "$work/nccl-lost"
+cp "$work/lost/needs-lost" "$work/nccl-lost/bin/test_nccl"
+PATH="$work/fake-bin:$PATH" CUDA_HOME="$work/no-toolkit" PYTHON="$work/nccl-lost/python" \
+  "$work/nccl-lost/gpu-check.sh" "$work/nccl-lost-log" > "$work/nccl-lost.out" 2>&1 ||
+  fail "NCCL tests that cannot load failed the check: $(cat "$work/nccl-lost.out")"
+expect_row probe passed "Fake H100" nccl-lost-log
+expect_row nccl skipped "test_nccl cannot load here" nccl-lost-log
+grep -q "libweftlost.so => not found" "$work/nccl-lost-log/nccl.log" ||
+  fail "nccl.log does not name the library test_nccl lacks"
 
 # The machine's C++ runtime lacks a version a binary asks for: the probe
 # takes the bundle's (lib/runtime) and finds everything.
