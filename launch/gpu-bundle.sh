@@ -64,7 +64,7 @@ for binary in "$build_dir/weft" "$build_dir/tests/test_backend_cuda" \
   cp "$binary" "$bundle/bin/"
   strip --strip-unneeded "$bundle/bin/$(basename "$binary")"
 done
-cp launch/gpu-check.sh launch/pytorch_gpt2.py "$bundle/"
+cp launch/gpu-check.sh launch/pytorch_gpt2.py configs/tiny-gpt.ini "$bundle/"
 
 # A library the GPU machine has: the C runtime and the loader, the CUDA
 # toolkit's libraries (NVRTC among them), the driver, NCCL and cuDNN.

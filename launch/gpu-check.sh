@@ -14,6 +14,8 @@
 #                 one process that starts MPI by itself from the bundle's
 #                 Open MPI (openmpi/), with no mpirun; skipped where it
 #                 cannot load (Open MPI wants a newer C library than weft)
+#      train      weft train on configs/tiny-gpt.ini for 30 steps on cuda and
+#                 on the CPU: the validation losses agree to 1e-3
 #   3. memcheck   compute-sanitizer memcheck, then racecheck, over the
 #      racecheck  attention, layer-norm, cross-entropy and AdamW tests, with a
 #                 256 MiB arena (WEFT_GPU_ARENA_MB) so that an overrun leaves
@@ -24,9 +26,10 @@
 #   5. pytorch    the PyTorch reference (launch/pytorch_gpt2.py: bf16
 #                 autocast, torch.compile, SDPA, fused AdamW) at batch 8 × 1024
 #   then a summary table. Exit 0 when the probe passed, some unit test ran on
-#   the GPU and no unit test, NCCL test or sanitizer failed; 1 otherwise.
+#   the GPU and no unit test, NCCL test, training run or sanitizer failed; 1
+#   otherwise.
 #
-# The caps add up to 445 s, and every stage also ends by a deadline
+# The caps add up to 450 s, and every stage also ends by a deadline
 # WEFT_CHECK_BUDGET (465) seconds after the start (a stage that would have
 # under 10 s is skipped), so the check ends within 8 minutes. PYTHON picks
 # the interpreter (python3); CUDA_HOME the toolkit (/usr/local/cuda);
@@ -161,7 +164,7 @@ row probe passed "${gpu_name:-?}" 0
 cat "$probe"
 
 # --- 2. unit tests -------------------------------------------------------
-run_stage unit 110 "$bundle/bin/test_backend_cuda"
+run_stage unit 100 "$bundle/bin/test_backend_cuda"
 unit_log=$log_dir/unit.log
 passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
 skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
@@ -197,6 +200,36 @@ else
   stage_row nccl "${nccl_skip:-world of 1: ${nccl_passed:-0} passed, ${nccl_failed:-0} failed}"
 fi
 
+# --- a short training run, on the GPU and on the CPU ----------------------
+# weft train end to end (data, steps, evaluation, checkpoint, the closing
+# sample through the key/value cache) on configs/tiny-gpt.ini, f32, on cuda
+# and then on the CPU: the two validation losses after 30 steps agree to 1e-3.
+if [ ! -f "$bundle/tiny-gpt.ini" ]; then
+  row train skipped "no tiny-gpt.ini in the bundle" 0
+else
+  run_stage train 30 bash -c 'for device in cuda cpu; do
+      echo "== weft train on $device"
+      rm -rf "$2/train-$device"
+      "$0" train --config "$1" --train.device "$device" --train.steps 30 \
+        --train.eval_every 30 --train.checkpoint_every 30 --train.out "$2/train-$device" || exit
+    done' "$bundle/bin/weft" "$bundle/tiny-gpt.ini" "$log_dir"
+  val_loss() {  # the validation loss of the run on DEVICE in train.log
+    awk -v device="$1" '/^== weft train on / { on = ($NF == device) }
+      on && /^step [0-9]+: val loss / { sub(",", "", $5); print $5; exit }' "$log_dir/train.log"
+  }
+  cuda_loss=$(val_loss cuda) cpu_loss=$(val_loss cpu)
+  figure="30 steps: val loss cuda ${cuda_loss:-?}, cpu ${cpu_loss:-?}"
+  if [ "$status" = passed ]; then
+    if [ -z "$cuda_loss" ] || [ -z "$cpu_loss" ] ||
+       ! awk -v a="$cuda_loss" -v b="$cpu_loss" 'BEGIN { d = a - b; exit !((d < 0 ? -d : d) <= 1e-3 * b) }'; then
+      status=failed
+      figure="$figure: not within 1e-3"
+    fi
+  fi
+  [ "$status" = passed ] || [ "$status" = skipped ] || failed=1
+  stage_row train "$figure"
+fi
+
 # --- 3. compute-sanitizer -----------------------------------------------
 sanitized='*AttentionGpu*:*FlashAttentionGpu*:*LayerNormGpu*:*CrossEntropyGpu*:*AdamWGpu*'
 sanitizer=$(command -v compute-sanitizer || echo "$cuda_home/bin/compute-sanitizer")
@@ -205,7 +238,7 @@ for tool in memcheck racecheck; do
     row "$tool" skipped "compute-sanitizer is not installed" 0
     continue
   fi
-  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 55 "$sanitizer" --tool "$tool" --error-exitcode 3 \
+  WEFT_GPU_ARENA_MB=256 run_stage "$tool" 50 "$sanitizer" --tool "$tool" --error-exitcode 3 \
     "$bundle/bin/test_backend_cuda" "--gtest_filter=$sanitized"
   errors=$(sed -n 's/^========= ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$log_dir/$tool.log" | tail -n 1)
   [ "$status" = passed ] || failed=1
@@ -226,7 +259,7 @@ bench_figure() {
 run_stage bench 60 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
   --batch 8 --seq 1024 --steps 10 --warmup 2 --profile
 stage_row bench "8x1024: $(bench_figure "$log_dir/bench.log")"
-run_stage bench-256 40 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
+run_stage bench-256 35 "$bundle/bin/weft" bench --model gpt2-124m --device cuda --precision bf16 \
   --batch 32 --seq 256 --steps 10 --warmup 2
 stage_row bench-256 "32x256: $(bench_figure "$log_dir/bench-256.log")"
 

@@ -14,7 +14,8 @@ set -euo pipefail
 source_dir=$1 weft=$2 gpu_tests=$3 work=$4
 rm -rf "$work"
 mkdir -p "$work/bundle/bin" "$work/bundle/lib" "$work/fake-bin"
-cp "$source_dir/launch/gpu-check.sh" "$source_dir/launch/pytorch_gpt2.py" "$work/bundle/"
+cp "$source_dir/launch/gpu-check.sh" "$source_dir/launch/pytorch_gpt2.py" \
+  "$source_dir/configs/tiny-gpt.ini" "$work/bundle/"
 cp "$weft" "$gpu_tests" "$work/bundle/bin/"
 
 fail() { echo "check_gpu_check: $*" >&2; exit 1; }
@@ -45,6 +46,7 @@ done
 expect_row probe passed "Fake H100" listed
 expect_row unit failed "none ran on a GPU" listed
 expect_row nccl skipped "no bin/test_nccl" listed
+expect_row train failed "val loss cuda \\?" listed
 expect_row memcheck skipped "compute-sanitizer is not installed" listed
 expect_row racecheck skipped "compute-sanitizer is not installed" listed
 expect_row bench failed "8x1024" listed
@@ -94,7 +96,10 @@ printf '#!/bin/sh\necho "[  PASSED  ] 12 tests."\necho "[  SKIPPED ] 1 test, lis
   > "$work/working/bin/test_backend_cuda"
 cat > "$work/working/bin/weft" <<'FAKE'
 #!/bin/sh
-echo "training: cuda, bf16, batch 8: 123456 tokens/s, 90.1 TFLOP/s achieved (0.9 MFLOP/token), MFU 41.2%, peak device memory 20.50 GiB (0.50 GiB in use before the model was built)"
+case $1 in
+  train) echo "step 30: val loss 2.9165, perplexity 18.48" ;;
+  *) echo "training: cuda, bf16, batch 8: 123456 tokens/s, 90.1 TFLOP/s achieved (0.9 MFLOP/token), MFU 41.2%, peak device memory 20.50 GiB (0.50 GiB in use before the model was built)" ;;
+esac
 FAKE
 cat > "$work/working/bin/test_nccl" <<'FAKE'
 #!/bin/sh
@@ -114,6 +119,7 @@ expect_row unit passed "12 passed, 0 failed, 1 skipped" works
 expect_row bench passed "8x1024: 123456 tok/s, MFU 41.2%, peak 20.50 GiB" works
 expect_row pytorch passed "8x1024: 100000 tok/s, peak 30.25 GiB" works
 expect_row nccl passed "world of 1: 9 passed, 0 failed" works
+expect_row train passed "30 steps: val loss cuda 2.9165, cpu 2.9165" works
 grep -q "components from $work/working/openmpi/lib/components, singleton isolated: 1" \
   "$work/works/nccl.log" || fail "the NCCL tests did not get the bundle's Open MPI"
 
