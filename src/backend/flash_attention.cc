@@ -42,4 +42,11 @@ void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
                 dout, dq, dk, dv);
 }
 
+void describe_key_mask(const Tensor& key_valid, bool lengths) {
+  WEFT_CHECK(key_valid.defined() && key_valid.rank() == 2 && key_valid.dtype() == DType::I32,
+             "describe_key_mask: key_valid must be (B,Tk) i32, got ",
+             key_valid.defined() ? key_valid.describe() : "undefined");
+  WEFT_DISPATCH(key_valid.device(), describe_key_mask, key_valid, lengths);
+}
+
 }  // namespace weft::ops

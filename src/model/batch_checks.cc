@@ -1,5 +1,9 @@
 #include "model/batch_checks.h"
 
+#include <algorithm>
+#include <functional>
+
+#include "weft/backend/flash_attention.h"
 #include "weft/tensor/error.h"
 
 namespace weft::detail {
@@ -62,6 +66,15 @@ const Tensor& key_mask(const Tensor& ids, int32_t pad_id, Tensor& mask) {
   if (!on_cpu) {
     Tensor::ensure(mask, ids.shape(), DType::I32, ids.device());
     mask.copy_from(staging);
+    // Whether every row is ones then zeros with at least one one: the GPU's
+    // fused attention then takes the mask as lengths without reading it back.
+    bool lengths = ids.rank() == 2 && ids.dim(1) > 0;
+    const int64_t rows = lengths ? ids.dim(0) : 0, T = lengths ? ids.dim(1) : 0;
+    for (int64_t r = 0; r < rows && lengths; ++r) {
+      const int32_t* row = out + r * T;
+      lengths = row[0] == 1 && std::is_sorted(row, row + T, std::greater<int32_t>());
+    }
+    if (ids.rank() == 2) ops::describe_key_mask(mask, lengths);
   }
   return mask;
 }

@@ -140,6 +140,17 @@ TEST(FlashAttentionMasks, RowThatSeesNoKeyIsZero) {
   }
 }
 
+// A key mask's description (what the GPU's fused attention may take on the
+// host's word) must name a (B,Tk) i32 mask; on the CPU it changes nothing.
+TEST(FlashAttentionChecks, DescribesOnlyKeyMasks) {
+  const Tensor mask = Tensor::zeros({2, 5}, DType::I32);
+  EXPECT_NO_THROW(ops::describe_key_mask(mask, true));
+  EXPECT_NO_THROW(ops::describe_key_mask(mask, false));
+  EXPECT_THROW(ops::describe_key_mask(Tensor(), true), Error);
+  EXPECT_THROW(ops::describe_key_mask(Tensor::zeros({2, 5}), true), Error);
+  EXPECT_THROW(ops::describe_key_mask(Tensor::zeros({10}, DType::I32), true), Error);
+}
+
 TEST(FlashAttentionChecks, RefusesMismatchedArguments) {
   const Problem p{2, 3, 5, 2, 4, false, {}};
   const Inputs in = make_attention_inputs(p, DType::F32, 61);

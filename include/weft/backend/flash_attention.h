@@ -22,4 +22,13 @@ void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
                               const Tensor& out, const Tensor& lse, const Tensor& dout,
                               Tensor& dq, Tensor& dk, Tensor& dv);
 
+// What the host knows of a key mask it has just written: whether every row
+// of key_valid (B,Tk) i32 is ones then zeros with at least one one (`lengths`,
+// one length per sequence). The GPU's fused attention takes lengths, not
+// masks; told, it need not read that fact back from the device (a wait for
+// the GPU) at every call. The backend keeps a reference to key_valid while
+// the description holds, so its memory cannot pass to another tensor; whoever
+// writes key_valid again describes it again. Nothing to do on the CPU.
+void describe_key_mask(const Tensor& key_valid, bool lengths);
+
 }  // namespace weft::ops

@@ -172,4 +172,7 @@ void flash_attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
   });
 }
 
+// The CPU kernels read masks as they are: nothing to remember.
+void describe_key_mask(const Tensor&, bool) {}
+
 }  // namespace weft::cpu

@@ -16,8 +16,9 @@ struct KeyLengths {
 // Lengths of key_valid (B,Tk) i32 on the GPU, B > 0, in a buffer reused by
 // the next call on this thread. Where `prefix` is false the lengths do not
 // describe the mask (a hidden key before a visible one, or no visible key).
-// `prefix` decides which kernel runs, so this waits for the compute stream:
-// one copy of B integers to the host per call.
+// `prefix` decides which kernel runs: for a mask the host described
+// (ops::describe_key_mask) it is the description; otherwise this waits for
+// the compute stream, one copy of B integers to the host per call.
 KeyLengths key_lengths(const Tensor& key_valid, int64_t Tq);
 
 // Zeroes rows t >= lengths[b] of x (B,T,H,Dh): the gradients of hidden keys,

@@ -1,8 +1,10 @@
 // key_lengths (key_lengths.h): one block per sequence counts its visible keys
 // and looks for a visible key right after a hidden one, which a length per
-// sequence cannot express. zero_past_lengths: one block per row.
+// sequence cannot express; a mask the host described (describe_key_mask)
+// skips reading that back. zero_past_lengths: one block per row.
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "backend/cuda/device_common.cuh"
@@ -59,6 +61,34 @@ void zero_past_lengths(Tensor& x, const int32_t* lengths) {
   });
 }
 
+namespace {
+
+// The masks the host described on this thread, newest last: a reference to
+// each (its memory stays its own) and whether it is lengths.
+struct Described {
+  Tensor mask;
+  bool lengths;
+};
+// A model describes one or two masks (self, memory) per batch; a few more
+// cover a second model on the thread.
+constexpr size_t kDescribed = 8;
+thread_local std::vector<Described> described;
+
+std::optional<bool> described_as_lengths(const Tensor& key_valid) {
+  for (const Described& d : described) {
+    if (d.mask.raw() == key_valid.raw() && d.mask.shape() == key_valid.shape()) return d.lengths;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void describe_key_mask(const Tensor& key_valid, bool lengths) {
+  std::erase_if(described, [&](const Described& d) { return d.mask.raw() == key_valid.raw(); });
+  if (described.size() >= kDescribed) described.erase(described.begin());
+  described.push_back({key_valid, lengths});
+}
+
 KeyLengths key_lengths(const Tensor& key_valid, int64_t Tq) {
   const char* op = "key_lengths";
   const int64_t B = key_valid.dim(0), Tk = key_valid.dim(1);
@@ -70,6 +100,9 @@ KeyLengths key_lengths(const Tensor& key_valid, int64_t Tq) {
   key_lengths_kernel<<<static_cast<unsigned>(B), kThreads, 0, stream(op)>>>(
       ptr<int32_t>(key_valid), Tk, static_cast<int32_t>(Tq), ld, out);
   WEFT_LAUNCH_CHECK("key_lengths_kernel");
+  if (const std::optional<bool> known = described_as_lengths(key_valid)) {
+    return {out, out + ld, *known};
+  }
   prefix.resize(static_cast<size_t>(B));
   WEFT_CUDA_CALL(op, cudaMemcpyAsync(prefix.data(), out + 2 * ld, B * sizeof(int32_t),
                                      cudaMemcpyDeviceToHost, stream(op)));

@@ -16,6 +16,7 @@
 
 #include "attention_gpu_testing.h"
 #include "backend/cuda/flash_attention_simt.h"
+#include "weft/backend/flash_attention.h"
 
 namespace weft::testing {
 namespace {
@@ -215,6 +216,34 @@ TEST_F(CudnnAttentionGpu, DeclinesWhatItCannotExpress) {
         cuda::cudnn_flash_attention_forward(q, k, v, key_valid, c.causal, 0.125, lse, out, &why));
     EXPECT_FALSE(why.empty());
   }
+}
+
+// A mask the host described (ops::describe_key_mask) is taken at its word:
+// described as lengths, cuDNN gives the bits it gives the mask read back;
+// the same mask described as not lengths, cuDNN declines it unread.
+TEST_F(CudnnAttentionGpu, TakesADescribedMaskAtItsWord) {
+  Seeds seeds;
+  const CudnnCase c{2, 256, 256, 4, 64, false, true};
+  const Inputs in = inputs_for(c, seeds);
+  std::string why;
+  Forward read_back{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
+  ASSERT_TRUE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
+                                                  in.scale, read_back.lse, read_back.out, &why))
+      << why;
+
+  ops::describe_key_mask(in.key_valid, /*lengths=*/true);
+  Forward told{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
+  ASSERT_TRUE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
+                                                  in.scale, told.lse, told.out, &why))
+      << why;
+  EXPECT_TRUE(same_bits("described mask", "out", told.out, read_back.out));
+  EXPECT_TRUE(same_bits("described mask", "lse", told.lse, read_back.lse));
+
+  ops::describe_key_mask(in.key_valid, /*lengths=*/false);
+  Forward declined{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
+  EXPECT_FALSE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
+                                                   in.scale, declined.lse, declined.out, &why));
+  EXPECT_NE(why.find("not ones then zeros"), std::string::npos) << why;
 }
 
 }  // namespace
