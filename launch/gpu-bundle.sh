@@ -77,6 +77,10 @@ provided_there() {
   return 1
 }
 
+# The C++ and OpenMP runtimes wait apart, in lib/runtime: this machine's are
+# built against its C library, which may be newer than the GPU machine's, so
+# gpu-check.sh takes them only where the GPU machine's own lack a version the
+# binaries ask for.
 missing=()
 while read -r name arrow path _; do
   [ "$arrow" = "=>" ] || continue
@@ -90,23 +94,6 @@ while read -r name arrow path _; do
     *) cp -L "$path" "$bundle/lib/$name" ;;
   esac
 done < <(ldd "$bundle"/bin/* | sort -u)
-# The C++ and OpenMP runtimes wait apart, in lib/runtime: this machine's are
-# built against its C library, which may be newer than the GPU machine's, so
-# gpu-check.sh takes them only where the GPU machine's own lack a version the
-# binaries ask for.
-
-# The newest C library version the files FILES... ask for.
-glibc_needed() {
-  objdump -T "$@" 2> /dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1 | sed 's/GLIBC_//'
-}
-# The newest C library version BINARIES... and the bundled libraries they load ask for.
-glibc_of() {
-  glibc_needed "$@" $(LD_LIBRARY_PATH=$bundle/lib ldd "$@" | awk '{print $3}' |
-                      grep "^$bundle/lib/[^/]*$" | sort -u)
-}
-glibc=$(glibc_of "$bundle/bin/weft" "$bundle/bin/test_backend_cuda")
-glibc_nccl=$(glibc_of "$bundle/bin/test_nccl")
-glibc_runtime=$(glibc_needed "$bundle"/lib/runtime/*.so*)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "gpu-bundle.sh: these libraries are not found here: ${missing[*]}" >&2
   exit 2
@@ -149,6 +136,19 @@ size_mib=$(( $(du -sb "$bundle" | cut -f1) / 1048576 ))
 echo "gpu-bundle.sh: $bundle holds $(ls "$bundle/bin" | wc -l) binaries and" \
      "$(ls "$bundle"/lib/*.so* "$bundle"/lib/runtime/*.so* | wc -l) libraries, ${size_mib} MiB:"
 ls -la "$bundle/bin" "$bundle/lib" "$bundle/lib/runtime" | sed 's/^/  /'
+
+# The newest C library version the files FILES... ask for.
+glibc_needed() {
+  objdump -T "$@" 2> /dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1 | sed 's/GLIBC_//'
+}
+# The newest C library version BINARIES... and the bundled libraries they load ask for.
+glibc_of() {
+  glibc_needed "$@" $(LD_LIBRARY_PATH=$bundle/lib ldd "$@" | awk '{print $3}' |
+                      grep "^$bundle/lib/[^/]*$" | sort -u)
+}
+glibc=$(glibc_of "$bundle/bin/weft" "$bundle/bin/test_backend_cuda")
+glibc_nccl=$(glibc_of "$bundle/bin/test_nccl")
+glibc_runtime=$(glibc_needed "$bundle"/lib/runtime/*.so*)
 echo "gpu-bundle.sh: the GPU machine needs the C library $glibc or later for weft and the" \
      "unit tests, $glibc_nccl for the NCCL tests, $glibc_runtime if its C++ runtime is" \
      "older than this one's"
