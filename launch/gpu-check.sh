@@ -59,6 +59,13 @@ stage_row() {
   [ "$late" = 0 ] || figure="no time left before the deadline"
   row "$1" "$status" "$figure" "$seconds"
 }
+# The count of PASSED, SKIPPED or FAILED tests in a gtest LOG's summary.
+gtest_count() {
+  case $1 in
+    FAILED) sed -n 's/^ *\([0-9]*\) FAILED TEST.*/\1/p' "$2" ;;
+    *) sed -n "s/^\[  $1 *\] \([0-9]*\) test.*/\1/p" "$2" ;;
+  esac | tail -n 1
+}
 summary() {
   {
     echo
@@ -165,10 +172,9 @@ cat "$probe"
 
 # --- 2. unit tests -------------------------------------------------------
 run_stage unit 100 "$bundle/bin/test_backend_cuda"
-unit_log=$log_dir/unit.log
-passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
-skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$unit_log" | tail -n 1)
-failures=$(sed -n 's/^ *\([0-9]*\) FAILED TEST.*/\1/p' "$unit_log" | tail -n 1)
+passed=$(gtest_count PASSED "$log_dir/unit.log")
+skipped=$(gtest_count SKIPPED "$log_dir/unit.log")
+failures=$(gtest_count FAILED "$log_dir/unit.log")
 # gtest counts a skipped test apart from the passed ones.
 ran_on_gpu=$(( ${passed:-0} + ${failures:-0} ))
 figure="${passed:-0} passed, ${failures:-0} failed, ${skipped:-0} skipped"
@@ -194,8 +200,8 @@ else
     OPAL_SYSCONFDIR=$bundle/openmpi/etc OMPI_MCA_ess_singleton_isolated=1 \
     run_stage nccl 40 "$bundle/bin/test_nccl"
   [ "$status" != skipped ] || [ "$late" = 1 ] || nccl_skip="no GPU, says test_nccl"
-  nccl_passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log_dir/nccl.log" | tail -n 1)
-  nccl_failed=$(sed -n 's/^ *\([0-9]*\) FAILED TEST.*/\1/p' "$log_dir/nccl.log" | tail -n 1)
+  nccl_passed=$(gtest_count PASSED "$log_dir/nccl.log")
+  nccl_failed=$(gtest_count FAILED "$log_dir/nccl.log")
   [ "$status" = passed ] || [ "$status" = skipped ] || failed=1
   stage_row nccl "${nccl_skip:-world of 1: ${nccl_passed:-0} passed, ${nccl_failed:-0} failed}"
 fi
