@@ -102,21 +102,32 @@ cudnnHandle_t handle(std::string* why) {
   return s.handle;
 }
 
-// (B,T,H,Dh) seen as (B,H,T,Dh).
-fe::graph::Tensor_attributes heads(const char* name, Uid uid, const Shape& sh, int64_t T) {
-  return fe::graph::Tensor_attributes()
-      .set_name(name)
-      .set_uid(uid)
+// Operand `uid`, (B,T,H,Dh) seen as (B,H,T,Dh).
+fe::graph::Tensor_attributes& as_heads(fe::graph::Tensor_attributes& t, Uid uid, const Shape& sh,
+                                       int64_t T) {
+  return t.set_uid(uid)
       .set_dim({sh.B, sh.H, T, sh.Dh})
       .set_stride({T * sh.H * sh.Dh, sh.Dh, sh.H * sh.Dh, 1});
 }
 
+// The softmax statistics, weft's lse: (B,H,Tq,1) f32.
+fe::graph::Tensor_attributes& as_stats(fe::graph::Tensor_attributes& t, const Shape& sh) {
+  return t.set_uid(kStats)
+      .set_data_type(fe::DataType_t::FLOAT)
+      .set_dim({sh.B, sh.H, sh.Tq, 1})
+      .set_stride({sh.H * sh.Tq, sh.Tq, 1, 1});
+}
+
+// An input in heads layout.
+fe::graph::Tensor_attributes heads(const char* name, Uid uid, const Shape& sh, int64_t T) {
+  fe::graph::Tensor_attributes t;
+  return as_heads(t.set_name(name), uid, sh, T);
+}
+
+// An output in heads layout.
 void set_heads(const std::shared_ptr<fe::graph::Tensor_attributes>& t, Uid uid, const Shape& sh,
                int64_t T) {
-  t->set_output(true)
-      .set_uid(uid)
-      .set_dim({sh.B, sh.H, T, sh.Dh})
-      .set_stride({T * sh.H * sh.Dh, sh.Dh, sh.H * sh.Dh, 1});
+  as_heads(t->set_output(true), uid, sh, T);
 }
 
 // Scale, padding and causal mask, alike for the forward and backward
@@ -164,11 +175,7 @@ void define_forward(fe::graph::Graph& g, const Shape& sh) {
   set_masks(a, g, sh);
   auto [out, stats] = g.sdpa(q, k, v, a);
   set_heads(out, kO, sh, sh.Tq);
-  stats->set_output(true)
-      .set_uid(kStats)
-      .set_data_type(fe::DataType_t::FLOAT)
-      .set_dim({sh.B, sh.H, sh.Tq, 1})
-      .set_stride({sh.H * sh.Tq, sh.Tq, 1, 1});
+  as_stats(stats->set_output(true), sh);
 }
 
 void define_backward(fe::graph::Graph& g, const Shape& sh) {
@@ -177,12 +184,8 @@ void define_backward(fe::graph::Graph& g, const Shape& sh) {
   auto v = g.tensor(heads("v", kV, sh, sh.Tk));
   auto out = g.tensor(heads("out", kO, sh, sh.Tq));
   auto dout = g.tensor(heads("dout", kDout, sh, sh.Tq));
-  auto stats = g.tensor(fe::graph::Tensor_attributes()
-                            .set_name("lse")
-                            .set_uid(kStats)
-                            .set_dim({sh.B, sh.H, sh.Tq, 1})
-                            .set_stride({sh.H * sh.Tq, sh.Tq, 1, 1})
-                            .set_data_type(fe::DataType_t::FLOAT));
+  fe::graph::Tensor_attributes lse;
+  auto stats = g.tensor(as_stats(lse.set_name("lse"), sh));
   auto a = fe::graph::SDPA_backward_attributes()
                .set_name("flash_attention_backward")
                .set_deterministic_algorithm(true);
