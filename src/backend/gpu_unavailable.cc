@@ -1,5 +1,4 @@
 // Built when the CUDA toolkit was not found: there is no GPU to offer.
-#include "backend/cuda/cudnn_attention.h"
 #include "backend/cuda/flash_attention_simt.h"
 #include "backend/cuda/lt_matmul.h"
 #include "weft/backend/gpu.h"
@@ -34,25 +33,12 @@ void record_device(const char*, void*) {}
 void read_device_intervals() {}
 }  // namespace weft::profiler::detail
 
-// The paths the GPU tests call by name (the two flash-attention paths and
-// the cuBLASLt matmul): linked so that those tests build here (and skip),
-// refused like everything above.
+// The paths the GPU tests call by name (the SIMT flash attention and the
+// cuBLASLt matmul; cudnn_unavailable.cc answers for cuDNN): linked so that
+// those tests build here (and skip), refused like everything above.
 namespace weft::cuda {
 
 bool try_lt_matmul(const char*, const LtMatmul&) { gpu::refuse("cuda::try_lt_matmul"); }
-
-bool cudnn_attention_built() { return false; }
-
-bool cudnn_flash_attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                   bool, double, Tensor&, Tensor&, std::string*) {
-  gpu::refuse("cuda::cudnn_flash_attention_forward");
-}
-
-bool cudnn_flash_attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                    bool, double, const Tensor&, const Tensor&, const Tensor&,
-                                    Tensor&, Tensor&, Tensor&, std::string*) {
-  gpu::refuse("cuda::cudnn_flash_attention_backward");
-}
 
 void simt_flash_attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
                                   double, Tensor&, Tensor&) {

@@ -1,6 +1,7 @@
 // Built instead of cudnn_attention.cc where cuDNN or cudnn-frontend's headers
 // were not found, or with -DWEFT_CUDNN=OFF: every call goes to the SIMT
-// kernels.
+// kernels. Builds without CUDA link it too, so that the GPU tests build
+// there (and skip).
 
 #include "backend/cuda/cudnn_attention.h"
 

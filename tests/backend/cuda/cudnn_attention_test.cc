@@ -89,8 +89,12 @@ struct Forward {
   Tensor lse, out;
 };
 
+Forward poisoned_forward(const CudnnCase& c, const Inputs& in) {
+  return {poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
+}
+
 Forward simt_forward(const CudnnCase& c, const Inputs& in) {
-  Forward f{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
+  Forward f = poisoned_forward(c, in);
   cuda::simt_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal, in.scale, f.lse,
                                      f.out);
   return f;
@@ -103,6 +107,13 @@ struct Grads {
 Grads poisoned_grads(const Inputs& in) {
   return {poisoned(in.q.shape(), DType::BF16), poisoned(in.k.shape(), DType::BF16),
           poisoned(in.v.shape(), DType::BF16)};
+}
+
+// cuDNN's forward into fresh outputs; whether it ran, and why not.
+bool try_cudnn_forward(const CudnnCase& c, const Inputs& in, Forward& f, std::string& why) {
+  f = poisoned_forward(c, in);
+  return cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal, in.scale,
+                                             f.lse, f.out, &why);
 }
 
 // Whether cuDNN ran: a decline fails the test unless the case allows it,
@@ -135,14 +146,9 @@ TEST_F(CudnnAttentionGpu, ForwardMatchesSimt) {
     SCOPED_TRACE(case_str(c));
     const Inputs in = inputs_for(c, seeds);
     const Forward ref = simt_forward(c, in);
-    Forward got{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
+    Forward got;
     std::string why;
-    if (!ran(c,
-             cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal, in.scale,
-                                                 got.lse, got.out, &why),
-             "forward", why)) {
-      continue;
-    }
+    if (!ran(c, try_cudnn_forward(c, in, got, why), "forward", why)) continue;
     EXPECT_TRUE(close_to_cpu("cudnn forward", "out", got.out, host_f64(ref.out), budget));
     EXPECT_TRUE(close_to_cpu("cudnn forward", "lse", got.lse, host_f64(ref.lse), budget));
   }
@@ -226,23 +232,16 @@ TEST_F(CudnnAttentionGpu, TakesADescribedMaskAtItsWord) {
   const CudnnCase c{2, 256, 256, 4, 64, false, true};
   const Inputs in = inputs_for(c, seeds);
   std::string why;
-  Forward read_back{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
-  ASSERT_TRUE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
-                                                  in.scale, read_back.lse, read_back.out, &why))
-      << why;
+  Forward read_back, told, declined;
+  ASSERT_TRUE(try_cudnn_forward(c, in, read_back, why)) << why;
 
   ops::describe_key_mask(in.key_valid, /*lengths=*/true);
-  Forward told{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
-  ASSERT_TRUE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
-                                                  in.scale, told.lse, told.out, &why))
-      << why;
+  ASSERT_TRUE(try_cudnn_forward(c, in, told, why)) << why;
   EXPECT_TRUE(same_bits("described mask", "out", told.out, read_back.out));
   EXPECT_TRUE(same_bits("described mask", "lse", told.lse, read_back.lse));
 
   ops::describe_key_mask(in.key_valid, /*lengths=*/false);
-  Forward declined{poisoned({c.B, c.H, c.Tq}, DType::F32), poisoned(in.q.shape(), DType::BF16)};
-  EXPECT_FALSE(cuda::cudnn_flash_attention_forward(in.q, in.k, in.v, in.key_valid, c.causal,
-                                                   in.scale, declined.lse, declined.out, &why));
+  EXPECT_FALSE(try_cudnn_forward(c, in, declined, why));
   EXPECT_NE(why.find("not ones then zeros"), std::string::npos) << why;
 }
 
