@@ -48,8 +48,9 @@ int run_fill(int argc, char** argv) {
   LoadedRun run = load_run(checkpoint);
   auto* model = dynamic_cast<EncoderOnly*>(run.model.get());
   WEFT_CHECK(model != nullptr, "checkpoint ", run.checkpoint.dir, " holds ",
-             architecture_with_article(run.model->config().architecture), " model: 'weft fill' needs a ",
-             "masked language model (an encoder-only preset such as tiny-bert)");
+             architecture_with_article(run.model->config().architecture),
+             " model: 'weft fill' needs a masked language model (an encoder-only preset such as ",
+             "tiny-bert)");
   const Tokenizer& tok = *run.tokenizer;
   WEFT_CHECK(tok.has_mlm_specials(), "the run's tokenizer has no [MASK] token: prepare the data ",
              "with --mlm-specials");
